@@ -1,0 +1,318 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from measures.models import Measure
+from states.models import MemberState, Role, is_analyst
+
+
+class ScopedQuerySet(models.QuerySet):
+    """Rows that hang off a Member State, readable by whoever may read that State."""
+
+    def visible_to(self, user):
+        """Rows of the States ``MemberState.objects.visible_to(user)`` returns."""
+        return self.filter(state__in=MemberState.objects.visible_to(user))
+
+
+class SharedScopedQuerySet(ScopedQuerySet):
+    """Rows with a confidentiality level: CTED-only rows are for analysts alone."""
+
+    def visible_to(self, user):
+        rows = super().visible_to(user)
+        if is_analyst(user):
+            return rows
+        return rows.exclude(confidentiality=Confidentiality.CTED_ONLY)
+
+
+class Confidentiality(models.TextChoices):
+    CTED_ONLY = "cted_only", "CTED only"
+    SHARED = "shared", "Shared with the State concerned"
+    PUBLIC = "public", "Public"
+
+
+class Assessment(models.Model):
+    """A CTED assessment of one State: a desk review, a visit, a workshop or a self-assessment."""
+
+    class Kind(models.TextChoices):
+        DESK_REVIEW = "desk_review", "Desk review"
+        COUNTRY_VISIT = "country_visit", "Country visit"
+        FOLLOW_UP_VISIT = "follow_up_visit", "Follow-up visit"
+        SELF_ASSESSMENT = "self_assessment", "State self-assessment"
+        WORKSHOP = "workshop", "Workshop"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        FINAL = "final", "Final"
+
+    state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="assessments")
+    kind = models.CharField(max_length=20, choices=Kind)
+    conducted_on = models.DateField("date", help_text="The day of the visit, or the day the review was completed.")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="assessments"
+    )
+    summary = models.TextField(blank=True, help_text="Shared with the State. Keep CTED-only remarks in notes.")
+    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    confidentiality = models.CharField(
+        max_length=20,
+        choices=Confidentiality,
+        default=Confidentiality.CTED_ONLY,
+        help_text="CTED only: hidden from the State and coordinators. Shared: the State's focal points see it.",
+    )
+    is_demo = models.BooleanField(default=False, help_text="Made up by seed_demo; not a real assessment.")
+
+    objects = SharedScopedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-conducted_on", "state"]
+        indexes = [models.Index(fields=["state", "conducted_on"], name="assessment_state_date")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} of {self.state}, {self.conducted_on:%d %b %Y}"
+
+
+class RatingQuerySet(ScopedQuerySet):
+    def editable_by(self, user):
+        """
+        Ratings ``user`` may change: analysts every rating, focal points the
+        self-reported ratings of their own State, coordinators none.
+        """
+        rows = self.visible_to(user)
+        if is_analyst(user):
+            return rows
+        return rows.filter(kind=Rating.Kind.SELF_REPORTED, state__in=_focal_point_states(user))
+
+
+def _focal_point_states(user):
+    return Role.objects.current().filter(user=user, kind=Role.Kind.FOCAL_POINT).values("state")
+
+
+class Rating(models.Model):
+    """Where one State stands on one measure, as CTED assessed it or as the State reported it."""
+
+    class Kind(models.TextChoices):
+        ASSESSED = "assessed", "CTED assessment"
+        SELF_REPORTED = "self_reported", "State self-report"
+
+    class Status(models.TextChoices):
+        IMPLEMENTED = "implemented", "Implemented"
+        LARGELY = "largely", "Largely implemented"
+        PARTIALLY = "partially", "Partially implemented"
+        NOT_IMPLEMENTED = "not_implemented", "Not implemented"
+        NO_INFORMATION = "no_information", "No information"
+        NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+        @property
+        def score(self):
+            """Progress from 0 (not implemented) to 3 (implemented); ``None`` when it does not count."""
+            return _STATUS_SCORES.get(self)
+
+        @property
+        def counts_as_implemented(self):
+            return self in (self.IMPLEMENTED, self.LARGELY)
+
+        @property
+        def colour(self):
+            """A colour-blind-safe hue (Okabe–Ito), always shown beside the label, never instead of it."""
+            return _STATUS_COLOURS[self]
+
+    state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="ratings")
+    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="ratings")
+    kind = models.CharField(max_length=20, choices=Kind)
+    status = models.CharField(max_length=20, choices=Status, default=Status.NO_INFORMATION)
+    explanation = models.TextField(blank=True, help_text="Why this status: what is in place and what is missing.")
+    justification = models.TextField(
+        "why not applicable",
+        blank=True,
+        help_text="Required for 'Not applicable', e.g. 'No drone industry and no civil UAS market'.",
+    )
+    source_document = models.CharField(
+        max_length=300, blank=True, help_text="The title of the law, report or record, e.g. 'Firearms Act 2022'."
+    )
+    source_reference = models.CharField(
+        "article or section", max_length=100, blank=True, help_text="Where in the document, e.g. 's. 12(3)'."
+    )
+    source_url = models.URLField("source URL", max_length=500, blank=True)
+    source_date = models.DateField("source date", null=True, blank=True)
+    assessment = models.ForeignKey(
+        Assessment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ratings",
+        help_text="The assessment that set this rating, if any.",
+    )
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    set_at = models.DateTimeField(default=timezone.now, help_text="When the status was last set.")
+    last_confirmed_at = models.DateTimeField(
+        default=timezone.now, help_text="When someone last checked that the rating still holds."
+    )
+
+    objects = RatingQuerySet.as_manager()
+    # Every save appends a row: who (history_user), when (history_date), why
+    # (history_change_reason) and the full rating after the change, its source included.
+    # "From" is the row before it. The rows are append-only (see migration 0002).
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["state", "measure", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["state", "measure", "kind"],
+                name="rating_one_per_state_measure_kind",
+                violation_error_message="This State already has a rating of this kind for this measure.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="not_applicable") | ~Q(justification=""),
+                name="rating_not_applicable_needs_justification",
+                violation_error_message="Say why the measure does not apply to this State.",
+            ),
+            models.CheckConstraint(
+                condition=Q(last_confirmed_at__gte=models.F("set_at")),
+                name="rating_confirmed_after_set",
+                violation_error_message="A rating cannot be confirmed before it was set.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="assessed") | Q(assessment__isnull=True),
+                name="rating_only_assessed_has_assessment",
+                violation_error_message="Only CTED's assessed rating is linked to an assessment.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.state.iso3} {self.measure.code} ({self.get_kind_display()}): {self.get_status_display()}"
+
+    def is_editable_by(self, user):
+        """``RatingQuerySet.editable_by`` for one rating, saved or not yet saved."""
+        if self.pk:
+            return Rating.objects.editable_by(user).filter(pk=self.pk).exists()
+        if is_analyst(user):
+            return True
+        return (
+            self.kind == self.Kind.SELF_REPORTED
+            and user.is_active
+            and _focal_point_states(user).filter(state=self.state_id).exists()
+        )
+
+
+_STATUS_SCORES = {
+    Rating.Status.IMPLEMENTED: 3,
+    Rating.Status.LARGELY: 2,
+    Rating.Status.PARTIALLY: 1,
+    Rating.Status.NOT_IMPLEMENTED: 0,
+}
+_STATUS_COLOURS = {
+    Rating.Status.IMPLEMENTED: "#009E73",
+    Rating.Status.LARGELY: "#56B4E9",
+    Rating.Status.PARTIALLY: "#E69F00",
+    Rating.Status.NOT_IMPLEMENTED: "#D55E00",
+    Rating.Status.NO_INFORMATION: "#BBBBBB",
+    Rating.Status.NOT_APPLICABLE: "#FFFFFF",
+}
+
+
+class Priority(models.TextChoices):
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+class Recommendation(models.Model):
+    """A recommendation CTED made to one State, tied to the measures it concerns."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+
+    state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="recommendations")
+    measures = models.ManyToManyField(Measure, blank=True, related_name="recommendations")
+    assessment = models.ForeignKey(
+        Assessment, on_delete=models.PROTECT, null=True, blank=True, related_name="recommendations"
+    )
+    text = models.TextField(help_text="What the State is recommended to do, as sent to the State.")
+    priority = models.CharField(max_length=10, choices=Priority, default=Priority.MEDIUM)
+    status = models.CharField(max_length=20, choices=Status, default=Status.OPEN)
+    due_on = models.DateField(null=True, blank=True)
+    is_demo = models.BooleanField(default=False)
+
+    objects = ScopedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["state", "status", "priority"]
+
+    def __str__(self):
+        return f"{self.state.iso3}: {self.text[:60]}"
+
+
+class AssistanceNeed(models.Model):
+    """A technical-assistance need of one State, tied to the measures it would help implement."""
+
+    class Kind(models.TextChoices):
+        LEGISLATIVE_DRAFTING = "legislative_drafting", "Legislative drafting"
+        TRAINING = "training", "Training"
+        EQUIPMENT = "equipment", "Equipment"
+        INSTITUTIONAL = "institutional", "Institutional support"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        IDENTIFIED = "identified", "Identified"
+        REQUESTED = "requested", "Requested"
+        IN_DELIVERY = "in_delivery", "In delivery"
+        DELIVERED = "delivered", "Delivered"
+        CLOSED = "closed", "Closed"
+
+    state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="assistance_needs")
+    measures = models.ManyToManyField(Measure, blank=True, related_name="assistance_needs")
+    kind = models.CharField(max_length=30, choices=Kind)
+    description = models.TextField()
+    priority = models.CharField(max_length=10, choices=Priority, default=Priority.MEDIUM)
+    status = models.CharField(max_length=20, choices=Status, default=Status.IDENTIFIED)
+    provider = models.CharField(max_length=200, blank=True, help_text="Who delivers it, once matched.")
+    is_demo = models.BooleanField(default=False)
+
+    objects = ScopedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["state", "status", "priority"]
+        verbose_name = "technical-assistance need"
+
+    def __str__(self):
+        return f"{self.state.iso3}: {self.get_kind_display()}"
+
+
+class ConfidentialNoteQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """CTED-only notes: analysts and administrators only, whatever else the user may read."""
+        if is_analyst(user):
+            return self
+        return self.none()
+
+
+class ConfidentialNote(models.Model):
+    """A CTED-only note about a State, kept apart from everything shared with the State."""
+
+    state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="confidential_notes")
+    measure = models.ForeignKey(
+        Measure, on_delete=models.PROTECT, null=True, blank=True, related_name="confidential_notes"
+    )
+    assessment = models.ForeignKey(
+        Assessment, on_delete=models.PROTECT, null=True, blank=True, related_name="confidential_notes"
+    )
+    body = models.TextField(help_text="Never shown to the State or to coordinators.")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ConfidentialNoteQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "CTED-only note"
+
+    def __str__(self):
+        return f"Note on {self.state.iso3} ({self.created_at:%d %b %Y})"

@@ -1,0 +1,68 @@
+"""
+Writes that touch ratings. The admin, the commands and (later) the API and importers
+all come through here, so that every change is stamped and appended to history the
+same way.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Rating
+
+SOURCE_FIELDS = ("source_document", "source_reference", "source_url", "source_date")
+RATED_FIELDS = ("status", "explanation", "justification", *SOURCE_FIELDS, "assessment")
+
+
+def save_rating(rating, *, by, reason, at=None, check_permission=True):
+    """
+    Save ``rating`` as edited in memory by ``by``, stamping who and when, and append
+    one history row carrying ``reason``.
+
+    A change of status restamps ``set_by``/``set_at``; any save also counts as a
+    confirmation that the rating holds. Raises ``PermissionDenied`` when ``by`` may not
+    edit this rating (the rule is ``Rating.objects.editable_by``).
+    """
+    if check_permission and not rating.is_editable_by(by):
+        raise PermissionDenied("You may not change this rating.")
+    at = at or timezone.now()
+    if rating.pk is None or _status_changed(rating):
+        rating.set_by = by
+        rating.set_at = at
+    rating.last_confirmed_at = at
+    rating._change_reason = reason
+    rating._history_user = by
+    rating._history_date = at
+    rating.full_clean(exclude={"set_by"}, validate_unique=False)
+    rating.save()
+    return rating
+
+
+@transaction.atomic
+def set_rating(*, state, measure, kind, by, reason, at=None, **values):
+    """
+    Create or update the rating of ``kind`` for ``state`` × ``measure`` with ``values``
+    (fields from ``RATED_FIELDS``). Returns the rating; nothing is written if it is
+    unchanged, so re-running an import does not grow history.
+    """
+    unknown = set(values) - set(RATED_FIELDS)
+    if unknown:
+        raise TypeError(f"Not rating fields: {', '.join(sorted(unknown))}")
+    rating = Rating.objects.select_for_update().filter(state=state, measure=measure, kind=kind).first()
+    if rating is None:
+        rating = Rating(state=state, measure=measure, kind=kind)
+    elif all(getattr(rating, field) == value for field, value in values.items()):
+        return rating
+    for field, value in values.items():
+        setattr(rating, field, value)
+    return save_rating(rating, by=by, reason=reason, at=at, check_permission=False)
+
+
+def confirm_rating(rating, *, by, at=None):
+    """Record that ``rating`` was checked and still holds, without changing it."""
+    return save_rating(rating, by=by, reason="Confirmed: still holds.", at=at)
+
+
+def _status_changed(rating):
+    stored = Rating.objects.filter(pk=rating.pk).values_list("status", flat=True).first()
+    return stored != rating.status

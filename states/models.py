@@ -1,0 +1,284 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+
+class MemberStateQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """
+        The States whose records ``user`` may read. This is the one access rule of the
+        tracker: every other model's ``visible_to`` narrows itself to these States.
+
+        Analysts and administrators see every State, coordinators the States of their
+        regions, focal points their own State, anyone else nothing.
+        """
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self
+        roles = Role.objects.filter(user=user).current()
+        return self.filter(
+            Q(Exists(roles.filter(kind=Role.Kind.ANALYST)))
+            | Q(pk__in=roles.filter(kind=Role.Kind.FOCAL_POINT).values("state"))
+            | Q(
+                pk__in=RegionMembership.objects.current()
+                .filter(region__in=roles.filter(kind=Role.Kind.COORDINATOR).values("region"))
+                .values("state")
+            )
+        )
+
+    def in_region(self, region, on=None):
+        """The States that belong to ``region`` on date ``on`` (today by default)."""
+        return self.filter(pk__in=RegionMembership.objects.current(on).filter(region=region).values("state"))
+
+
+class MemberState(models.Model):
+    """A United Nations Member State, with its ISO 3166 and M49 codes."""
+
+    iso3 = models.CharField("ISO alpha-3", max_length=3, unique=True)
+    iso2 = models.CharField("ISO alpha-2", max_length=2, unique=True)
+    m49 = models.CharField("M49 code", max_length=3, unique=True, help_text="Three digits, e.g. 388 for Jamaica.")
+    name = models.CharField("short name", max_length=100, unique=True)
+    m49_region = models.CharField("M49 region", max_length=50)
+    m49_subregion = models.CharField("M49 sub-region", max_length=50)
+
+    objects = MemberStateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "Member State"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(iso3__regex=r"^[A-Z]{3}$"),
+                name="memberstate_iso3_format",
+                violation_error_message="The ISO alpha-3 code is three capital letters, e.g. JAM.",
+            ),
+            models.CheckConstraint(
+                condition=Q(iso2__regex=r"^[A-Z]{2}$"),
+                name="memberstate_iso2_format",
+                violation_error_message="The ISO alpha-2 code is two capital letters, e.g. JM.",
+            ),
+            models.CheckConstraint(
+                condition=Q(m49__regex=r"^[0-9]{3}$"),
+                name="memberstate_m49_format",
+                violation_error_message="The M49 code is three digits, e.g. 388.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Region(models.Model):
+    """A grouping of Member States that dashboards report on, such as a workshop region."""
+
+    class Kind(models.TextChoices):
+        WORKSHOP = "workshop", "Workshop region"
+        ORGANISATION = "organisation", "Regional organisation"
+        GEOGRAPHIC = "geographic", "Geographic (M49)"
+        CUSTOM = "custom", "Custom grouping"
+
+    slug = models.SlugField(unique=True, help_text="Used in addresses, e.g. caribbean for /regions/caribbean/.")
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind, default=Kind.CUSTOM)
+    description = models.TextField(blank=True, help_text="How the grouping is defined and where that comes from.")
+    member_states = models.ManyToManyField(MemberState, through="RegionMembership", related_name="regions")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class RegionMembershipQuerySet(models.QuerySet):
+    def current(self, on=None):
+        """Memberships in force on date ``on`` (today by default)."""
+        on = on or timezone.localdate()
+        return self.filter(Q(joined_on__isnull=True) | Q(joined_on__lte=on)).filter(
+            Q(left_on__isnull=True) | Q(left_on__gt=on)
+        )
+
+
+class RegionMembership(models.Model):
+    """A State's membership of a region, dated because States join and leave groupings."""
+
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="memberships")
+    state = models.ForeignKey(MemberState, on_delete=models.CASCADE, related_name="region_memberships")
+    joined_on = models.DateField(null=True, blank=True, help_text="Leave empty if the State has always belonged.")
+    left_on = models.DateField(
+        null=True, blank=True, help_text="The first day the State no longer belongs. Leave empty while it belongs."
+    )
+
+    objects = RegionMembershipQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["region", "state"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(joined_on__isnull=True) | Q(left_on__isnull=True) | Q(left_on__gt=models.F("joined_on")),
+                name="regionmembership_leaves_after_joining",
+                violation_error_message="A State must leave a region after the day it joined.",
+            ),
+            models.UniqueConstraint(
+                fields=["region", "state"],
+                condition=Q(left_on__isnull=True),
+                name="regionmembership_one_open_membership",
+                violation_error_message="This State is already a member of this region.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.state} in {self.region}"
+
+
+class Workshop(models.Model):
+    """A regional workshop on the Technical Guidelines, held or planned."""
+
+    class Mode(models.TextChoices):
+        IN_PERSON = "in_person", "In person"
+        VIRTUAL = "virtual", "Virtual"
+        HYBRID = "hybrid", "Hybrid"
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        HELD = "held", "Held"
+        CANCELLED = "cancelled", "Cancelled"
+
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="workshops")
+    title = models.CharField(max_length=200)
+    starts_on = models.DateField(help_text="First day; for a month known only roughly, its first day.")
+    ends_on = models.DateField(null=True, blank=True, help_text="Last day, if known.")
+    dates_approximate = models.BooleanField(
+        default=False, help_text="Tick when only the month or season is known (e.g. 'mid-2023')."
+    )
+    mode = models.CharField(max_length=20, choices=Mode, blank=True)
+    status = models.CharField(max_length=20, choices=Status, default=Status.PLANNED)
+    source = models.CharField(max_length=300, blank=True, help_text="Where the date comes from, e.g. a CTED page.")
+
+    class Meta:
+        ordering = ["starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
+                name="workshop_ends_after_start",
+                violation_error_message="A workshop cannot end before it starts.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class RoleQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(is_active=True)
+
+
+class Role(models.Model):
+    """What a user does in the tracker: CTED analyst, coordinator of a region, or focal point for a State."""
+
+    class Kind(models.TextChoices):
+        ANALYST = "analyst", "CTED analyst"
+        COORDINATOR = "coordinator", "Regional coordinator"
+        FOCAL_POINT = "focal_point", "Focal point"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tracker_roles")
+    kind = models.CharField(max_length=20, choices=Kind)
+    state = models.ForeignKey(
+        MemberState,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="focal_points",
+        help_text="For a focal point only: the State they report for.",
+    )
+    region = models.ForeignKey(
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="coordinators",
+        help_text="For a coordinator only: the region they follow. Add one role per region.",
+    )
+    is_alternate = models.BooleanField(
+        "alternate focal point",
+        default=False,
+        help_text="For a focal point: tick for the alternate, leave for the main.",
+    )
+    is_active = models.BooleanField(
+        default=True,
+        help_text="Untick when the person leaves; the role is kept so that their past work stays attributed.",
+    )
+    starts_on = models.DateField(default=timezone.localdate)
+    ends_on = models.DateField(null=True, blank=True)
+
+    objects = RoleQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["user__username", "kind"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="analyst", state__isnull=True, region__isnull=True)
+                    | Q(kind="coordinator", state__isnull=True, region__isnull=False)
+                    | Q(kind="focal_point", state__isnull=False, region__isnull=True)
+                ),
+                name="role_scope_matches_kind",
+                violation_error_message=(
+                    "A focal point needs a State and no region, a coordinator a region and no State, "
+                    "and an analyst neither."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="focal_point") | Q(is_alternate=False),
+                name="role_only_focal_points_are_alternates",
+                violation_error_message="Only a focal point can be an alternate.",
+            ),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(kind="focal_point", is_active=True),
+                name="role_one_state_per_focal_point",
+                violation_error_message="This person is already an active focal point for a State.",
+            ),
+            models.UniqueConstraint(
+                fields=["state"],
+                condition=Q(kind="focal_point", is_active=True, is_alternate=False),
+                name="role_one_main_focal_point_per_state",
+                violation_error_message="This State already has an active main focal point; deactivate them first.",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "region"],
+                condition=Q(kind="coordinator", is_active=True),
+                name="role_coordinates_region_once",
+                violation_error_message="This person already coordinates this region.",
+            ),
+        ]
+
+    def __str__(self):
+        if self.kind == self.Kind.FOCAL_POINT:
+            which = "alternate" if self.is_alternate else "main"
+            return f"{self.user} — {which} focal point for {self.state}"
+        if self.kind == self.Kind.COORDINATOR:
+            return f"{self.user} — coordinator for {self.region}"
+        return f"{self.user} — {self.get_kind_display()}"
+
+
+def role_kinds(user):
+    """The set of active ``Role.Kind`` values ``user`` holds; one query, then cached on the user."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    if not hasattr(user, "_tracker_role_kinds"):
+        user._tracker_role_kinds = frozenset(Role.objects.filter(user=user).current().values_list("kind", flat=True))
+    return user._tracker_role_kinds
+
+
+def is_analyst(user):
+    """Analysts and administrators read and write every State."""
+    return user.is_authenticated and user.is_active and (user.is_superuser or Role.Kind.ANALYST in role_kinds(user))

@@ -1,0 +1,140 @@
+"""
+The cast shared by every test, on a small world built in memory rather than from
+the reference files (tests of the reference data load those themselves).
+
+States: Jamaica and Trinidad and Tobago (Caribbean), Kenya (East Africa), France.
+Catalogue: one current edition, one section, two measures.
+"""
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from implementation.models import Rating
+from implementation.services import set_rating
+from measures.models import Edition, Measure, Section
+from states.models import MemberState, Region, RegionMembership, Role
+
+User = get_user_model()
+
+
+@pytest.fixture
+def world(db):
+    """Four States, two regions and a two-measure catalogue."""
+    jam = MemberState.objects.create(
+        iso3="JAM", iso2="JM", m49="388", name="Jamaica", m49_region="Americas", m49_subregion="Caribbean"
+    )
+    tto = MemberState.objects.create(
+        iso3="TTO",
+        iso2="TT",
+        m49="780",
+        name="Trinidad and Tobago",
+        m49_region="Americas",
+        m49_subregion="Caribbean",
+    )
+    ken = MemberState.objects.create(
+        iso3="KEN", iso2="KE", m49="404", name="Kenya", m49_region="Africa", m49_subregion="Eastern Africa"
+    )
+    fra = MemberState.objects.create(
+        iso3="FRA", iso2="FR", m49="250", name="France", m49_region="Europe", m49_subregion="Western Europe"
+    )
+    caribbean = Region.objects.create(slug="caribbean", name="Caribbean", kind=Region.Kind.WORKSHOP)
+    east_africa = Region.objects.create(slug="east-africa", name="East Africa", kind=Region.Kind.WORKSHOP)
+    for region, state in [(caribbean, jam), (caribbean, tto), (east_africa, ken)]:
+        RegionMembership.objects.create(region=region, state=state)
+    edition = Edition.objects.create(code="test", title="Test edition", is_current=True)
+    section = Section.objects.create(edition=edition, code="B", title="SALW controls")
+    marking = Measure.objects.create(
+        edition=edition,
+        section=section,
+        code="SALW-04",
+        title="Unique marking at manufacture and on import",
+        domain=Measure.Domain.SALW,
+        phase=Measure.Phase.UPSTREAM,
+        legislative=True,
+        operational=True,
+    )
+    records = Measure.objects.create(
+        edition=edition,
+        section=section,
+        code="SALW-06",
+        title="Record-keeping and central registry",
+        domain=Measure.Domain.SALW,
+        phase=Measure.Phase.UPSTREAM,
+        legislative=True,
+        position=1,
+    )
+    return dict(
+        jam=jam, tto=tto, ken=ken, fra=fra, caribbean=caribbean, east_africa=east_africa, marking=marking,
+        records=records, edition=edition, section=section,
+    )  # fmt: skip
+
+
+def _staff(username, **extra):
+    return User.objects.create_user(username, password="not-used", is_staff=True, **extra)
+
+
+@pytest.fixture
+def admin_user(db):
+    # Administrator: a superuser, sees and writes everything.
+    return User.objects.create_superuser("root", password="not-used")
+
+
+@pytest.fixture
+def analyst(world):
+    # CTED analyst: reads and writes every State.
+    user = _staff("ana")
+    Role.objects.create(user=user, kind=Role.Kind.ANALYST)
+    return user
+
+
+@pytest.fixture
+def focal_jam(world):
+    # Main focal point for Jamaica: reads Jamaica, edits its self-reported ratings.
+    user = _staff("jo")
+    Role.objects.create(user=user, kind=Role.Kind.FOCAL_POINT, state=world["jam"])
+    return user
+
+
+@pytest.fixture
+def focal_ken(world):
+    # Main focal point for Kenya.
+    user = _staff("kip")
+    Role.objects.create(user=user, kind=Role.Kind.FOCAL_POINT, state=world["ken"])
+    return user
+
+
+@pytest.fixture
+def coordinator(world):
+    # Coordinator for the Caribbean: reads Jamaica and Trinidad and Tobago, writes nothing.
+    user = _staff("cora")
+    Role.objects.create(user=user, kind=Role.Kind.COORDINATOR, region=world["caribbean"])
+    return user
+
+
+@pytest.fixture
+def nobody(world):
+    # Staff account with no role: sees no State.
+    return _staff("nemo")
+
+
+@pytest.fixture
+def ratings(world, analyst):
+    """Both ratings of SALW-04 for Jamaica and for Kenya, set in 2024."""
+    at = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    made = {}
+    for key in ("jam", "ken"):
+        for kind in Rating.Kind:
+            made[key, kind] = set_rating(
+                state=world[key],
+                measure=world["marking"],
+                kind=kind,
+                by=analyst,
+                reason="Initial rating",
+                at=at,
+                status=Rating.Status.PARTIALLY,
+                explanation="Marking law adopted; import marking not yet enforced.",
+                source_document="Firearms Act",
+            )
+    return made
