@@ -16,7 +16,8 @@ END;
 $$;
 CREATE TRIGGER historicalrating_append_only
     BEFORE UPDATE OR DELETE ON implementation_historicalrating
-    FOR EACH ROW EXECUTE FUNCTION tracker_refuse_change('Rating history is append-only: rows cannot be edited or deleted.');
+    FOR EACH ROW EXECUTE FUNCTION
+        tracker_refuse_change('Rating history is append-only: rows cannot be edited or deleted.');
 CREATE TRIGGER rating_no_delete
     BEFORE DELETE ON implementation_rating
     FOR EACH ROW EXECUTE FUNCTION tracker_refuse_change('Ratings cannot be deleted; set the status instead.');
