@@ -144,7 +144,14 @@ class Rating(models.Model):
         related_name="ratings",
         help_text="The assessment that set this rating, if any.",
     )
-    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who last set the status; empty for reference imports.",
+    )
     set_at = models.DateTimeField(default=timezone.now, help_text="When the status was last set.")
     last_confirmed_at = models.DateTimeField(
         default=timezone.now, help_text="When someone last checked that the rating still holds."

@@ -33,7 +33,7 @@ def save_rating(rating, *, by, reason, at=None, check_permission=True):
     rating._change_reason = reason
     rating._history_user = by
     rating._history_date = at
-    rating.full_clean(exclude={"set_by"}, validate_unique=False)
+    rating.full_clean(validate_unique=False)
     rating.save()
     return rating
 
