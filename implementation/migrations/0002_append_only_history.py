@@ -46,13 +46,13 @@ SQLITE_BACKWARD = [
 def forward(apps, schema_editor):
     statements = {"postgresql": [POSTGRES_FORWARD], "sqlite": SQLITE_FORWARD}[schema_editor.connection.vendor]
     for sql in statements:
-        schema_editor.execute(sql)
+        schema_editor.execute(sql, params=None)
 
 
 def backward(apps, schema_editor):
     statements = {"postgresql": [POSTGRES_BACKWARD], "sqlite": SQLITE_BACKWARD}[schema_editor.connection.vendor]
     for sql in statements:
-        schema_editor.execute(sql)
+        schema_editor.execute(sql, params=None)
 
 
 class Migration(migrations.Migration):
