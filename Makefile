@@ -1,0 +1,44 @@
+# `make run` and `make test` are the two set-up commands (see README.md).
+# Every target installs into .venv first, with the Python that scripts/find-python picks.
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: venv run test lint check clean
+
+venv: $(VENV)/.installed
+
+# Rebuilt when requirements.txt changes, or when .venv is missing or older than Python 3.12.
+$(VENV)/.installed: requirements.txt
+	$(PY) -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null || \
+		{ rm -rf $(VENV) && python="$$(scripts/find-python)" && "$$python" -m venv $(VENV); }
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# SQLite (db.sqlite3) unless DATABASE_URL is set; seed_demo prints the demo logins.
+run: export DJANGO_DEBUG := true
+run: venv
+	$(PY) manage.py migrate
+	$(PY) manage.py load_reference_data
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+# PostgreSQL when DATABASE_URL is set, SQLite otherwise. Exit 5 means pytest collected nothing.
+test: venv
+	$(PY) -m pytest $(PYTEST_ARGS) || { code=$$?; \
+		[ $$code -ne 5 ] || echo "make test: pytest collected no tests (exit 5); that counts as a failure." >&2; \
+		exit $$code; }
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+check: export DJANGO_DEBUG ?= true
+check: venv
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
