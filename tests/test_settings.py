@@ -1,0 +1,177 @@
+"""
+The environment helpers in config/settings.py, and start-up refusing unsafe or
+malformed configuration. Import-time checks run in a fresh interpreter, since the
+settings of this test process are already loaded.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from config.settings import env_bool, env_database, env_int, env_list
+
+VARIABLES = ("DATABASE_URL", "DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS", "DJANGO_CONN_MAX_AGE")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize("raw", ["1", "true", "True", " yes ", "on"])
+def test_env_bool_reads_yes(monkeypatch, raw):
+    monkeypatch.setenv("DJANGO_DEBUG", raw)
+    assert env_bool("DJANGO_DEBUG", False) is True
+
+
+@pytest.mark.parametrize("raw", ["0", "false", "FALSE", "no", "off", ""])
+def test_env_bool_reads_no(monkeypatch, raw):
+    monkeypatch.setenv("DJANGO_DEBUG", raw)
+    assert env_bool("DJANGO_DEBUG", True) is False
+
+
+def test_env_bool_unset_gives_the_default():
+    assert env_bool("DJANGO_DEBUG", True) is True
+    assert env_bool("DJANGO_DEBUG", False) is False
+
+
+@pytest.mark.parametrize("raw", ["maybe", "2", "tru", "y e s"])
+def test_env_bool_refuses_anything_else_naming_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("DJANGO_DEBUG", raw)
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_DEBUG"):
+        env_bool("DJANGO_DEBUG", False)
+
+
+def test_env_list_splits_on_commas_and_strips_spaces(monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", "tracker.example.org, localhost")
+    assert env_list("DJANGO_ALLOWED_HOSTS", []) == ["tracker.example.org", "localhost"]
+
+
+def test_env_list_unset_gives_a_copy_of_the_default():
+    default = ["localhost"]
+    result = env_list("DJANGO_ALLOWED_HOSTS", default)
+    assert result == ["localhost"]
+    assert result is not default
+
+
+@pytest.mark.parametrize("raw", ["", " ", "a,,b", "a,", ",a", "a, ,b"])
+def test_env_list_refuses_empty_items_naming_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", raw)
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_ALLOWED_HOSTS"):
+        env_list("DJANGO_ALLOWED_HOSTS", [])
+
+
+def test_env_int_reads_a_whole_number(monkeypatch):
+    monkeypatch.setenv("DJANGO_CONN_MAX_AGE", "0")
+    assert env_int("DJANGO_CONN_MAX_AGE", 60) == 0
+
+
+def test_env_int_unset_gives_the_default():
+    assert env_int("DJANGO_CONN_MAX_AGE", 60) == 60
+
+
+@pytest.mark.parametrize("raw", ["", "sixty", "1.5", "60s"])
+def test_env_int_refuses_anything_else_naming_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("DJANGO_CONN_MAX_AGE", raw)
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_CONN_MAX_AGE"):
+        env_int("DJANGO_CONN_MAX_AGE", 60)
+
+
+def test_env_database_unset_gives_the_sqlite_default():
+    config = env_database("DATABASE_URL", "sqlite:////tmp/first-run.sqlite3")
+    assert config["ENGINE"] == "django.db.backends.sqlite3"
+    assert config["NAME"] == "/tmp/first-run.sqlite3"
+
+
+def test_env_database_reads_a_postgres_url_and_the_connection_age(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://tracker:secret@db.example.org:5433/tracker")
+    monkeypatch.setenv("DJANGO_CONN_MAX_AGE", "120")
+    config = env_database("DATABASE_URL", "sqlite:///unused")
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["NAME"], config["USER"], config["HOST"], config["PORT"]) == (
+        "tracker",
+        "tracker",
+        "db.example.org",
+        5433,
+    )
+    assert config["CONN_MAX_AGE"] == 120
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "nonsense",
+        "mongodb://tracker@db.example.org/tracker",
+        "postgres://tracker:secret@db.example.org:port/tracker",
+        "postgres://tracker:secret@db.example.org:5432/",
+    ],
+    ids=["no-scheme", "unknown-scheme", "bad-port", "no-database-name"],
+)
+def test_env_database_refuses_a_malformed_url_naming_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("DATABASE_URL", raw)
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
+        env_database("DATABASE_URL", "sqlite:///unused")
+
+
+def test_env_database_refuses_a_malformed_connection_age(monkeypatch):
+    monkeypatch.setenv("DJANGO_CONN_MAX_AGE", "forever")
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_CONN_MAX_AGE"):
+        env_database("DATABASE_URL", "sqlite:///unused")
+
+
+def import_settings(**variables):
+    """Import config.settings in a fresh interpreter with only ``variables`` set; returns the finished process."""
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", **variables}
+    return subprocess.run(
+        [sys.executable, "-c", "import config.settings"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_start_up_refuses_production_without_a_secret_key():
+    process = import_settings(DJANGO_DEBUG="false")
+    assert process.returncode != 0
+    assert "ImproperlyConfigured" in process.stderr
+    assert "DJANGO_SECRET_KEY is unset while DJANGO_DEBUG is off" in process.stderr
+
+
+def test_start_up_treats_an_unset_debug_as_production():
+    process = import_settings()
+    assert process.returncode != 0
+    assert "DJANGO_SECRET_KEY is unset while DJANGO_DEBUG is off" in process.stderr
+
+
+def test_start_up_allows_development_without_a_secret_key():
+    process = import_settings(DJANGO_DEBUG="true")
+    assert process.returncode == 0, process.stderr
+
+
+def test_start_up_allows_production_with_a_secret_key():
+    process = import_settings(DJANGO_DEBUG="false", DJANGO_SECRET_KEY="a-long-random-key-for-this-test-only")
+    assert process.returncode == 0, process.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("DJANGO_DEBUG", "maybe"),
+        ("DATABASE_URL", "postgres://tracker@db.example.org:port/tracker"),
+        ("DATABASE_URL", "mongodb://tracker@db.example.org/tracker"),
+        ("DJANGO_ALLOWED_HOSTS", "tracker.example.org,,localhost"),
+        ("DJANGO_CONN_MAX_AGE", "forever"),
+    ],
+)
+def test_start_up_refuses_a_malformed_variable_naming_it(name, raw):
+    process = import_settings(**{"DJANGO_DEBUG": "true", name: raw})
+    assert process.returncode != 0
+    assert "ImproperlyConfigured" in process.stderr
+    assert f"{name} " in process.stderr
