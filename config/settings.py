@@ -70,6 +70,8 @@ def env_int(name, default):
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+if not SECRET_KEY.strip():
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY is set but empty; unset it or give it a long random value.")
 if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY is unset while DJANGO_DEBUG is off. Set a long random DJANGO_SECRET_KEY "

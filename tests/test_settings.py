@@ -175,3 +175,9 @@ def test_start_up_refuses_a_malformed_variable_naming_it(name, raw):
     assert process.returncode != 0
     assert "ImproperlyConfigured" in process.stderr
     assert f"{name} " in process.stderr
+
+
+def test_start_up_refuses_an_empty_secret_key():
+    process = import_settings(DJANGO_DEBUG="false", DJANGO_SECRET_KEY="  ")
+    assert process.returncode != 0
+    assert "DJANGO_SECRET_KEY is set but empty" in process.stderr
