@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
 from .models import MemberState, Region, RegionMembership, Workshop
 
@@ -166,11 +167,10 @@ def load_regions(path=None):
 
 def _load_memberships(region, members, states, summary, *, where):
     # A State may have left and rejoined; the file's entry updates the open membership,
-    # or the latest one when the State has left.
+    # or the latest one when the State has left: ordered so that that one comes last.
     existing = {}
-    for membership in region.memberships.order_by("left_on"):
-        if membership.state_id not in existing or membership.left_on is None:
-            existing[membership.state_id] = membership
+    for membership in region.memberships.order_by(F("left_on").asc(nulls_last=True)):
+        existing[membership.state_id] = membership
     listed = set()
     for position, member in enumerate(members, start=1):
         if isinstance(member, str):

@@ -1,6 +1,7 @@
 """The reference-data files and load_reference_data: what they hold; loading is repeatable and all-or-nothing."""
 
 import csv
+import datetime as dt
 import json
 import re
 import shutil
@@ -208,3 +209,41 @@ def test_invalid_value_is_reported_with_its_field(db, tmp_path, monkeypatch):
     with pytest.raises(CommandError, match=r"measure GOV-01 of section A: domain: Value 'drones' is not a valid"):
         load()
     assert not MemberState.objects.exists()
+
+
+def test_a_dated_member_updates_the_open_membership_not_a_closed_one(world, tmp_path):
+    closed = RegionMembership.objects.create(
+        region=world["caribbean"], state=world["jam"], joined_on=dt.date(2001, 1, 1), left_on=dt.date(2005, 1, 1)
+    )
+    path = tmp_path / "regions.json"
+    region = {"slug": "caribbean", "name": "Caribbean", "kind": "workshop"}
+    region["members"] = [{"iso3": "JAM", "joined_on": "2010-01-01"}, "TTO"]
+    path.write_text(json.dumps({"regions": [region]}), encoding="utf-8")
+
+    summary = state_services.load_regions(path)
+
+    assert (summary.created, summary.updated) == (0, 1)
+    open_membership = RegionMembership.objects.get(region=world["caribbean"], state=world["jam"], left_on=None)
+    assert open_membership.joined_on == dt.date(2010, 1, 1)
+    closed.refresh_from_db()
+    assert (closed.joined_on, closed.left_on) == (dt.date(2001, 1, 1), dt.date(2005, 1, 1))
+
+
+def test_a_member_that_has_left_updates_its_latest_membership(world, tmp_path):
+    latest = world["east_africa"].memberships.get(state=world["ken"])
+    latest.left_on = dt.date(2020, 1, 1)
+    latest.save()
+    earlier = RegionMembership.objects.create(
+        region=world["east_africa"], state=world["ken"], left_on=dt.date(2010, 1, 1)
+    )
+    path = tmp_path / "regions.json"
+    region = {"slug": "east-africa", "name": "East Africa", "kind": "workshop"}
+    region["members"] = [{"iso3": "KEN", "joined_on": "2015-01-01", "left_on": "2020-01-01"}]
+    path.write_text(json.dumps({"regions": [region]}), encoding="utf-8")
+
+    state_services.load_regions(path)
+
+    latest.refresh_from_db()
+    earlier.refresh_from_db()
+    assert (latest.joined_on, latest.left_on) == (dt.date(2015, 1, 1), dt.date(2020, 1, 1))
+    assert (earlier.joined_on, earlier.left_on) == (None, dt.date(2010, 1, 1))
