@@ -1,0 +1,189 @@
+"""
+Where the admin enforces who may read and write what.
+
+Every account is staff, and Django's model permissions and groups are not used: what
+a person may do comes from their ``Role``. These classes turn the one access rule
+(``visible_to`` on each model, ``is_analyst``, ``role_kinds``) into the admin's
+``has_*_permission`` hooks, so that each admin only says who besides analysts may
+read it.
+"""
+
+import dataclasses
+
+from django.contrib import admin
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
+
+from .models import MemberState, Region, Role, is_analyst, role_kinds
+
+EVERY_ROLE = frozenset(Role.Kind)
+
+
+def scoped(queryset, user):
+    """
+    ``queryset`` narrowed to what ``user`` may read: State-linked models have a
+    ``visible_to``; reference data (catalogue, regions, roles) has none and is gated
+    by the admin's ``readers`` alone.
+    """
+    visible_to = getattr(queryset, "visible_to", None)
+    return queryset if visible_to is None else visible_to(user)
+
+
+def may_read(user, readers):
+    """Whether ``user`` may open an admin that analysts and the roles in ``readers`` may read."""
+    return is_analyst(user) or bool(role_kinds(user) & readers)
+
+
+class ScopedAdminMixin:
+    """
+    Permissions from the user's Role, rows from the model's ``visible_to(user)``.
+
+    Analysts and administrators read and write everything; the roles in ``readers``
+    may look; anyone else does not see the admin at all. Fields in
+    ``analyst_only_fields`` are left off the form for everybody but analysts.
+    """
+
+    readers = EVERY_ROLE
+    analyst_only_fields = ()
+
+    def get_queryset(self, request):
+        return scoped(super().get_queryset(request), request.user)
+
+    def get_object(self, request, object_id, from_field=None):
+        # Django answers an unknown id with a redirect to the index; an object outside
+        # the user's States must look exactly like one that does not exist: a 404.
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(f"No {self.opts.verbose_name} with this id.")
+        return obj
+
+    def is_visible(self, request, obj):
+        """Whether ``obj`` is among the rows ``get_queryset`` gives this user."""
+        return self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def has_module_permission(self, request):
+        return may_read(request.user, self.readers)
+
+    def has_view_permission(self, request, obj=None):
+        # The object check is not redundant with get_queryset: simple-history's history
+        # view falls back to the latest historical row when get_queryset misses.
+        if not may_read(request.user, self.readers):
+            return False
+        return obj is None or self.is_visible(request, obj)
+
+    def has_add_permission(self, request):
+        return is_analyst(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        if not is_analyst(request.user):
+            return False
+        return obj is None or self.is_visible(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self.analyst_only_fields or is_analyst(request.user):
+            return fieldsets
+        return [
+            (title, {**options, "fields": [f for f in options["fields"] if f not in self.analyst_only_fields]})
+            for title, options in fieldsets
+        ]
+
+
+class ScopedAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """A ModelAdmin for a model without history."""
+
+
+class ScopedHistoryAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    """A ModelAdmin for a model with ``history = HistoricalRecords()``, with a read-only history page."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # History is append-only. SIMPLE_HISTORY_REVERT_DISABLED hides the Revert button,
+        # but simple-history still saves a posted form, so a past version is only shown.
+        if request.method not in ("GET", "HEAD"):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def render_history_view(self, request, template, context, **kwargs):
+        # A past version is displayed like a view-only change form: every field as text,
+        # none as an input. Form-only fields (such as a change reason) have no past value.
+        adminform = context.get("adminform")
+        if adminform is not None:
+            declared = type(adminform.form).declared_fields
+            fieldsets = [
+                (title, {**options, "fields": fields})
+                for title, options in adminform.fieldsets
+                if (fields := [f for f in options["fields"] if f not in declared])
+            ]
+            context["adminform"] = helpers.AdminForm(
+                adminform.form, fieldsets, {}, readonly_fields=flatten_fieldsets(fieldsets), model_admin=self
+            )
+        return super().render_history_view(request, template, context, **kwargs)
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        # The list of changes must not show what the form hides from this reader.
+        if self.analyst_only_fields and not is_analyst(request.user):
+            return _ChangesWithout(self.model, historical_record, hidden=self.analyst_only_fields)
+        return super().get_historical_record_context_helper(request, historical_record)
+
+
+class _ChangesWithout(HistoricalRecordContextHelper):
+    """A history page's list of changes, leaving out the ``hidden`` fields."""
+
+    def __init__(self, model, historical_record, *, hidden):
+        super().__init__(model, historical_record)
+        self.hidden = hidden
+
+    def context_for_delta_changes(self, delta):
+        kept = [change for change in delta.changes if change.field not in self.hidden]
+        return super().context_for_delta_changes(dataclasses.replace(delta, changes=kept))
+
+
+class ScopedInlineMixin:
+    """
+    The same rule for inlines, whose permission hooks receive the parent object (which
+    the parent admin has already checked): ``readers`` look, analysts write.
+    """
+
+    readers = EVERY_ROLE
+
+    def get_queryset(self, request):
+        return scoped(super().get_queryset(request), request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return may_read(request.user, self.readers)
+
+    def has_add_permission(self, request, obj=None):
+        return is_analyst(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return is_analyst(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_analyst(request.user)
+
+
+class RegionFilter(admin.SimpleListFilter):
+    """Rows of the States that belong to a region today."""
+
+    title = "region"
+    parameter_name = "region"
+    #: The lookup from the listed model to its MemberState.
+    state_lookup = "state"
+
+    def lookups(self, request, model_admin):
+        return list(Region.objects.values_list("slug", "name"))
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        region = Region.objects.filter(slug=self.value()).first()
+        if region is None:
+            return queryset.none()
+        return queryset.filter(**{f"{self.state_lookup}__in": MemberState.objects.in_region(region)})
