@@ -1,0 +1,233 @@
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
+
+from states.admin_scoping import RegionFilter, ScopedHistoryAdmin, ScopedInlineMixin
+from states.models import Role, is_analyst, role_kinds
+
+from .models import Assessment, AssistanceNeed, ConfidentialNote, Rating, Recommendation
+from .services import save_rating
+
+# Rating history keeps at most this many characters of a change reason.
+REASON_MAX_LENGTH = Rating.history.model._meta.get_field("history_change_reason").max_length
+
+COMPACT_TEXT = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 40})}}
+
+
+class RatingForm(forms.ModelForm):
+    change_reason = forms.CharField(
+        label="Reason for this change",
+        max_length=REASON_MAX_LENGTH,
+        help_text="Kept in the rating's history with your name, e.g. 'Firearms Act 2024 adopted' or "
+        "'Checked at the 2025 Caribbean workshop: still holds'.",
+    )
+
+
+@admin.register(Rating)
+class RatingAdmin(ScopedHistoryAdmin):
+    form = RatingForm
+    list_display = ("state", "measure", "kind", "status_label", "set_by", "set_at", "last_confirmed_at")
+    list_filter = (
+        RegionFilter,
+        ("measure__section", admin.RelatedOnlyFieldListFilter),
+        "measure__domain",
+        "status",
+        "kind",
+    )
+    list_select_related = ("state", "measure", "set_by")
+    search_fields = ("state__name", "state__iso3", "measure__code", "measure__title")
+    autocomplete_fields = ("state", "measure", "assessment")
+    # A CTED-only assessment must not be named to a focal point or coordinator through
+    # the rating it set.
+    analyst_only_fields = ("assessment",)
+    fieldsets = (
+        (None, {"fields": ("state", "measure", "kind", "other_rating", "assessment")}),
+        ("Status", {"fields": ("status", "explanation", "justification")}),
+        (
+            "Source",
+            {
+                "fields": ("source_document", "source_reference", "source_url", "source_date"),
+                "description": "The document that shows the status: a law, a report, a record of a visit.",
+            },
+        ),
+        ("Provenance", {"fields": ("set_by", "set_at", "last_confirmed_at")}),
+    )
+
+    @admin.display(description="status", ordering="status")
+    def status_label(self, obj):
+        status = Rating.Status(obj.status)
+        return format_html(
+            '<span style="display:inline-block;width:.8em;height:.8em;border:1px solid #666;background:{}"></span> {}',
+            status.colour,
+            status.label,
+        )
+
+    @admin.display(description="the other rating of this measure")
+    def other_rating(self, obj):
+        # Ratings are visible by State, whatever their kind, so whoever sees this rating
+        # may see the other one: a focal point reads CTED's status beside their own.
+        if obj.state_id is None or obj.measure_id is None:
+            return "-"
+        other = Rating.objects.filter(state=obj.state_id, measure=obj.measure_id).exclude(kind=obj.kind).first()
+        if other is None:
+            return "None yet"
+        url = reverse("admin:implementation_rating_change", args=[other.pk])
+        return format_html('<a href="{}">{}: {}</a>', url, other.get_kind_display(), other.get_status_display())
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        # The reason is asked only of someone who can save; it is not a field of the
+        # rating but of the history row the save appends.
+        if obj is None or self.has_change_permission(request, obj):
+            fieldsets = [*fieldsets, ("This change", {"fields": ("change_reason",)})]
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["other_rating", "set_by", "set_at", "last_confirmed_at"]
+        if obj is not None:
+            # A rating stays one State x measure x kind; to rate another, add a rating.
+            readonly += ["state", "measure", "kind"]
+        return readonly
+
+    def has_change_permission(self, request, obj=None):
+        # Focal points change their own State's self-reported ratings, so they get the
+        # change form; which rating they may save is Rating.is_editable_by's answer.
+        if obj is None:
+            return is_analyst(request.user) or Role.Kind.FOCAL_POINT in role_kinds(request.user)
+        return obj.is_editable_by(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        # A rating is never deleted, by anyone: set its status instead. The database
+        # refuses it too (migration 0002).
+        return False
+
+    def save_model(self, request, obj, form, change):
+        # save_rating stamps who and when and appends the one history row, with the reason.
+        save_rating(obj, by=request.user, reason=form.cleaned_data["change_reason"])
+
+
+class AssessedRatingForm(forms.ModelForm):
+    def clean(self):
+        cleaned_data = super().clean()
+        # The inline's own "assessment" field holds the assessment being edited, saved or
+        # not: its State is the rating's State, and what an assessment sets is CTED's rating.
+        assessment = cleaned_data.get("assessment")
+        if self.instance.pk is None and assessment is not None:
+            self.instance.state_id = assessment.state_id
+            self.instance.kind = Rating.Kind.ASSESSED
+        if self.instance.pk is not None and "measure" in self.changed_data:
+            self.add_error("measure", "A rating's measure cannot change; add a rating for the other measure.")
+        return cleaned_data
+
+    def validate_constraints(self):
+        super().validate_constraints()
+        # Django skips constraints on fields that are not inputs, and the State and kind
+        # are set above rather than typed: check "one rating per State, measure and kind"
+        # here, so that a clash is shown on the form instead of failing at save.
+        if self.instance.state_id is None or "measure" in self.errors:
+            return
+        others = {field.name for field in Rating._meta.fields} - {"state", "measure", "kind"}
+        try:
+            self.instance.validate_constraints(exclude=others)
+        except ValidationError as error:
+            self.add_error(None, error)
+
+
+class AssessedRatingInline(ScopedInlineMixin, admin.TabularInline):
+    model = Rating
+    form = AssessedRatingForm
+    fields = ("measure", "status", "explanation", "justification", "source_document", "source_reference")
+    autocomplete_fields = ("measure",)
+    formfield_overrides = COMPACT_TEXT
+    show_change_link = True
+    can_delete = False
+    extra = 0
+    verbose_name = "rating set in this assessment"
+    verbose_name_plural = "ratings set in this assessment"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("state", "measure")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(ScopedHistoryAdmin):
+    list_display = ("state", "kind", "conducted_on", "status", "confidentiality", "author")
+    list_filter = (RegionFilter, "kind", "status", "confidentiality", "is_demo")
+    list_select_related = ("state", "author")
+    search_fields = ("state__name", "state__iso3", "summary")
+    autocomplete_fields = ("state", "author")
+    date_hierarchy = "conducted_on"
+    fields = ("state", "kind", "conducted_on", "status", "confidentiality", "author", "summary", "is_demo")
+    inlines = (AssessedRatingInline,)
+
+    def get_changeform_initial_data(self, request):
+        return {"author": request.user.pk, **super().get_changeform_initial_data(request)}
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Rating:
+            return super().save_formset(request, form, formset, change)
+        # Ratings set here are saved like any other rating change: stamped, with one
+        # history row each, whose reason names the assessment.
+        reason = Truncator(f"Set in {form.instance}").chars(REASON_MAX_LENGTH)
+        for rating in formset.save(commit=False):
+            save_rating(rating, by=request.user, reason=reason)
+        formset.save_m2m()
+        return None
+
+
+@admin.register(Recommendation)
+class RecommendationAdmin(ScopedHistoryAdmin):
+    list_display = ("state", "excerpt", "priority", "status", "due_on")
+    list_filter = (RegionFilter, "status", "priority", "is_demo")
+    list_select_related = ("state",)
+    search_fields = ("text", "state__name", "state__iso3")
+    autocomplete_fields = ("state", "measures", "assessment")
+    analyst_only_fields = ("assessment",)
+    fields = ("state", "assessment", "text", "measures", "priority", "status", "due_on", "is_demo")
+
+    @admin.display(description="recommendation")
+    def excerpt(self, obj):
+        return Truncator(obj.text).chars(80)
+
+
+@admin.register(AssistanceNeed)
+class AssistanceNeedAdmin(ScopedHistoryAdmin):
+    list_display = ("state", "kind", "excerpt", "priority", "status", "provider")
+    list_filter = (RegionFilter, "status", "priority", "kind", "is_demo")
+    list_select_related = ("state",)
+    search_fields = ("description", "provider", "state__name", "state__iso3")
+    autocomplete_fields = ("state", "measures")
+    fields = ("state", "kind", "description", "measures", "priority", "status", "provider", "is_demo")
+
+    @admin.display(description="need")
+    def excerpt(self, obj):
+        return Truncator(obj.description).chars(80)
+
+
+@admin.register(ConfidentialNote)
+class ConfidentialNoteAdmin(ScopedHistoryAdmin):
+    readers = frozenset()
+    list_display = ("state", "measure", "excerpt", "author", "created_at")
+    list_filter = (RegionFilter, "created_at")
+    list_select_related = ("state", "measure", "author")
+    search_fields = ("body", "state__name", "state__iso3", "measure__code")
+    autocomplete_fields = ("state", "measure", "assessment")
+    fields = ("state", "measure", "assessment", "body", "author", "created_at")
+    readonly_fields = ("author", "created_at")
+
+    @admin.display(description="note")
+    def excerpt(self, obj):
+        return Truncator(obj.body).chars(80)
+
+    def save_model(self, request, obj, form, change):
+        # The author is whoever writes the note, not a choice on the form.
+        if not change:
+            obj.author = request.user
+        super().save_model(request, obj, form, change)
