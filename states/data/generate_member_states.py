@@ -22,7 +22,9 @@ Choices:
 * A Member State is a row whose "Appears in DGACM list" column is "Y" (193 rows).
   The UNTERM list is wider: it adds the two observer States and two States in free
   association with New Zealand.
-* ``name`` is the taxonomy's English short name, e.g. "Bolivia (Plurinational State of)".
+* ``name`` is the taxonomy's English short name, e.g. "Bolivia (Plurinational State of)",
+  except where ``NAME_CORRECTIONS`` gives the name the UN itself uses: the taxonomy
+  spells Nauru in Nauruan ("Naoero"), which nobody would search for.
 * ``m49_subregion`` is the M49 intermediate region where one exists (Caribbean,
   Central America, South America, Eastern/Middle/Southern/Western Africa) and the M49
   sub-region otherwise. M49 puts all of Latin America and the Caribbean, and all of
@@ -38,6 +40,7 @@ from hdx.location.country import Country
 OUTPUT = Path(__file__).with_name("member_states.csv")
 COLUMNS = ["iso3", "iso2", "m49", "name", "m49_region", "m49_subregion"]
 EXPECTED_MEMBERS = 193
+NAME_CORRECTIONS = {"NRU": "Nauru"}
 
 
 def member_state_rows():
@@ -52,7 +55,7 @@ def member_state_rows():
                 "iso3": info["ISO 3166-1 Alpha 3-Codes"],
                 "iso2": info["ISO 3166-1 Alpha 2-Codes"],
                 "m49": f"{int(info['m49 numerical code']):03d}",
-                "name": info["English Short"],
+                "name": NAME_CORRECTIONS.get(info["ISO 3166-1 Alpha 3-Codes"], info["English Short"]),
                 "m49_region": info["Region Name"],
                 "m49_subregion": info["Intermediate Region Name"] or info["Sub-region Name"],
             }
