@@ -66,3 +66,26 @@ def confirm_rating(rating, *, by, at=None):
 def _status_changed(rating):
     stored = Rating.objects.filter(pk=rating.pk).values_list("status", flat=True).first()
     return stored != rating.status
+
+
+def carry_over_rating(old, *, measure, by, reason):
+    """
+    Copy rating ``old`` onto ``measure`` (its successor in a new edition of the
+    catalogue), keeping who set it and when it was set and last confirmed: a new
+    edition does not make anyone re-check the rating. The copy's first history row,
+    written now by ``by``, carries ``reason``.
+    """
+    rating = Rating(
+        state=old.state,
+        measure=measure,
+        kind=old.kind,
+        set_by=old.set_by,
+        set_at=old.set_at,
+        last_confirmed_at=old.last_confirmed_at,
+        **{field: getattr(old, field) for field in RATED_FIELDS},
+    )
+    rating._change_reason = reason
+    rating._history_user = by
+    rating.full_clean()
+    rating.save()
+    return rating

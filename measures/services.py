@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from implementation.models import Rating
-from implementation.services import RATED_FIELDS, set_rating
+from implementation.services import carry_over_rating
 from states.services import LoadSummary, ReferenceDataError, check_keys, parse_date, read_json, sync
 
 from .models import Edition, Instrument, Measure, Section
@@ -131,7 +131,7 @@ def create_edition(*, previous, code, title, mapping=None, by, published_on=None
     Sections and measures are copied. ``mapping`` renames measures ({old code: new code})
     or drops them ({old code: None}); the others keep their code. Each copy points to
     its predecessor, and every rating of a copied measure is carried over through
-    ``set_rating`` by ``by``, so that history records it. Raises ``ValueError`` naming the
+    ``carry_over_rating`` by ``by``, so that history records it. Raises ``ValueError`` naming the
     code for a mapping that names an unknown measure or gives two measures one code; then
     nothing is written.
     """
@@ -180,13 +180,11 @@ def create_edition(*, previous, code, title, mapping=None, by, published_on=None
 
     carried = Rating.objects.filter(measure__in=copies.keys()).select_related("state", "measure", "assessment")
     for old in carried.order_by("pk"):
-        set_rating(
-            state=old.state,
+        carry_over_rating(
+            old,
             measure=copies[old.measure_id],
-            kind=old.kind,
             by=by,
             reason=f"Carried over from {old.measure.code} in edition {previous.code}.",
-            **{name: getattr(old, name) for name in RATED_FIELDS},
         )
     return edition
 

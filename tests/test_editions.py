@@ -72,6 +72,8 @@ def test_ratings_carry_over_with_a_history_entry_naming_the_old_code(world, anal
             old.explanation,
             old.source_document,
         )
+        # A new edition does not count as anyone re-checking the rating.
+        assert (new.set_by, new.set_at, new.last_confirmed_at) == (old.set_by, old.set_at, old.last_confirmed_at)
         entry = new.history.get()
         assert entry.history_change_reason == "Carried over from SALW-04 in edition test."
         assert entry.history_user == analyst
