@@ -19,6 +19,12 @@ from states.models import MemberState, Region, RegionMembership, Role
 User = get_user_model()
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The cast is created with passwords, and Django's default hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def world(db):
     """Four States, two regions and a two-measure catalogue."""

@@ -31,12 +31,6 @@ STATE_LINKED = {"Assessment", "AssistanceNeed", "Rating", "Recommendation"}
 NOT_APPLICABLE_MESSAGE = "Say why the measure does not apply to this State."
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The cast is created with passwords, and Django's default hasher is slow on purpose.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def admin_url(name, *args):
     return reverse(f"admin:{name}", args=args)
 
@@ -564,6 +558,19 @@ def test_no_one_can_delete_a_rating(client, request, ratings, who, state, expect
     assert client.get(rating_url(rating, "delete")).status_code == expected
     assert client.post(rating_url(rating, "delete"), {"post": "yes"}).status_code == expected
     assert Rating.objects.filter(pk=rating.pk).exists()
+
+
+@pytest.mark.parametrize("who", ["focal_jam", "coordinator"])
+def test_rating_list_cannot_be_filtered_by_the_hidden_assessment(client, request, ratings, who):
+    login(client, request, who)
+    response = client.get(admin_url("implementation_rating_changelist"), {"assessment__isnull": "True"})
+    assert response.status_code == 400
+
+
+def test_analyst_can_filter_ratings_by_assessment(client, analyst, ratings):
+    client.force_login(analyst)
+    response = client.get(admin_url("implementation_rating_changelist"), {"assessment__isnull": "True"})
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize("who", ["admin_user", "analyst"])

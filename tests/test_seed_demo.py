@@ -38,9 +38,9 @@ FAST_HASHING = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.
 
 
 def seed_demo(**options):
-    """Run the command; return what it printed."""
+    """Run the command (tests run with DEBUG off, as production does); return what it printed."""
     out = StringIO()
-    call_command("seed_demo", stdout=out, **options)
+    call_command("seed_demo", stdout=out, allow_without_debug=True, **options)
     return out.getvalue()
 
 
@@ -307,3 +307,10 @@ def test_another_main_focal_point_for_jamaica_is_reported(db):
 def test_an_empty_password_is_refused(db):
     with pytest.raises(CommandError, match="cannot be empty"):
         seed_demo(password="")
+
+
+def test_with_debug_off_it_refuses_unless_told_twice(world):
+    # world gives it reference data enough to proceed, were it not refused.
+    with pytest.raises(CommandError, match="--allow-without-debug"):
+        call_command("seed_demo", stdout=StringIO())
+    assert not User.objects.filter(username="admin").exists()

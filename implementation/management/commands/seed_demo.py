@@ -1,5 +1,6 @@
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from implementation.demo import DEFAULT_SEED, DemoError, seed_demo
@@ -24,7 +25,20 @@ class Command(BaseCommand):
             "Without it, new accounts get a random password, printed at the end.",
         )
 
+        parser.add_argument(
+            "--allow-without-debug",
+            action="store_true",
+            help="Seed even though DJANGO_DEBUG is off, e.g. on a training server. Never on real data.",
+        )
+
     def handle(self, *args, **options):
+        # The command creates a superuser with a printed password: on a production
+        # database that would be a back door, so it asks to be told twice.
+        if not settings.DEBUG and not options["allow_without_debug"]:
+            raise CommandError(
+                "DJANGO_DEBUG is off, so this looks like a production database. seed_demo creates a superuser "
+                "and made-up ratings; pass --allow-without-debug if this really is a demo or training database."
+            )
         started = time.perf_counter()
         try:
             summary = seed_demo(seed=options["seed"], password=options["password"])
