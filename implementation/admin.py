@@ -30,7 +30,7 @@ class RatingForm(forms.ModelForm):
 @admin.register(Rating)
 class RatingAdmin(ScopedHistoryAdmin):
     form = RatingForm
-    list_display = ("state", "measure", "kind", "status_label", "set_by", "set_at", "last_confirmed_at")
+    list_display = ("state", "measure_label", "kind", "status_label", "set_by", "set_at", "last_confirmed_at")
     list_filter = (
         RegionFilter,
         ("measure__section", admin.RelatedOnlyFieldListFilter),
@@ -56,6 +56,11 @@ class RatingAdmin(ScopedHistoryAdmin):
         ),
         ("Provenance", {"fields": ("set_by", "set_at", "last_confirmed_at")}),
     )
+
+    @admin.display(description="measure", ordering="measure__code")
+    def measure_label(self, obj):
+        # Titles run to a hundred characters and would push the status off the screen.
+        return f"{obj.measure.code} {Truncator(obj.measure.title).chars(48)}"
 
     @admin.display(description="status", ordering="status")
     def status_label(self, obj):
