@@ -674,16 +674,19 @@ class _Builder:
         rows = []
         for rating, history in zip(ratings, snapshots, strict=True):
             current = {name: getattr(rating, name) for name in tracked}
+            previous_status = ""
             for index, (at, user, reason, values) in enumerate(history):
                 rows.append(
                     History(
                         **{**current, **values},
+                        previous_status=previous_status,
                         history_date=at,
                         history_type="+" if index == 0 else "~",
                         history_user=user,
                         history_change_reason=reason,
                     )
                 )
+                previous_status = values["status"]
         History.objects.bulk_create(rows, batch_size=1000)
         return len(rows)
 

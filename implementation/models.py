@@ -1,8 +1,13 @@
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
+from django.dispatch import receiver
 from django.db.models import Q
 from django.utils import timezone
+from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
+from simple_history.signals import pre_create_historical_record
 
 from measures.models import Measure
 from states.models import MemberState, Role, is_analyst
@@ -89,6 +94,23 @@ def _focal_point_states(user):
     return Role.objects.current().filter(user=user, kind=Role.Kind.FOCAL_POINT).values("state")
 
 
+class RatingHistoryQuerySet(HistoricalQuerySet):
+    def visible_to(self, user):
+        """History rows of the States ``MemberState.objects.visible_to(user)`` returns."""
+        return self.filter(state__in=MemberState.objects.visible_to(user))
+
+
+class RatingHistoryBase(models.Model):
+    """Fields that each row of a rating's history has besides a copy of the rating."""
+
+    # The status before this change, so that a row says "from" as well as "to" by
+    # itself: timelines and trends read one row, not the row before it too.
+    previous_status = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        abstract = True
+
+
 class Rating(models.Model):
     """Where one State stands on one measure, as CTED assessed it or as the State reported it."""
 
@@ -160,8 +182,8 @@ class Rating(models.Model):
     objects = RatingQuerySet.as_manager()
     # Every save appends a row: who (history_user), when (history_date), why
     # (history_change_reason) and the full rating after the change, its source included.
-    # "From" is the row before it. The rows are append-only (see migration 0002).
-    history = HistoricalRecords()
+    # "From" is previous_status. The rows are append-only (see migration 0002).
+    history = HistoricalRecords(bases=[RatingHistoryBase], historical_queryset=RatingHistoryQuerySet)
 
     class Meta:
         ordering = ["state", "measure", "kind"]
@@ -191,6 +213,18 @@ class Rating(models.Model):
     def __str__(self):
         return f"{self.state.iso3} {self.measure.code} ({self.get_kind_display()}): {self.get_status_display()}"
 
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        instance = super().from_db(db, field_names, values, **kwargs)
+        # Remembered so that the history row of the next save can say what it changed from.
+        instance._loaded_status = instance.__dict__.get("status", "")
+        return instance
+
+    @property
+    def is_stale(self):
+        """Whether nobody has confirmed the rating for longer than ``STALE_AFTER``."""
+        return self.last_confirmed_at < timezone.now() - STALE_AFTER
+
     def is_editable_by(self, user):
         """``RatingQuerySet.editable_by`` for one rating, saved or not yet saved."""
         if self.pk:
@@ -202,6 +236,16 @@ class Rating(models.Model):
             and user.is_active
             and _focal_point_states(user).filter(state=self.state_id).exists()
         )
+
+
+# A rating nobody has confirmed for this long is flagged on the dashboards.
+STALE_AFTER = dt.timedelta(days=365)
+
+
+@receiver(pre_create_historical_record, sender=Rating.history.model)
+def _record_previous_status(sender, instance, history_instance, **kwargs):
+    history_instance.previous_status = getattr(instance, "_loaded_status", "")
+    instance._loaded_status = instance.status
 
 
 _STATUS_SCORES = {

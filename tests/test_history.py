@@ -117,3 +117,18 @@ def test_ratings_cannot_be_deleted_even_bypassing_the_application(ratings):
     with pytest.raises(IntegrityError, match="cannot be deleted"), transaction.atomic():
         Rating.objects.filter(pk=ratings["jam", "assessed"].pk).delete()
     assert Rating.objects.count() == 4
+
+
+def test_each_history_row_says_what_the_status_changed_from(ratings, world, analyst):
+    set_rating(
+        state=world["jam"], measure=world["marking"], kind="assessed", by=analyst, at=LATER,
+        reason="Import marking now enforced", status="largely",
+    )  # fmt: skip
+    rating = Rating.objects.get(state=world["jam"], kind="assessed")
+    confirm_rating(rating, by=analyst, at=LATER + dt.timedelta(days=1))
+    rows = rating.history.order_by("history_date")
+    assert [(row.previous_status, row.status) for row in rows] == [
+        ("", "partially"),
+        ("partially", "largely"),
+        ("largely", "largely"),
+    ]

@@ -224,12 +224,14 @@ class SeededDemoTests(TestCase):
         History = Rating.history.model
         fields = [field.attname for field in History.tracked_fields]
         last, rows = {}, {}
-        for row in History.objects.order_by("history_date", "history_id").values("history_type", *fields):
+        history = History.objects.order_by("history_date", "history_id")
+        for row in history.values("history_type", "previous_status", *fields):
             rows[row["id"]] = rows.get(row["id"], 0) + 1
             if rows[row["id"]] == 1:
-                assert row["history_type"] == "+"
+                assert (row["history_type"], row["previous_status"]) == ("+", "")
             else:
                 assert row["history_type"] == "~"
+                assert row["previous_status"] == last[row["id"]]["status"]
             last[row["id"]] = {field: row[field] for field in fields}
         current = {row["id"]: row for row in Rating.objects.values(*fields)}
         assert last == current
