@@ -2,8 +2,8 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
-from django.dispatch import receiver
 from django.db.models import Q
+from django.dispatch import receiver
 from django.utils import timezone
 from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
