@@ -90,6 +90,14 @@ class Table:
     columns: Sequence[Column]
     rows: Iterable[Any] = field(default_factory=list)
 
+    @property
+    def headers(self):
+        return [column.header for column in self.columns]
+
+    def values(self):
+        """Each row as the list of its raw column values, for showing the table on a page."""
+        return ([column.value(row) for column in self.columns] for row in self.rows)
+
 
 def escape_formula(value):
     """

@@ -2,7 +2,8 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q, Sum, When
+from django.db.models.functions import TruncQuarter
 from django.dispatch import receiver
 from django.utils import timezone
 from simple_history.manager import HistoricalQuerySet
@@ -78,7 +79,25 @@ class Assessment(models.Model):
         return f"{self.get_kind_display()} of {self.state}, {self.conducted_on:%d %b %Y}"
 
 
-class RatingQuerySet(ScopedQuerySet):
+class RatingRows:
+    """
+    Reads shared by current ratings and their history, so that a dashboard reads
+    "now" and "as of a past date" (``Rating.history.as_of(moment)``) the same way.
+    """
+
+    def visible_to(self, user):
+        """Rows of the States ``MemberState.objects.visible_to(user)`` returns."""
+        return self.filter(state__in=MemberState.objects.visible_to(user))
+
+    def current_edition(self):
+        """Rows of measures in the catalogue edition in force."""
+        return self.filter(measure__edition__is_current=True)
+
+    def in_states(self, states):
+        return self.filter(state__in=states)
+
+
+class RatingQuerySet(RatingRows, models.QuerySet):
     def editable_by(self, user):
         """
         Ratings ``user`` may change: analysts every rating, focal points the
@@ -94,10 +113,24 @@ def _focal_point_states(user):
     return Role.objects.current().filter(user=user, kind=Role.Kind.FOCAL_POINT).values("state")
 
 
-class RatingHistoryQuerySet(HistoricalQuerySet):
-    def visible_to(self, user):
-        """History rows of the States ``MemberState.objects.visible_to(user)`` returns."""
-        return self.filter(state__in=MemberState.objects.visible_to(user))
+class RatingHistoryQuerySet(RatingRows, HistoricalQuerySet):
+    def score_changes_by_quarter(self):
+        """
+        One dict per quarter, oldest first: ``quarter`` (its first day), ``score_change``
+        (how much the rows moved the sum of status scores) and ``scored_change`` (how
+        many ratings they brought into, or out of, the scored statuses). Summed from the
+        start, they give the mean score at the end of each quarter.
+        """
+        Status = Rating.Status
+        return (
+            self.annotate(quarter=TruncQuarter("history_date"))
+            .values("quarter")
+            .annotate(
+                score_change=Sum(Status.score_expression("status") - Status.score_expression("previous_status")),
+                scored_change=Sum(Status.scored_expression("status") - Status.scored_expression("previous_status")),
+            )
+            .order_by("quarter")
+        )
 
 
 class RatingHistoryBase(models.Model):
@@ -131,9 +164,24 @@ class Rating(models.Model):
             """Progress from 0 (not implemented) to 3 (implemented); ``None`` when it does not count."""
             return _STATUS_SCORES.get(self)
 
+        @classmethod
+        def score_expression(cls, field):
+            """SQL for the score of the status in ``field``: 0 to 3, and 0 where it does not count."""
+            return Case(*(When(**{field: status}, then=score) for status, score in _STATUS_SCORES.items()), default=0)
+
+        @classmethod
+        def scored_expression(cls, field):
+            """SQL that is 1 where the status in ``field`` counts towards a score, else 0."""
+            return Case(When(**{f"{field}__in": list(_STATUS_SCORES)}, then=1), default=0)
+
         @property
         def counts_as_implemented(self):
             return self in (self.IMPLEMENTED, self.LARGELY)
+
+        @property
+        def abbreviation(self):
+            """One or two characters that carry the status where a cell is too small for the label."""
+            return _STATUS_ABBREVIATIONS[self]
 
         @property
         def colour(self):
@@ -253,6 +301,14 @@ _STATUS_SCORES = {
     Rating.Status.LARGELY: 2,
     Rating.Status.PARTIALLY: 1,
     Rating.Status.NOT_IMPLEMENTED: 0,
+}
+_STATUS_ABBREVIATIONS = {
+    Rating.Status.IMPLEMENTED: "I",
+    Rating.Status.LARGELY: "L",
+    Rating.Status.PARTIALLY: "P",
+    Rating.Status.NOT_IMPLEMENTED: "N",
+    Rating.Status.NO_INFORMATION: "?",
+    Rating.Status.NOT_APPLICABLE: "NA",
 }
 _STATUS_COLOURS = {
     Rating.Status.IMPLEMENTED: "#009E73",

@@ -1,0 +1,480 @@
+"""
+What the dashboards show, computed from a fixed number of queries whatever the number
+of States, measures and history rows. Views call one ``build_*`` function and render
+its result; templates only lay it out.
+
+Who sees what is decided by ``MemberState.objects.visible_to`` (per-State detail) and
+``can_read_aggregates`` (figures summed over States). A board built for a reader who
+may not see a State's detail still counts that State in region totals.
+"""
+
+import dataclasses
+import datetime as dt
+from collections import Counter, defaultdict
+
+from django.db.models import Exists, OuterRef, Prefetch
+from django.utils import timezone
+
+from measures.models import Measure, Section
+from states.models import MemberState, Region, Workshop
+
+from .filters import RatingFilterSet, end_of_day
+from .models import AssistanceNeed, Rating, Recommendation
+
+Status = Rating.Status
+ASSESSED = Rating.Kind.ASSESSED
+SELF_REPORTED = Rating.Kind.SELF_REPORTED
+# How many measures the "least implemented" list shows, and history rows a State's timeline.
+LEAST_IMPLEMENTED = 10
+TIMELINE_LENGTH = 60
+# The statuses in the order charts stack them, best first.
+STATUS_ORDER = list(Status)
+# A State's mean score (0-3) falls into one of these bands on the map, each drawn like a status.
+LEVELS = (
+    (2.25, Status.IMPLEMENTED),
+    (1.5, Status.LARGELY),
+    (0.75, Status.PARTIALLY),
+    (0.0, Status.NOT_IMPLEMENTED),
+)
+
+
+@dataclasses.dataclass
+class Tally:
+    """Counts of ratings by status, and what they add up to."""
+
+    counts: Counter = dataclasses.field(default_factory=Counter)
+
+    def add(self, status):
+        self.counts[Status(status)] += 1
+
+    @property
+    def total(self):
+        return sum(self.counts.values())
+
+    @property
+    def scored(self):
+        return sum(n for status, n in self.counts.items() if status.score is not None)
+
+    @property
+    def mean_score(self):
+        """Mean of the scored statuses, 0 (none implemented) to 3 (all implemented); None with none scored."""
+        if not self.scored:
+            return None
+        return sum(status.score * n for status, n in self.counts.items() if status.score is not None) / self.scored
+
+    @property
+    def percent_implemented(self):
+        """Share of scored ratings implemented or largely implemented, 0-100; None with none scored."""
+        if not self.scored:
+            return None
+        done = sum(n for status, n in self.counts.items() if status.counts_as_implemented)
+        return round(100 * done / self.scored)
+
+    @property
+    def level(self):
+        """The status band the mean score falls in, for colouring a State or region as a whole."""
+        score = self.mean_score
+        if score is None:
+            return None
+        return next(status for floor, status in LEVELS if score >= floor)
+
+    @property
+    def segments(self):
+        """One ``Segment`` per status present, best first, laid end to end: a stacked bar of 100 units."""
+        total, start, segments = self.total, 0.0, []
+        for status in STATUS_ORDER:
+            if self.counts[status]:
+                percent = 100 * self.counts[status] / total
+                segments.append(Segment(status, self.counts[status], percent, start))
+                start += percent
+        return segments
+
+
+@dataclasses.dataclass(frozen=True)
+class Segment:
+    status: Status
+    count: int
+    percent: float
+    start: float
+
+
+def tally(statuses):
+    result = Tally()
+    for status in statuses:
+        result.add(status)
+    return result
+
+
+@dataclasses.dataclass
+class Cell:
+    """One State × measure: CTED's assessed status and the State's self-reported one."""
+
+    assessed: str | None = None
+    reported: str | None = None
+
+    @property
+    def assessed_status(self):
+        return Status(self.assessed) if self.assessed else None
+
+    @property
+    def reported_status(self):
+        return Status(self.reported) if self.reported else None
+
+    @property
+    def diverges(self):
+        """Whether the State reports something other than CTED assessed (both must be set)."""
+        return bool(self.assessed and self.reported and self.assessed != self.reported)
+
+
+@dataclasses.dataclass
+class TrendPoint:
+    quarter: dt.date
+    mean_score: float | None
+    scored: int
+
+
+def quarterly_trend(history_rows):
+    """The mean assessed score at the end of each quarter, summed from ``score_changes_by_quarter``."""
+    points, total, scored = [], 0, 0
+    for row in history_rows.score_changes_by_quarter():
+        total += row["score_change"]
+        scored += row["scored_change"]
+        quarter = row["quarter"]
+        if isinstance(quarter, dt.datetime):
+            quarter = quarter.date()
+        points.append(TrendPoint(quarter=quarter, mean_score=total / scored if scored else None, scored=scored))
+    return points
+
+
+def _filtered(rows, filters, *, ignore=()):
+    """``rows`` through the reader's (already validated) ``filters``, less those named in ``ignore``."""
+    data = filters.data.copy()
+    for name in ignore:
+        data.pop(name, None)
+    return RatingFilterSet(data, queryset=rows).qs
+
+
+def _as_of(filters):
+    return filters.form.cleaned_data.get("as_of")
+
+
+# The overview
+
+
+@dataclasses.dataclass
+class MapState:
+    state: MemberState
+    shown: bool  # whether this reader may see the State's own figures
+    tally: Tally
+
+
+@dataclasses.dataclass
+class RegionCard:
+    region: Region
+    states: int
+    tally: Tally
+    workshop: Workshop | None
+
+
+@dataclasses.dataclass
+class Overview:
+    as_of: dt.date | None
+    states: list
+    regions: list
+
+    @property
+    def empty(self):
+        return not any(card.tally.total for card in self.regions) and not any(s.tally.total for s in self.states)
+
+
+def build_overview(*, user, filters):
+    """
+    Every Member State with its own level (for the States the reader may see), and a
+    card for each workshop region with the region's totals.
+    """
+    # 1. Every State, flagged with whether its detail is visible to this reader.
+    visible = MemberState.objects.visible_to(user).filter(pk=OuterRef("pk"))
+    states = list(MemberState.objects.annotate(shown=Exists(visible)).order_by("name"))
+    # 2. Assessed statuses of the current edition, one row per State x measure.
+    as_of = _as_of(filters)
+    rows = _filtered(Rating.objects.current_edition().filter(kind=ASSESSED), filters)
+    by_state = defaultdict(Tally)
+    for state_id, status in rows.values_list("state_id", "status"):
+        by_state[state_id].add(status)
+    # 3. Workshop regions and their members on the day, and 4. their workshops.
+    on = as_of or timezone.localdate()
+    regions = list(
+        Region.objects.filter(kind=Region.Kind.WORKSHOP)
+        .prefetch_related(Prefetch("workshops", queryset=Workshop.objects.order_by("starts_on")))
+        .order_by("name")
+    )
+    members = defaultdict(set)
+    for region_id, state_id in _memberships(regions, on):
+        members[region_id].add(state_id)
+    cards = []
+    for region in regions:
+        card = Tally()
+        for state_id in members[region.pk]:
+            card.counts.update(by_state[state_id].counts)
+        workshops = list(region.workshops.all())
+        cards.append(RegionCard(region=region, states=len(members[region.pk]), tally=card, workshop=_first(workshops)))
+    map_states = [
+        MapState(state=state, shown=state.shown, tally=by_state[state.pk] if state.shown else Tally())
+        for state in states
+    ]
+    return Overview(as_of=as_of, states=map_states, regions=cards)
+
+
+def _memberships(regions, on):
+    from states.models import RegionMembership
+
+    return RegionMembership.objects.current(on).filter(region__in=regions).values_list("region_id", "state_id")
+
+
+def _first(items):
+    return items[0] if items else None
+
+
+# A region
+
+
+@dataclasses.dataclass
+class StateRow:
+    state: MemberState
+    shown: bool
+    tally: Tally
+    divergent: int = 0
+
+
+@dataclasses.dataclass
+class MeasureTally:
+    measure: Measure
+    tally: Tally
+
+
+@dataclasses.dataclass
+class RegionBoard:
+    region: Region
+    as_of: dt.date | None
+    states: list  # StateRow, by name
+    sections: list  # (Section, [Measure]) in catalogue order, after the filters
+    cells: dict  # (state_id, measure_id) -> Cell, for the States shown only
+    total: Tally
+    by_domain: list  # (Measure.Domain, Tally)
+    by_section: list  # (Section, Tally)
+    least_implemented: list  # MeasureTally, lowest mean score first
+    trend: list  # TrendPoint
+    workshops: list
+    needs: list  # open AssistanceNeed of the States shown
+    open_needs: int  # open needs of all the region's States
+
+    @property
+    def shown_states(self):
+        return [row for row in self.states if row.shown]
+
+    @property
+    def measures(self):
+        return [measure for _, measures in self.sections for measure in measures]
+
+    @property
+    def empty(self):
+        return self.total.total == 0
+
+
+OPEN_NEEDS = [AssistanceNeed.Status.IDENTIFIED, AssistanceNeed.Status.REQUESTED, AssistanceNeed.Status.IN_DELIVERY]
+
+
+def build_region_board(*, region, user, filters):
+    """The heat map, progress, trend and open needs of ``region``, filtered by ``filters``."""
+    as_of = _as_of(filters)
+    on = as_of or timezone.localdate()
+    # 1. The region's States on the day, flagged with whether this reader sees their detail.
+    visible = MemberState.objects.visible_to(user).filter(pk=OuterRef("pk"))
+    members = MemberState.objects.in_region(region, on)
+    states = list(members.annotate(shown=Exists(visible)).order_by("name"))
+    shown_ids = {state.pk for state in states if state.shown}
+    # 2. The measures of the current edition that the filters keep, with their sections.
+    measures = _filtered_measures(filters)
+    # 3. Assessed statuses (with the status filter) and 4. self-reports (without it).
+    rows = Rating.objects.current_edition().in_states(members)
+    assessed = _filtered(rows.filter(kind=ASSESSED), filters).values_list("state_id", "measure_id", "status")
+    reported = _filtered(rows.filter(kind=SELF_REPORTED), filters, ignore=["status"])
+    cells = defaultdict(Cell)
+    total, per_state, per_measure = Tally(), defaultdict(Tally), defaultdict(Tally)
+    for state_id, measure_id, status in assessed:
+        total.add(status)
+        per_state[state_id].add(status)
+        per_measure[measure_id].add(status)
+        if state_id in shown_ids:
+            cells[state_id, measure_id].assessed = status
+    for state_id, measure_id, status in reported.values_list("state_id", "measure_id", "status"):
+        if state_id in shown_ids:
+            cells[state_id, measure_id].reported = status
+    divergent = Counter(state_id for (state_id, _), cell in cells.items() if cell.diverges)
+
+    by_section, by_domain = {}, {}
+    for measure in measures:
+        measure_tally = per_measure[measure.pk]
+        by_section.setdefault(measure.section, Tally()).counts.update(measure_tally.counts)
+        by_domain.setdefault(Measure.Domain(measure.domain), Tally()).counts.update(measure_tally.counts)
+    ranked = [MeasureTally(m, per_measure[m.pk]) for m in measures if per_measure[m.pk].mean_score is not None]
+    ranked.sort(key=lambda item: (item.tally.mean_score, item.measure.code))
+
+    # 5. The trend, from the history of the same assessed ratings (the status filter aside).
+    history = _filtered(
+        Rating.history.current_edition().in_states(members).filter(kind=ASSESSED), filters, ignore=["status", "as_of"]
+    )
+    if as_of is not None:
+        history = history.filter(history_date__lte=end_of_day(as_of))
+    # 6. Workshops, 7. open needs of the States shown (8. with their measures), 9. all open needs counted.
+    needs = AssistanceNeed.objects.visible_to(user).filter(state__in=members, status__in=OPEN_NEEDS)
+    return RegionBoard(
+        region=region,
+        as_of=as_of,
+        states=[
+            StateRow(state=s, shown=s.shown, tally=per_state[s.pk] if s.shown else Tally(), divergent=divergent[s.pk])
+            for s in states
+        ],
+        sections=_group_by_section(measures),
+        cells=dict(cells),
+        total=total,
+        by_domain=[(domain, by_domain[domain]) for domain in Measure.Domain if domain in by_domain],
+        by_section=list(by_section.items()),
+        least_implemented=ranked[:LEAST_IMPLEMENTED],
+        trend=quarterly_trend(history),
+        workshops=list(region.workshops.order_by("starts_on")),
+        needs=list(needs.select_related("state").prefetch_related("measures").order_by("state__name", "priority")),
+        open_needs=AssistanceNeed.objects.filter(state__in=members, status__in=OPEN_NEEDS).count(),
+    )
+
+
+def _filtered_measures(filters):
+    """Measures of the current edition kept by the measure filters (domain, section, phase, capacity, code)."""
+    measures = Measure.objects.current().select_related("section")
+    # The FilterSet filters ratings through their measure; these are the same fields,
+    # read from its validated form, on the measure itself.
+    cleaned = filters.form.cleaned_data
+    if cleaned.get("domain"):
+        measures = measures.filter(domain=cleaned["domain"])
+    if cleaned.get("phase"):
+        measures = measures.filter(phase=cleaned["phase"])
+    if cleaned.get("section"):
+        measures = measures.filter(section__code__iexact=cleaned["section"])
+    if cleaned.get("capacity"):
+        measures = measures.filter(**{cleaned["capacity"]: True})
+    if cleaned.get("measure"):
+        measures = measures.filter(code__iexact=cleaned["measure"])
+    return list(measures.order_by("section__position", "position", "code"))
+
+
+def _group_by_section(measures):
+    grouped = {}
+    for measure in measures:
+        grouped.setdefault(measure.section, []).append(measure)
+    return list(grouped.items())
+
+
+# A State
+
+
+@dataclasses.dataclass
+class ProfileRow:
+    measure: Measure
+    assessed: object  # Rating, or its historical row when "as of"; None when not rated
+    reported: object
+
+    @property
+    def cell(self):
+        return Cell(
+            assessed=self.assessed.status if self.assessed else None,
+            reported=self.reported.status if self.reported else None,
+        )
+
+    @property
+    def stale(self):
+        """Whether a rating shown here has gone unconfirmed past ``STALE_AFTER``."""
+        from .models import STALE_AFTER
+
+        limit = timezone.now() - STALE_AFTER
+        return any(r is not None and r.last_confirmed_at < limit for r in (self.assessed, self.reported))
+
+
+@dataclasses.dataclass
+class StateProfile:
+    state: MemberState
+    as_of: dt.date | None
+    regions: list
+    sections: list  # (Section, [ProfileRow])
+    tally: Tally
+    timeline: list  # historical rating rows, newest first
+    recommendations: list
+    needs: list
+    last_confirmed: dt.datetime | None
+
+    @property
+    def rows(self):
+        return [row for _, rows in self.sections for row in rows]
+
+    @property
+    def empty(self):
+        return not any(row.assessed or row.reported for row in self.rows)
+
+    @property
+    def divergent(self):
+        return sum(1 for row in self.rows if row.cell.diverges)
+
+    @property
+    def stale(self):
+        return sum(1 for row in self.rows if row.stale)
+
+
+def build_state_profile(*, state, user, filters):
+    """
+    Both ratings of every measure for ``state`` (already checked visible), its timeline
+    and open items. The status filter does not apply: a profile lists every measure.
+    """
+    as_of = _as_of(filters)
+    # 1. Measures kept by the filters, with sections; 2. the State's ratings of both kinds.
+    measures = _filtered_measures(filters)
+    rows = _filtered(Rating.objects.current_edition().filter(state=state), filters, ignore=["status"])
+    rows = rows.select_related("measure")
+    ratings = {(r.measure_id, r.kind): r for r in rows}
+    sections = [
+        (section, [ProfileRow(m, ratings.get((m.pk, ASSESSED)), ratings.get((m.pk, SELF_REPORTED))) for m in items])
+        for section, items in _group_by_section(measures)
+    ]
+    # 3. The timeline, newest first, with who made each change and on which measure.
+    timeline = Rating.history.filter(state=state).select_related("measure", "history_user")
+    if as_of is not None:
+        timeline = timeline.filter(history_date__lte=end_of_day(as_of))
+    # 4. Regions; 5.-6. open recommendations and 7.-8. needs, with their measures.
+    open_recommendations = [Recommendation.Status.OPEN, Recommendation.Status.IN_PROGRESS]
+    recommendations = Recommendation.objects.visible_to(user).filter(state=state, status__in=open_recommendations)
+    needs = AssistanceNeed.objects.visible_to(user).filter(state=state, status__in=OPEN_NEEDS)
+    assessed = [r for (_, kind), r in ratings.items() if kind == ASSESSED]
+    confirmed = [r.last_confirmed_at for r in ratings.values()]
+    return StateProfile(
+        state=state,
+        as_of=as_of,
+        regions=list(state.regions.filter(memberships__in=_current_memberships(as_of)).distinct()),
+        sections=sections,
+        tally=tally(r.status for r in assessed),
+        timeline=list(timeline.order_by("-history_date", "-history_id")[:TIMELINE_LENGTH]),
+        recommendations=list(recommendations.prefetch_related("measures").order_by("priority", "pk")),
+        needs=list(needs.prefetch_related("measures").order_by("priority", "pk")),
+        last_confirmed=max(confirmed) if confirmed else None,
+    )
+
+
+def _current_memberships(as_of):
+    from states.models import RegionMembership
+
+    return RegionMembership.objects.current(as_of)
+
+
+__all__ = [
+    "Section",
+    "build_overview",
+    "build_region_board",
+    "build_state_profile",
+]

@@ -1,0 +1,75 @@
+"""
+The one FilterSet for ratings, shared by the dashboards and the API. It filters current
+ratings and their history alike, since both carry the same ``state`` and ``measure``.
+"""
+
+import datetime as dt
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+
+from measures.models import Measure
+from states.models import MemberState, Region
+
+from .models import Rating
+
+CAPACITIES = (("legislative", "Legislative"), ("strategic", "Strategic"), ("operational", "Operational"))
+
+
+class RatingFilterForm(forms.Form):
+    def clean_as_of(self):
+        as_of = self.cleaned_data.get("as_of")
+        if as_of and as_of > timezone.localdate():
+            raise forms.ValidationError("Choose today or a past date: history does not know the future.")
+        return as_of
+
+
+class RatingFilterSet(django_filters.FilterSet):
+    region = django_filters.CharFilter(method="filter_region", label="Region (slug)")
+    state = django_filters.CharFilter(field_name="state__iso3", lookup_expr="iexact", label="State (ISO3)")
+    measure = django_filters.CharFilter(field_name="measure__code", lookup_expr="iexact", label="Measure (code)")
+    section = django_filters.CharFilter(field_name="measure__section__code", lookup_expr="iexact", label="Section")
+    domain = django_filters.ChoiceFilter(field_name="measure__domain", choices=Measure.Domain.choices)
+    phase = django_filters.ChoiceFilter(field_name="measure__phase", choices=Measure.Phase.choices)
+    capacity = django_filters.ChoiceFilter(choices=CAPACITIES, method="filter_capacity")
+    status = django_filters.ChoiceFilter(choices=Rating.Status.choices)
+    kind = django_filters.ChoiceFilter(choices=Rating.Kind.choices)
+    as_of = django_filters.DateFilter(
+        method="filter_as_of", label="As of", help_text="Show the ratings as they stood at the end of this day."
+    )
+
+    class Meta:
+        model = Rating
+        fields = ["region", "state", "measure", "section", "domain", "phase", "capacity", "status", "kind", "as_of"]
+        form = RatingFilterForm
+
+    def filter_queryset(self, queryset):
+        # "As of" changes where the rows come from, so it goes first: the ratings the
+        # queryset selects, as history says they stood that day. The other filters then
+        # apply to those past rows (a past status, not today's). A rating's State,
+        # measure and kind never change, so its id selects the same row then and now.
+        as_of = self.form.cleaned_data.get("as_of")
+        if as_of is not None and queryset.model is Rating:
+            queryset = Rating.history.as_of(end_of_day(as_of)).filter(id__in=queryset.values("pk"))
+        return super().filter_queryset(queryset)
+
+    def filter_as_of(self, queryset, name, value):
+        return queryset  # applied in filter_queryset, before the others
+
+    def filter_region(self, queryset, name, value):
+        region = Region.objects.filter(slug=value).first()
+        if region is None:
+            return queryset.none()
+        return queryset.filter(state__in=MemberState.objects.in_region(region))
+
+    def filter_capacity(self, queryset, name, value):
+        # Each capacity is a flag on the measure; a measure may call for several.
+        return queryset.filter(Q(**{f"measure__{value}": True}))
+
+
+def end_of_day(day):
+    """The last moment of ``day`` in the site's time zone: "as of" a date includes that day."""
+    start = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=timezone.get_current_timezone())
+    return start - dt.timedelta(microseconds=1)

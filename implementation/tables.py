@@ -1,0 +1,212 @@
+"""
+The tables behind each dashboard, keyed by the name used in ``?export=<name>``. A page
+shows them as data tables beside its charts, and downloads them as CSV or XLSX, so
+what people read and what they download are the same rows.
+"""
+
+from .dashboards import STATUS_ORDER, Cell
+from .exports import Column, Table
+from .models import Rating
+
+
+def _label(status):
+    return status.label if status else ""
+
+
+def _score(tally):
+    score = tally.mean_score
+    return None if score is None else round(score, 2)
+
+
+def _status_columns(get_tally):
+    """Mean score, share implemented and one count per status, read through ``get_tally(row)``."""
+    return [
+        Column("Mean score (0-3)", lambda row: _score(get_tally(row))),
+        Column("% implemented or largely", lambda row: get_tally(row).percent_implemented),
+        *[Column(status.label, lambda row, status=status: get_tally(row).counts[status]) for status in STATUS_ORDER],
+    ]
+
+
+def overview_tables(board):
+    return {
+        "regions": Table(
+            title="Workshop regions",
+            columns=[
+                Column("Region", "region.name"),
+                Column("Member States", "states"),
+                Column("Workshop", lambda card: card.workshop.starts_on if card.workshop else None),
+                Column("Workshop status", lambda card: card.workshop.get_status_display() if card.workshop else ""),
+                *_status_columns(lambda card: card.tally),
+            ],
+            rows=board.regions,
+        ),
+        "states": Table(
+            title="Member States",
+            columns=[
+                Column("Member State", "state.name"),
+                Column("ISO3", "state.iso3"),
+                Column("M49 region", "state.m49_region"),
+                Column("Level", lambda row: _label(row.tally.level)),
+                *_status_columns(lambda row: row.tally),
+            ],
+            rows=[row for row in board.states if row.shown],
+        ),
+    }
+
+
+def region_tables(board):
+    shown = board.shown_states
+    return {
+        "heatmap": Table(
+            title=f"Ratings, {board.region.name}",
+            columns=[
+                Column("Member State", lambda item: item[0].state.name),
+                Column("ISO3", lambda item: item[0].state.iso3),
+                Column("Section", lambda item: str(item[1].section)),
+                Column("Measure", lambda item: item[1].code),
+                Column("Title", lambda item: item[1].title),
+                Column("CTED assessment", lambda item: _label(item[2].assessed_status)),
+                Column("Self-report", lambda item: _label(item[2].reported_status)),
+                Column("Self-report differs", lambda item: "yes" if item[2].diverges else ""),
+            ],
+            rows=[
+                (row, measure, board.cells.get((row.state.pk, measure.pk)) or Cell())
+                for row in shown
+                for measure in board.measures
+            ],
+        ),
+        "states": Table(
+            title=f"Member States, {board.region.name}",
+            columns=[
+                Column("Member State", "state.name"),
+                Column("ISO3", "state.iso3"),
+                Column("Self-reports that differ", "divergent"),
+                *_status_columns(lambda row: row.tally),
+            ],
+            rows=shown,
+        ),
+        "domains": Table(
+            title=f"By weapon domain, {board.region.name}",
+            columns=[Column("Weapon domain", lambda item: item[0].label), *_status_columns(lambda item: item[1])],
+            rows=board.by_domain,
+        ),
+        "sections": Table(
+            title=f"By section, {board.region.name}",
+            columns=[Column("Section", lambda item: str(item[0])), *_status_columns(lambda item: item[1])],
+            rows=board.by_section,
+        ),
+        "least": Table(
+            title=f"Least implemented, {board.region.name}",
+            columns=[
+                Column("Measure", "measure.code"),
+                Column("Title", "measure.title"),
+                *_status_columns(lambda item: item.tally),
+            ],
+            rows=board.least_implemented,
+        ),
+        "trend": Table(
+            title=f"Trend, {board.region.name}",
+            columns=[
+                Column("Quarter starting", "quarter"),
+                Column(
+                    "Mean score (0-3)", lambda point: None if point.mean_score is None else round(point.mean_score, 2)
+                ),
+                Column("Ratings scored", "scored"),
+            ],
+            rows=board.trend,
+        ),
+        "needs": Table(
+            title=f"Open assistance needs, {board.region.name}",
+            columns=[
+                Column("Member State", "state.name"),
+                Column("Kind", lambda need: need.get_kind_display()),
+                Column("Description", "description"),
+                Column("Priority", lambda need: need.get_priority_display()),
+                Column("Status", lambda need: need.get_status_display()),
+                Column("Measures", lambda need: ", ".join(m.code for m in need.measures.all())),
+            ],
+            rows=board.needs,
+        ),
+    }
+
+
+def state_tables(board):
+    def rating_columns(prefix, attr):
+        def read(field):
+            return lambda row: getattr(getattr(row, attr), field, None) if getattr(row, attr) else None
+
+        return [
+            Column(f"{prefix} status", lambda row: _label(getattr(row.cell, f"{attr}_status"))),
+            Column(f"{prefix} explanation", read("explanation")),
+            Column(f"{prefix} source", read("source_document")),
+            Column(f"{prefix} article or section", read("source_reference")),
+            Column(f"{prefix} source URL", read("source_url")),
+            Column(f"{prefix} source date", read("source_date")),
+            Column(f"{prefix} last confirmed", read("last_confirmed_at")),
+        ]
+
+    name = board.state.name
+    return {
+        "ratings": Table(
+            title=f"Ratings, {name}",
+            columns=[
+                Column("Section", lambda row: str(row.measure.section)),
+                Column("Measure", "measure.code"),
+                Column("Title", "measure.title"),
+                *rating_columns("CTED assessment", "assessed"),
+                *rating_columns("Self-report", "reported"),
+                Column("Differs", lambda row: "yes" if row.cell.diverges else ""),
+                Column("Not confirmed in 12 months", lambda row: "yes" if row.stale else ""),
+            ],
+            rows=board.rows,
+        ),
+        "timeline": Table(
+            title=f"Changes, {name}",
+            columns=[
+                Column("When", "history_date"),
+                Column("Measure", "measure.code"),
+                Column("Rating", lambda row: row.get_kind_display()),
+                Column("From", lambda row: _status_label(row.previous_status)),
+                Column("To", lambda row: _status_label(row.status)),
+                Column("Why", "history_change_reason"),
+                Column("Source", "source_document"),
+                Column("By", lambda row: row.history_user.get_username() if row.history_user else ""),
+            ],
+            rows=board.timeline,
+        ),
+        "recommendations": Table(
+            title=f"Open recommendations, {name}",
+            columns=[
+                Column("Recommendation", "text"),
+                Column("Priority", lambda item: item.get_priority_display()),
+                Column("Status", lambda item: item.get_status_display()),
+                Column("Due", "due_on"),
+                Column("Measures", lambda item: ", ".join(m.code for m in item.measures.all())),
+            ],
+            rows=board.recommendations,
+        ),
+        "needs": Table(
+            title=f"Open assistance needs, {name}",
+            columns=[
+                Column("Kind", lambda need: need.get_kind_display()),
+                Column("Description", "description"),
+                Column("Priority", lambda need: need.get_priority_display()),
+                Column("Status", lambda need: need.get_status_display()),
+                Column("Measures", lambda need: ", ".join(m.code for m in need.measures.all())),
+            ],
+            rows=board.needs,
+        ),
+    }
+
+
+def notes(filters):
+    """Lines for an export's "About" sheet: the filters that produced it."""
+    applied = [f"{name}: {value}" for name, value in filters.form.cleaned_data.items() if value not in (None, "")]
+    return [
+        "Filters: " + ("; ".join(applied) if applied else "none"),
+        "As of: " + str(filters.form.cleaned_data.get("as_of") or "today"),
+    ]
+
+
+def _status_label(value):
+    return Rating.Status(value).label if value else ""
