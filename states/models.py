@@ -282,3 +282,12 @@ def role_kinds(user):
 def is_analyst(user):
     """Analysts and administrators read and write every State."""
     return user.is_authenticated and user.is_active and (user.is_superuser or Role.Kind.ANALYST in role_kinds(user))
+
+
+def can_read_aggregates(user):
+    """
+    Whether ``user`` may see figures summed over States (region and catalogue totals),
+    including States whose detail ``MemberState.objects.visible_to`` hides from them:
+    anyone with a role does.
+    """
+    return is_analyst(user) or bool(role_kinds(user))
