@@ -1,0 +1,145 @@
+"""What the dashboard builders compute, role by role, now and as of a past date."""
+
+import datetime as dt
+
+import pytest
+from django.http import QueryDict
+
+from implementation.dashboards import Tally, build_overview, build_region_board, build_state_profile, tally
+from implementation.filters import RatingFilterSet
+from implementation.models import Rating
+from implementation.services import set_rating
+from states.models import RegionMembership
+
+Status = Rating.Status
+Q1_2024 = dt.datetime(2024, 2, 1, tzinfo=dt.UTC)
+Q3_2025 = dt.datetime(2025, 8, 1, tzinfo=dt.UTC)
+
+
+def filters(query=""):
+    filterset = RatingFilterSet(QueryDict(query))
+    assert filterset.is_valid(), filterset.errors
+    return filterset
+
+
+def rate(world, who, key, measure, status, at, kind="assessed", **extra):
+    return set_rating(
+        state=world[key], measure=world[measure], kind=kind, by=who, reason="test", at=at, status=status, **extra
+    )
+
+
+@pytest.fixture
+def caribbean(world, analyst):
+    """Jamaica and Trinidad and Tobago rated on both measures; Jamaica improved in 2025."""
+    rate(world, analyst, "jam", "marking", Status.PARTIALLY, Q1_2024)
+    rate(world, analyst, "jam", "records", Status.NOT_IMPLEMENTED, Q1_2024)
+    rate(world, analyst, "tto", "marking", Status.IMPLEMENTED, Q1_2024)
+    rate(world, analyst, "tto", "records", Status.LARGELY, Q1_2024)
+    rate(world, analyst, "jam", "marking", Status.PARTIALLY, Q1_2024, kind="self_reported")
+    rate(world, analyst, "jam", "records", Status.PARTIALLY, Q1_2024, kind="self_reported")
+    rate(world, analyst, "jam", "marking", Status.IMPLEMENTED, Q3_2025)
+    return world
+
+
+def test_tally_means_shares_and_bands():
+    result = tally([Status.IMPLEMENTED, Status.PARTIALLY, Status.NO_INFORMATION, Status.NOT_APPLICABLE])
+    assert (result.total, result.scored) == (4, 2)
+    assert result.mean_score == 2.0
+    assert result.percent_implemented == 50
+    assert result.level == Status.LARGELY
+    assert [round(s.start) for s in result.segments] == [0, 25, 50, 75]
+    assert Tally().mean_score is None and Tally().level is None
+
+
+def test_region_board_as_analyst_shows_every_state_and_the_totals(caribbean, analyst):
+    board = build_region_board(region=caribbean["caribbean"], user=analyst, filters=filters())
+    assert [row.state.iso3 for row in board.shown_states] == ["JAM", "TTO"]
+    assert board.total.counts == {Status.IMPLEMENTED: 2, Status.LARGELY: 1, Status.NOT_IMPLEMENTED: 1}
+    cell = board.cells[caribbean["jam"].pk, caribbean["marking"].pk]
+    assert (cell.assessed, cell.reported, cell.diverges) == ("implemented", "partially", True)
+    assert [row.divergent for row in board.states] == [2, 0]
+
+
+def test_focal_point_gets_their_states_cells_and_everyones_totals(caribbean, focal_jam):
+    board = build_region_board(region=caribbean["caribbean"], user=focal_jam, filters=filters())
+    assert [row.state.iso3 for row in board.shown_states] == ["JAM"]
+    assert {state_id for state_id, _ in board.cells} == {caribbean["jam"].pk}
+    # Trinidad and Tobago's ratings still count in the region's totals, unnamed.
+    assert board.total.total == 4
+
+
+def test_a_region_the_reader_does_not_cover_shows_totals_only(caribbean, focal_ken):
+    board = build_region_board(region=caribbean["caribbean"], user=focal_ken, filters=filters())
+    assert board.shown_states == [] and board.cells == {}
+    assert board.total.total == 4
+
+
+def test_least_implemented_measures_come_first(caribbean, analyst):
+    board = build_region_board(region=caribbean["caribbean"], user=analyst, filters=filters())
+    assert [item.measure.code for item in board.least_implemented] == ["SALW-06", "SALW-04"]
+
+
+def test_as_of_rebuilds_past_statuses_from_history(caribbean, analyst):
+    board = build_region_board(region=caribbean["caribbean"], user=analyst, filters=filters("as_of=2024-12-31"))
+    assert board.cells[caribbean["jam"].pk, caribbean["marking"].pk].assessed == "partially"
+    before = build_region_board(region=caribbean["caribbean"], user=analyst, filters=filters("as_of=2023-12-31"))
+    assert before.empty
+
+
+def test_as_of_filters_by_the_past_status_not_todays(caribbean, analyst):
+    board = build_region_board(
+        region=caribbean["caribbean"], user=analyst, filters=filters("as_of=2024-12-31&status=partially")
+    )
+    assert board.total.counts == {Status.PARTIALLY: 1}
+
+
+def test_as_of_uses_the_region_membership_of_that_day(caribbean, analyst):
+    RegionMembership.objects.filter(state=caribbean["tto"]).update(joined_on=dt.date(2025, 1, 1))
+    board = build_region_board(region=caribbean["caribbean"], user=analyst, filters=filters("as_of=2024-12-31"))
+    assert [row.state.iso3 for row in board.states] == ["JAM"]
+
+
+def test_trend_is_the_mean_score_at_the_end_of_each_quarter(caribbean, analyst):
+    board = build_region_board(region=caribbean["caribbean"], user=analyst, filters=filters())
+    points = [(p.quarter, round(p.mean_score, 2), p.scored) for p in board.trend]
+    # 2024 Q1: partially 1 + not 0 + implemented 3 + largely 2 = 6 over 4; 2025 Q3: Jamaica's 1 becomes 3.
+    assert points == [(dt.date(2024, 1, 1), 1.5, 4), (dt.date(2025, 7, 1), 2.0, 4)]
+
+
+def test_trend_stops_at_the_as_of_date(caribbean, analyst):
+    board = build_region_board(region=caribbean["caribbean"], user=analyst, filters=filters("as_of=2024-12-31"))
+    assert [p.quarter for p in board.trend] == [dt.date(2024, 1, 1)]
+
+
+def test_measure_filters_narrow_the_heat_map_and_the_totals(caribbean, analyst):
+    board = build_region_board(region=caribbean["caribbean"], user=analyst, filters=filters("capacity=operational"))
+    assert [m.code for m in board.measures] == ["SALW-04"]
+    assert board.total.total == 2
+
+
+def test_overview_shows_each_readers_own_states_and_all_region_totals(caribbean, coordinator):
+    board = build_overview(user=coordinator, filters=filters())
+    shown = {row.state.iso3 for row in board.states if row.shown}
+    assert shown == {"JAM", "TTO"}
+    assert all(row.tally.total == 0 for row in board.states if not row.shown)
+    cards = {card.region.slug: (card.states, card.tally.total) for card in board.regions}
+    assert cards == {"caribbean": (2, 4), "east-africa": (1, 0)}
+
+
+def test_state_profile_pairs_the_two_ratings_of_each_measure(caribbean, focal_jam):
+    profile = build_state_profile(state=caribbean["jam"], user=focal_jam, filters=filters())
+    rows = {row.measure.code: (row.assessed.status, row.reported.status) for row in profile.rows}
+    assert rows == {"SALW-04": ("implemented", "partially"), "SALW-06": ("not_implemented", "partially")}
+    assert profile.divergent == 2
+    assert [(r.previous_status, r.status) for r in profile.timeline][:1] == [("partially", "implemented")]
+
+
+def test_state_profile_flags_ratings_unconfirmed_for_a_year(caribbean, analyst):
+    profile = build_state_profile(state=caribbean["tto"], user=analyst, filters=filters())
+    assert profile.stale == 2
+
+
+def test_as_of_in_the_future_is_refused():
+    filterset = RatingFilterSet(QueryDict("as_of=2999-01-01"))
+    assert not filterset.is_valid()
+    assert "history does not know the future" in str(filterset.errors)
