@@ -21,7 +21,7 @@ from implementation.models import (
 )
 from implementation.services import save_rating, set_rating
 from measures.models import Instrument
-from states.models import MemberState, Workshop
+from states.models import MemberState, Region, RegionMembership, Workshop
 
 ASSESSED = Rating.Kind.ASSESSED
 SELF = Rating.Kind.SELF_REPORTED
@@ -760,3 +760,58 @@ def test_every_admin_page_renders_or_is_refused(client, request, one_of_each, wh
         assert rows, name
         for view in ("change", "history"):
             assert client.get(admin_url(f"{name}_{view}", rows[0].pk)).status_code == 200, (name, view)
+
+
+def test_analyst_adds_a_grouping_with_its_members(client, analyst, world):
+    client.force_login(analyst)
+    response = client.post(
+        admin_url("states_region_add"),
+        {
+            "name": "Small island States",
+            "slug": "small-islands",
+            "kind": "custom",
+            "description": "",
+            "memberships-TOTAL_FORMS": "2",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-0-state": world["jam"].pk,
+            "memberships-1-state": world["tto"].pk,
+            "memberships-1-joined_on": "2024-01-01",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    region = Region.objects.get(slug="small-islands")
+    assert set(MemberState.objects.in_region(region).values_list("iso3", flat=True)) == {"JAM", "TTO"}
+
+
+def test_analyst_ends_a_membership_and_the_state_leaves_the_region(client, analyst, world):
+    client.force_login(analyst)
+    membership = RegionMembership.objects.get(region=world["caribbean"], state=world["tto"])
+    jam_membership = RegionMembership.objects.get(region=world["caribbean"], state=world["jam"])
+    response = client.post(
+        admin_url("states_region_change", world["caribbean"].pk),
+        {
+            "name": "Caribbean",
+            "slug": "caribbean",
+            "kind": "workshop",
+            "description": "",
+            "memberships-TOTAL_FORMS": "2",
+            "memberships-INITIAL_FORMS": "2",
+            "memberships-0-id": jam_membership.pk,
+            "memberships-0-region": world["caribbean"].pk,
+            "memberships-0-state": world["jam"].pk,
+            "memberships-1-id": membership.pk,
+            "memberships-1-region": world["caribbean"].pk,
+            "memberships-1-state": world["tto"].pk,
+            "memberships-1-left_on": "2020-01-01",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert list(MemberState.objects.in_region(world["caribbean"]).values_list("iso3", flat=True)) == ["JAM"]
+    assert membership.history.count() == 2
+
+
+def test_coordinator_cannot_change_a_grouping(client, coordinator, world):
+    client.force_login(coordinator)
+    response = client.post(admin_url("states_region_change", world["caribbean"].pk), {"name": "Renamed"})
+    assert response.status_code == 403
+    assert Region.objects.get(pk=world["caribbean"].pk).name == "Caribbean"
