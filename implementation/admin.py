@@ -66,7 +66,9 @@ class RatingAdmin(ScopedHistoryAdmin):
     def status_label(self, obj):
         status = Rating.Status(obj.status)
         return format_html(
-            '<span style="display:inline-block;width:.8em;height:.8em;border:1px solid #666;background:{}"></span> {}',
+            # An SVG swatch rather than a styled span: the pages allow no inline styles.
+            '<svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" fill="{}" stroke="#666"/>'
+            "</svg> {}",
             status.colour,
             status.label,
         )
