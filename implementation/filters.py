@@ -4,13 +4,14 @@ ratings and their history alike, since both carry the same ``state`` and ``measu
 """
 
 import datetime as dt
+import functools
 
 import django_filters
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from measures.models import Measure
+from measures.models import Measure, Section
 from states.models import MemberState, Region
 
 from .models import Rating
@@ -44,6 +45,20 @@ class RatingFilterSet(django_filters.FilterSet):
         model = Rating
         fields = ["region", "state", "measure", "section", "domain", "phase", "capacity", "status", "kind", "as_of"]
         form = RatingFilterForm
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The section is offered as a choice of the current edition's sections, but read
+        # only when the form is drawn (one query, memoised for both of the widget's
+        # reads), never when filtering: the builders re-run this FilterSet several times
+        # per page. It still takes any code, as the API's callers may send one.
+        sections = functools.cache(
+            lambda: [
+                ("", "All sections"),
+                *((s.code, str(s)) for s in Section.objects.filter(edition__is_current=True)),
+            ]
+        )
+        self.filters["section"].extra["widget"] = forms.Select(choices=sections)
 
     def filter_queryset(self, queryset):
         # "As of" changes where the rows come from, so it goes first: the ratings the
