@@ -16,7 +16,8 @@ from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
 from measures.models import Measure, Section
-from states.models import MemberState, Region, Workshop
+from states.models import MemberState, Region, Workshop, is_analyst
+from states.worldmap import WorldMap, shapes_for
 
 from .filters import RatingFilterSet, end_of_day
 from .models import AssistanceNeed, Rating, Recommendation
@@ -161,11 +162,47 @@ def _as_of(filters):
 # The overview
 
 
+@dataclasses.dataclass(frozen=True)
+class MapKey:
+    """One entry of the map's legend: what a fill means, and the marks that tell it apart without colour."""
+
+    slug: str  # names the SVG pattern, ``map-<slug>``
+    label: str
+    abbreviation: str
+    colour: str
+    pattern: str  # "solid", "dots", "lines", "cross" or "hatch"
+
+    @property
+    def fill(self):
+        """The SVG fill: the colour itself, or the pattern (drawn over the colour) defined in the map."""
+        return self.colour if self.pattern == "solid" else f"url(#map-{self.slug})"
+
+
+# Each level keeps the colour of its status and adds marks of its own, so that a map
+# printed in grey or read by someone who does not see the colours still tells them apart.
+LEVEL_KEYS = {
+    status: MapKey(status.value, status.label, status.abbreviation, status.colour, pattern)
+    for status, pattern in zip([status for _, status in LEVELS], ["solid", "dots", "lines", "cross"], strict=True)
+}
+# A reader who sees the detail of this many States or fewer finds them named above the map.
+SHARED_LIST_LENGTH = 5
+NO_RATINGS = MapKey("none", "No ratings yet", "–", "#D5D9DE", "solid")
+NOT_SHARED = MapKey("hidden", "Not shared with you", "", "#EEF0F2", "hatch")
+
+
 @dataclasses.dataclass
 class MapState:
     state: MemberState
     shown: bool  # whether this reader may see the State's own figures
     tally: Tally
+
+    @property
+    def key(self):
+        """How the map draws this State: its level, "no ratings yet", or "not shared" when hidden."""
+        if not self.shown:
+            return NOT_SHARED
+        level = self.tally.level
+        return LEVEL_KEYS[level] if level else NO_RATINGS
 
 
 @dataclasses.dataclass
@@ -181,10 +218,60 @@ class Overview:
     as_of: dt.date | None
     states: list
     regions: list
+    world_map: WorldMap | None = None  # the shapes of ``states``, in the same order
+    domain: Measure.Domain | None = None  # the weapon domain the figures are narrowed to
+    filtered: bool = False  # whether any filter narrows the figures
+    can_record: bool = False  # whether the reader records assessments (an analyst)
 
     @property
     def empty(self):
         return not any(card.tally.total for card in self.regions) and not any(s.tally.total for s in self.states)
+
+    @property
+    def statuses(self):
+        """Every status in chart order, for the legend of the region cards' bars."""
+        return STATUS_ORDER
+
+    @property
+    def map_states(self):
+        """
+        (MapState, states.worldmap.Shape) pairs in the order of ``states``, except that small
+        States come last: drawn after their neighbours, their markers stay on top.
+        """
+        if self.world_map is None:
+            return []
+        pairs = zip(self.states, self.world_map.shapes, strict=True)
+        return sorted(pairs, key=lambda pair: pair[1].small)
+
+    @property
+    def shown_states(self):
+        """The States whose detail this reader may see, by name."""
+        return [s for s in self.states if s.shown]
+
+    @property
+    def shown_count(self):
+        return len(self.shown_states)
+
+    @property
+    def shared_list(self):
+        """The shown States, named above the map when the reader sees only a few; else empty."""
+        return self.shown_states if self.hidden_count and self.shown_count <= SHARED_LIST_LENGTH else []
+
+    @property
+    def hidden_count(self):
+        return len(self.states) - self.shown_count
+
+    @property
+    def map_legend(self):
+        """(MapKey, number of States) for every level and "no ratings yet", then "not shared" if any are."""
+        counts = Counter(s.key for s in self.states)
+        keys = [*LEVEL_KEYS.values(), NO_RATINGS] + ([NOT_SHARED] if counts[NOT_SHARED] else [])
+        return [(key, counts[key]) for key in keys]
+
+    @property
+    def map_patterns(self):
+        """The legend keys drawn with a pattern, for the map's ``<defs>``."""
+        return [key for key in [*LEVEL_KEYS.values(), NOT_SHARED] if key.pattern != "solid"]
 
 
 def build_overview(*, user, filters):
@@ -222,7 +309,18 @@ def build_overview(*, user, filters):
         MapState(state=state, shown=state.shown, tally=by_state[state.pk] if state.shown else Tally())
         for state in states
     ]
-    return Overview(as_of=as_of, states=map_states, regions=cards)
+    cleaned = filters.form.cleaned_data
+    return Overview(
+        as_of=as_of,
+        states=map_states,
+        regions=cards,
+        # The geometry is read from the committed file once per process: no query.
+        world_map=shapes_for(states),
+        domain=Measure.Domain(cleaned["domain"]) if cleaned.get("domain") else None,
+        filtered=any(value not in (None, "") for value in cleaned.values()),
+        # role_kinds is cached on the user by the view's own check: no query either.
+        can_record=is_analyst(user),
+    )
 
 
 def _memberships(regions, on):

@@ -32,13 +32,20 @@ class RatingFilterSet(django_filters.FilterSet):
     state = django_filters.CharFilter(field_name="state__iso3", lookup_expr="iexact", label="State (ISO3)")
     measure = django_filters.CharFilter(field_name="measure__code", lookup_expr="iexact", label="Measure (code)")
     section = django_filters.CharFilter(field_name="measure__section__code", lookup_expr="iexact", label="Section")
-    domain = django_filters.ChoiceFilter(field_name="measure__domain", choices=Measure.Domain.choices)
-    phase = django_filters.ChoiceFilter(field_name="measure__phase", choices=Measure.Phase.choices)
-    capacity = django_filters.ChoiceFilter(choices=CAPACITIES, method="filter_capacity")
+    domain = django_filters.ChoiceFilter(
+        field_name="measure__domain", choices=Measure.Domain.choices, label="Weapon domain"
+    )
+    phase = django_filters.ChoiceFilter(field_name="measure__phase", choices=Measure.Phase.choices, label="Phase")
+    # A method filter has no model field to take its label from: without one it reads "[invalid name]".
+    capacity = django_filters.ChoiceFilter(choices=CAPACITIES, method="filter_capacity", label="Capacity")
     status = django_filters.ChoiceFilter(choices=Rating.Status.choices)
     kind = django_filters.ChoiceFilter(choices=Rating.Kind.choices)
     as_of = django_filters.DateFilter(
-        method="filter_as_of", label="As of", help_text="Show the ratings as they stood at the end of this day."
+        method="filter_as_of",
+        label="As of",
+        help_text="Show the ratings as they stood at the end of this day.",
+        # The browser's own date picker; it sends the ISO date the filter reads.
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     class Meta:

@@ -35,6 +35,10 @@ def overview_tables(board):
                 Column("Region", "region.name"),
                 Column("Member States", "states"),
                 Column("Workshop", lambda card: card.workshop.starts_on if card.workshop else None),
+                Column(
+                    "Workshop date approximate",
+                    lambda card: "yes" if card.workshop and card.workshop.dates_approximate else "",
+                ),
                 Column("Workshop status", lambda card: card.workshop.get_status_display() if card.workshop else ""),
                 *_status_columns(lambda card: card.tally),
             ],
