@@ -36,8 +36,9 @@ def region_dashboard(request, slug):
 
 @login_required
 def state_profile(request, iso3):
-    state = _get_state_or_404(request, iso3)
+    # The role check first: someone with no role is told so, not that the State is missing.
     filters = _filters(request)
+    state = _get_state_or_404(request, iso3)
     if not filters.is_valid():
         return _bad_filters(request, filters)
     board = dashboards.build_state_profile(state=state, user=request.user, filters=filters)
