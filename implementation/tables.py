@@ -8,6 +8,9 @@ from .dashboards import STATUS_ORDER, Cell
 from .exports import Column, Table
 from .models import Rating
 
+# Rows of a State's full timeline fetched at a time while an export is written.
+TIMELINE_CHUNK = 2000
+
 
 def _label(status):
     return status.label if status else ""
@@ -142,6 +145,7 @@ def state_tables(board):
         return [
             Column(f"{prefix} status", lambda row: _label(getattr(row.cell, f"{attr}_status"))),
             Column(f"{prefix} explanation", read("explanation")),
+            Column(f"{prefix} why not applicable", read("justification")),
             Column(f"{prefix} source", read("source_document")),
             Column(f"{prefix} article or section", read("source_reference")),
             Column(f"{prefix} source URL", read("source_url")),
@@ -151,6 +155,15 @@ def state_tables(board):
 
     name = board.state.name
     return {
+        "summary": Table(
+            title=f"CTED assessment by status, {name}",
+            columns=[
+                Column("Status", lambda segment: segment.status.label),
+                Column("Measures", "count"),
+                Column("% of measures assessed", lambda segment: round(segment.percent)),
+            ],
+            rows=board.tally.segments,
+        ),
         "ratings": Table(
             title=f"Ratings, {name}",
             columns=[
@@ -158,12 +171,15 @@ def state_tables(board):
                 Column("Measure", "measure.code"),
                 Column("Title", "measure.title"),
                 *rating_columns("CTED assessment", "assessed"),
+                Column("CTED assessment made in", lambda row: str(row.assessment) if row.assessment else ""),
                 *rating_columns("Self-report", "reported"),
                 Column("Differs", lambda row: "yes" if row.cell.diverges else ""),
                 Column("Not confirmed in 12 months", lambda row: "yes" if row.stale else ""),
             ],
             rows=board.rows,
         ),
+        # The whole history of the State, not the page's latest changes: read in one
+        # query, in chunks, and only when downloaded.
         "timeline": Table(
             title=f"Changes, {name}",
             columns=[
@@ -176,7 +192,7 @@ def state_tables(board):
                 Column("Source", "source_document"),
                 Column("By", lambda row: row.history_user.get_username() if row.history_user else ""),
             ],
-            rows=board.timeline,
+            rows=board.full_timeline.iterator(chunk_size=TIMELINE_CHUNK),
         ),
         "recommendations": Table(
             title=f"Open recommendations, {name}",
@@ -196,6 +212,7 @@ def state_tables(board):
                 Column("Description", "description"),
                 Column("Priority", lambda need: need.get_priority_display()),
                 Column("Status", lambda need: need.get_status_display()),
+                Column("Provider", "provider"),
                 Column("Measures", lambda need: ", ".join(m.code for m in need.measures.all())),
             ],
             rows=board.needs,
