@@ -1,0 +1,523 @@
+"""
+A Member State's profile, /states/<ISO3>/: both ratings of each measure side by side,
+the flags, the timeline, the open follow-up and the downloads, for each member of the
+cast. Ratings in the ``ratings`` fixture: SALW-04 for Jamaica and for Kenya, both kinds
+"partially implemented", set on 1 May 2024 (so unconfirmed for over a year by now).
+"""
+
+import csv
+import datetime as dt
+import io
+import re
+
+import pytest
+from django.utils import timezone
+
+from implementation import dashboards
+from implementation.models import (
+    Assessment,
+    AssistanceNeed,
+    Confidentiality,
+    ConfidentialNote,
+    Priority,
+    Rating,
+    Recommendation,
+)
+from implementation.services import set_rating
+from measures.models import Measure, Section
+
+Status = Rating.Status
+ASSESSED = Rating.Kind.ASSESSED
+SELF_REPORTED = Rating.Kind.SELF_REPORTED
+AT = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+
+
+def _get(client, user, path="/states/JAM/", **params):
+    client.force_login(user)
+    return client.get(path, params)
+
+
+def _page(client, user, path="/states/JAM/", **params):
+    response = _get(client, user, path, **params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _row(html, code):
+    """The HTML of the measure row ``id="measure-<code>"``, up to the next row or section."""
+    match = re.search(rf'<article [^>]*id="measure-{code}">(.*?)</article>', html, re.S)
+    assert match, f"no row for {code}"
+    return match.group(1)
+
+
+def _timeline(html):
+    match = re.search(r'<table class="profile-table timeline-table">(.*?)</table>', html, re.S)
+    assert match, "no timeline table"
+    return match.group(1)
+
+
+def _csv_rows(response):
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def _rate(world, key, measure, kind, status, *, at, by, reason="Test", **values):
+    values.setdefault("explanation", "Test rating.")
+    values.setdefault("source_document", "Test source")
+    return set_rating(
+        state=world[key], measure=world[measure], kind=kind, by=by, reason=reason, at=at, status=status, **values
+    )
+
+
+@pytest.fixture
+def follow_up(world, ratings):
+    """One open recommendation and one open need for Jamaica, each tied to SALW-04; one of each closed."""
+    open_item = Recommendation.objects.create(
+        state=world["jam"], text="Mark firearms on import.", priority=Priority.HIGH, due_on=dt.date(2024, 12, 31)
+    )
+    open_item.measures.add(world["marking"])
+    Recommendation.objects.create(state=world["jam"], text="Closed recommendation.", status=Recommendation.Status.DONE)
+    need = AssistanceNeed.objects.create(
+        state=world["jam"], kind=AssistanceNeed.Kind.TRAINING, description="Train customs on marking."
+    )
+    need.measures.add(world["marking"])
+    AssistanceNeed.objects.create(
+        state=world["jam"],
+        kind=AssistanceNeed.Kind.EQUIPMENT,
+        description="Delivered marking machines.",
+        status=AssistanceNeed.Status.DELIVERED,
+    )
+    return {"recommendation": open_item, "need": need}
+
+
+# Who may open the page
+
+
+def test_anonymous_reader_is_sent_to_log_in(client, world):
+    response = client.get("/states/JAM/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/states/JAM/"
+
+
+def test_reader_with_no_role_is_refused(client, nobody):
+    assert _get(client, nobody).status_code == 403
+
+
+@pytest.mark.parametrize("who", ["analyst", "focal_jam", "coordinator"])
+def test_readers_of_jamaica_open_its_profile(client, ratings, who, request):
+    html = _page(client, request.getfixturevalue(who))
+    assert "<h1>Jamaica" in html
+    assert 'id="measure-SALW-04"' in html
+
+
+@pytest.mark.parametrize("who", ["focal_jam", "coordinator"])
+def test_a_state_the_reader_may_not_see_is_not_found(client, ratings, who, request):
+    # The focal point for Jamaica and the Caribbean coordinator are refused Kenya,
+    # exactly as if it did not exist.
+    assert _get(client, request.getfixturevalue(who), "/states/KEN/").status_code == 404
+
+
+def test_an_unknown_state_is_not_found(client, analyst):
+    assert _get(client, analyst, "/states/XYZ/").status_code == 404
+
+
+def test_lowercase_iso3_opens_the_profile(client, focal_jam, ratings):
+    assert "<h1>Jamaica" in _page(client, focal_jam, "/states/jam/")
+
+
+# What the page never shows
+
+
+@pytest.mark.parametrize("who", ["analyst", "focal_jam", "coordinator"])
+def test_confidential_notes_are_not_part_of_the_profile(client, ratings, world, analyst, who, request):
+    ConfidentialNote.objects.create(
+        state=world["jam"], measure=world["marking"], body="Source inside customs; do not share.", author=analyst
+    )
+    html = _page(client, request.getfixturevalue(who))
+    assert "Source inside customs" not in html
+
+
+@pytest.mark.parametrize("who", ["analyst", "focal_jam", "coordinator"])
+def test_a_cted_only_assessment_is_never_named(client, world, analyst, who, request):
+    visit = Assessment.objects.create(
+        state=world["jam"],
+        kind=Assessment.Kind.COUNTRY_VISIT,
+        conducted_on=dt.date(2024, 3, 14),
+        confidentiality=Confidentiality.CTED_ONLY,
+    )
+    _rate(world, "jam", "marking", ASSESSED, Status.PARTIALLY, at=AT, by=analyst, assessment=visit)
+    html = _page(client, request.getfixturevalue(who))
+    # Neither the kind of assessment nor its date: the profile is what the State may be handed.
+    assert "country visit" not in html.lower()
+    assert "14 Mar 2024" not in html
+    assert "Partially implemented" in _row(html, "SALW-04")
+
+
+def test_a_shared_assessment_is_named_beside_the_rating_it_set(client, world, analyst, focal_jam):
+    review = Assessment.objects.create(
+        state=world["jam"],
+        kind=Assessment.Kind.DESK_REVIEW,
+        conducted_on=dt.date(2024, 3, 14),
+        confidentiality=Confidentiality.SHARED,
+    )
+    _rate(world, "jam", "marking", ASSESSED, Status.PARTIALLY, at=AT, by=analyst, assessment=review)
+    assert "From the desk review of 14 Mar 2024" in _row(_page(client, focal_jam), "SALW-04")
+
+
+# The ratings, side by side
+
+
+def test_each_rating_shows_status_explanation_and_source(client, world, analyst, focal_jam):
+    _rate(
+        world, "jam", "marking", ASSESSED, Status.LARGELY, at=AT, by=analyst,
+        explanation="Marking at manufacture in force.", source_document="Firearms Act 2022",
+        source_reference="s. 12(3)", source_url="https://laws.example.org/firearms-act",
+        source_date=dt.date(2022, 6, 1),
+    )  # fmt: skip
+    _rate(
+        world, "jam", "marking", SELF_REPORTED, Status.NOT_APPLICABLE, at=AT, by=analyst,
+        justification="No firearms manufacturer in the country.", explanation="",
+    )  # fmt: skip
+    row = _row(_page(client, focal_jam), "SALW-04")
+    assert "Unique marking at manufacture and on import" in row
+    assert "Largely implemented" in row
+    assert "Marking at manufacture in force." in row
+    assert "<cite>Firearms Act 2022</cite>, s. 12(3), 1 Jun 2022" in row
+    # The address is the link's text, so that a printed copy carries it.
+    assert (
+        '<a class="source-url" href="https://laws.example.org/firearms-act" rel="noopener noreferrer">'
+        "https://laws.example.org/firearms-act</a>"
+    ) in row
+    assert "Not applicable" in row
+    assert "Why not applicable:</strong> No firearms manufacturer in the country." in row
+    assert "Last confirmed" in row
+
+
+def test_a_measure_without_ratings_says_so(client, ratings, focal_jam):
+    assert "Not rated yet." in _row(_page(client, focal_jam), "SALW-06")
+
+
+def test_measures_are_grouped_by_section(client, ratings, focal_jam):
+    html = _page(client, focal_jam)
+    section = html.index("B. SALW controls")
+    assert section < html.index('id="measure-SALW-04"') < html.index('id="measure-SALW-06"')
+
+
+def test_a_differing_self_report_is_flagged(client, ratings, world, analyst, focal_jam):
+    html = _page(client, focal_jam)
+    assert "Self-report differs" not in html
+    _rate(world, "jam", "marking", SELF_REPORTED, Status.LARGELY, at=AT, by=analyst)
+    html = _page(client, focal_jam)
+    assert "Self-report differs" in _row(html, "SALW-04")
+    assert re.search(r"<dt>Self-reports that differ</dt><dd>1</dd>", html)
+
+
+def test_a_rating_unconfirmed_for_a_year_is_flagged(client, world, analyst, focal_jam):
+    now = timezone.now()
+    _rate(world, "jam", "marking", ASSESSED, Status.PARTIALLY, at=now - dt.timedelta(days=30), by=analyst)
+    _rate(world, "jam", "records", ASSESSED, Status.PARTIALLY, at=now - dt.timedelta(days=400), by=analyst)
+    html = _page(client, focal_jam)
+    assert "Not confirmed in 12 months" not in _row(html, "SALW-04")
+    assert "Not confirmed in 12 months" in _row(html, "SALW-06")
+    assert "over 12 months ago" in _row(html, "SALW-06")
+    assert re.search(r"<dt>Not confirmed in 12 months</dt><dd>1</dd>", html)
+
+
+def test_summary_shows_the_assessed_tally(client, ratings, world, analyst, focal_jam):
+    _rate(world, "jam", "records", ASSESSED, Status.IMPLEMENTED, at=AT, by=analyst)
+    html = _page(client, focal_jam)
+    assert 'aria-label="CTED assessment by status: Implemented 1, Partially implemented 1"' in html
+    assert "<dd>2.0 <span" in html  # mean score of 3 and 1
+    assert "<dd>50%</dd>" in html
+    assert "<dt>Last confirmed</dt><dd>1 May 2024</dd>" in html
+
+
+def test_page_links_to_the_regions_the_state_belongs_to(client, ratings, focal_jam):
+    assert 'href="/regions/caribbean/">Caribbean</a>' in _page(client, focal_jam)
+
+
+# The timeline
+
+
+def test_timeline_shows_each_change_from_and_to_with_its_reason(client, ratings, world, analyst, focal_jam):
+    _rate(world, "jam", "marking", ASSESSED, Status.LARGELY, at=AT + dt.timedelta(days=30), by=analyst,
+          reason="Marking regulation adopted")  # fmt: skip
+    timeline = _timeline(_page(client, focal_jam))
+    first = timeline.split("<tr>")[2]  # after the header row: the newest change
+    assert "Marking regulation adopted" in first
+    assert re.search(
+        r"Partially implemented</span>\s*<span aria-label=\"to\">→</span>.*Largely implemented", first, re.S
+    )
+    assert "SALW-04" in first
+    assert 'data-label="By">ana</td>' in first
+    assert "Initial rating" in timeline
+
+
+def test_timeline_is_capped_and_says_so(client, ratings, world, analyst, focal_jam, monkeypatch):
+    monkeypatch.setattr(dashboards, "TIMELINE_LENGTH", 3)
+    for day, status in enumerate([Status.LARGELY, Status.PARTIALLY, Status.LARGELY], start=1):
+        _rate(world, "jam", "marking", ASSESSED, status, at=AT + dt.timedelta(days=day), by=analyst)
+    html = _page(client, focal_jam)
+    assert "The latest 3 changes" in html
+    assert _timeline(html).count("<tr>") == 1 + 3
+    # The full timeline is the download: every change of the State, not just those shown.
+    rows = _csv_rows(_get(client, focal_jam, export="timeline", format="csv"))
+    assert len(rows) == 5  # two initial ratings and three changes
+    assert [row["To"] for row in rows[:2]] == ["Largely implemented", "Partially implemented"]
+
+
+def test_full_timeline_export_has_more_rows_than_the_page(client, ratings, world, analyst, focal_jam):
+    for day in range(1, dashboards.TIMELINE_LENGTH + 5):
+        status = Status.LARGELY if day % 2 else Status.PARTIALLY
+        _rate(world, "jam", "marking", ASSESSED, status, at=AT + dt.timedelta(days=day), by=analyst)
+    html = _page(client, focal_jam)
+    shown = _timeline(html).count("<tr>") - 1
+    assert shown == dashboards.TIMELINE_LENGTH
+    rows = _csv_rows(_get(client, focal_jam, export="timeline", format="csv"))
+    assert len(rows) == dashboards.TIMELINE_LENGTH + 4 + 2
+    assert len(rows) > shown
+
+
+def test_a_short_timeline_says_it_is_complete(client, ratings, focal_jam):
+    assert "All 2 changes, newest first." in _page(client, focal_jam)
+
+
+# As of a past date
+
+
+def test_as_of_shows_the_ratings_as_they_stood_then(client, ratings, world, analyst, focal_jam):
+    _rate(world, "jam", "marking", ASSESSED, Status.IMPLEMENTED, at=dt.datetime(2025, 6, 1, tzinfo=dt.UTC),
+          by=analyst, reason="Registry in use")  # fmt: skip
+    now = _page(client, focal_jam)
+    assert "Implemented" in _row(now, "SALW-04")
+    then = _page(client, focal_jam, as_of="2024-12-31")
+    assert "<strong>As of 31 December 2024</strong>" in then
+    row = _row(then, "SALW-04")
+    assert "Partially implemented" in row
+    assert ">Implemented<" not in row.replace(" ", "").replace("</svg>", ">")
+    # The timeline stops at that date.
+    assert "Registry in use" in now
+    assert "Registry in use" not in then
+    assert "up to 31 December 2024" in then
+
+
+def test_as_of_before_any_rating_shows_the_empty_profile(client, ratings, focal_jam):
+    html = _page(client, focal_jam, as_of="2020-01-01")
+    assert "No ratings yet" in html
+    assert "as of 1 January 2020" in html
+
+
+def test_as_of_in_the_future_is_refused(client, ratings, focal_jam):
+    assert _get(client, focal_jam, as_of="2999-01-01").status_code == 400
+
+
+def test_staleness_is_measured_from_the_as_of_day(client, ratings, focal_jam):
+    # Set on 1 May 2024: stale today, not yet stale at the end of 2024.
+    assert "Not confirmed in 12 months</span>" in _row(_page(client, focal_jam), "SALW-04")
+    assert "Not confirmed in 12 months</span>" not in _row(_page(client, focal_jam, as_of="2024-12-31"), "SALW-04")
+
+
+# Filters
+
+
+def test_filters_narrow_the_measures_and_the_timeline(client, ratings, world, analyst, focal_jam):
+    other = Section.objects.create(edition=world["edition"], code="D", title="UAS", position=3)
+    drones = Measure.objects.create(
+        edition=world["edition"], section=other, code="UAS-01", title="Drone registration",
+        domain=Measure.Domain.UAS, phase=Measure.Phase.UPSTREAM, legislative=True,
+    )  # fmt: skip
+    set_rating(state=world["jam"], measure=drones, kind=ASSESSED, by=analyst, reason="Drone law", at=AT,
+               status=Status.NOT_IMPLEMENTED)  # fmt: skip
+    html = _page(client, focal_jam, domain=Measure.Domain.UAS)
+    assert 'id="measure-UAS-01"' in html
+    assert 'id="measure-SALW-04"' not in html
+    assert "Drone law" in html
+    assert "Initial rating" not in html
+
+
+# Recommendations and needs
+
+
+def test_open_recommendations_and_needs_are_listed(client, follow_up, focal_jam):
+    html = _page(client, focal_jam)
+    assert "Mark firearms on import." in html
+    assert "Closed recommendation." not in html
+    assert "overdue" in html  # due on 31 December 2024
+    assert "Train customs on marking." in html
+    assert "Delivered marking machines." not in html
+    assert '<a href="#measure-SALW-04">SALW-04</a>' in html
+
+
+# Empty State
+
+
+def test_empty_profile_tells_an_analyst_to_record_an_assessment(client, world, analyst):
+    html = _page(client, analyst)
+    assert "No ratings yet" in html
+    assert f'href="/admin/implementation/assessment/add/?state={world["jam"].pk}"' in html
+    assert 'id="ratings-heading"' not in html
+
+
+def test_empty_profile_tells_a_focal_point_to_report(client, world, focal_jam):
+    html = _page(client, focal_jam)
+    assert "No ratings yet" in html
+    assert f'href="/admin/implementation/rating/add/?state={world["jam"].pk}&amp;kind=self_reported"' in html
+    assert "assessment/add" not in html
+
+
+def test_empty_profile_asks_nothing_of_a_coordinator(client, world, coordinator):
+    html = _page(client, coordinator)
+    assert "There is nothing to do yet" in html
+    assert "/admin/" not in html.split('id="empty-heading"')[1].split("</section>")[0]
+
+
+# Printing
+
+
+def test_printed_copy_names_its_audience_and_date(client, ratings, focal_jam):
+    html = _page(client, focal_jam)
+    assert "Shared with the State concerned — not for publication" in html
+    assert f"As of {timezone.localdate():%-d %B %Y}" in html
+    assert "use your browser's Print" in html
+
+
+# Downloads
+
+
+@pytest.mark.parametrize(
+    ("name", "header"),
+    [
+        ("ratings", "CTED assessment status"),
+        ("timeline", "From"),
+        ("recommendations", "Recommendation"),
+        ("needs", "Description"),
+        ("summary", "Status"),
+    ],
+)
+def test_each_table_downloads_as_csv(client, follow_up, focal_jam, name, header):
+    rows = _csv_rows(_get(client, focal_jam, export=name, format="csv"))
+    assert rows
+    assert header in rows[0]
+
+
+def test_ratings_download_pairs_both_ratings(client, ratings, world, analyst, focal_jam):
+    _rate(world, "jam", "marking", SELF_REPORTED, Status.LARGELY, at=AT, by=analyst)
+    rows = {row["Measure"]: row for row in _csv_rows(_get(client, focal_jam, export="ratings", format="csv"))}
+    assert rows["SALW-04"]["CTED assessment status"] == "Partially implemented"
+    assert rows["SALW-04"]["Self-report status"] == "Largely implemented"
+    assert rows["SALW-04"]["Differs"] == "yes"
+    assert rows["SALW-06"]["CTED assessment status"] == ""
+
+
+@pytest.mark.parametrize("name", ["ratings", "timeline", "recommendations", "needs"])
+@pytest.mark.parametrize("who", ["focal_jam", "coordinator"])
+def test_downloads_of_a_state_the_reader_may_not_see_are_not_found(client, ratings, name, who, request):
+    response = _get(client, request.getfixturevalue(who), "/states/KEN/", export=name, format="csv")
+    assert response.status_code == 404
+
+
+def test_an_unknown_table_is_not_found(client, ratings, focal_jam):
+    assert _get(client, focal_jam, export="notes", format="csv").status_code == 404
+
+
+# Query counts
+
+
+@pytest.fixture
+def busy(world, ratings, follow_up, analyst):
+    """Jamaica with eight more measures rated both ways, four times each, and more follow-up."""
+    section = Section.objects.create(edition=world["edition"], code="C", title="Transfers", position=2)
+    review = Assessment.objects.create(
+        state=world["jam"], kind=Assessment.Kind.DESK_REVIEW, conducted_on=dt.date(2024, 1, 10),
+        confidentiality=Confidentiality.SHARED,
+    )  # fmt: skip
+    for n in range(8):
+        measure = Measure.objects.create(
+            edition=world["edition"], section=section, code=f"XFER-{n:02}", title=f"Transfer control {n}",
+            domain=Measure.Domain.SALW, phase=Measure.Phase.DOWNSTREAM, operational=True, position=n,
+        )  # fmt: skip
+        for step, status in enumerate([Status.NOT_IMPLEMENTED, Status.PARTIALLY, Status.LARGELY, Status.PARTIALLY]):
+            for kind in Rating.Kind:
+                set_rating(
+                    state=world["jam"], measure=measure, kind=kind, by=analyst, reason=f"Step {step}",
+                    at=AT + dt.timedelta(days=30 * step + n), status=status,
+                    assessment=review if kind == ASSESSED else None,
+                )  # fmt: skip
+        item = Recommendation.objects.create(state=world["jam"], text=f"Recommendation {n}")
+        item.measures.add(measure, world["marking"])
+        need = AssistanceNeed.objects.create(
+            state=world["jam"], kind=AssistanceNeed.Kind.OTHER, description=f"Need {n}"
+        )
+        need.measures.add(measure)
+    assert Rating.history.filter(state=world["jam"]).count() > dashboards.TIMELINE_LENGTH
+
+
+# The profile, for an analyst or a coordinator:
+#  1. the session, 2. the user, 3. the State, through visible_to (the view),
+#  4. the reader's roles (can_read_aggregates),
+#  5. the measures the filters keep, with their sections,
+#  6. the State's ratings of both kinds (or, as of a date, their history rows then),
+#  7. the State's assessments shared with it,
+#  8. the latest changes of the timeline, with their measure and user,
+#  9. open recommendations, 10. their measures (prefetched),
+# 11. the regions the State belongs to on the day,
+# 12. open needs, 13. their measures (prefetched),
+# 14. the workshop regions for the site menu,
+# 15. the sections offered by the section filter.
+# A focal point's menu also names their own State: 16.
+# Recommendations and needs are present in both sets of data: with none, Django skips
+# the prefetch of their measures.
+PAGE_QUERIES = 15
+FOCAL_POINT_PAGE_QUERIES = 16
+# A download: 1.-13. as above (no menu, no form), then 14. the table's own rows when they
+# are not the page's: the State's full timeline, read in one query.
+TIMELINE_EXPORT_QUERIES = 14
+
+
+@pytest.mark.parametrize("params", [{}, {"as_of": "2025-01-01"}, {"domain": Measure.Domain.SALW}])
+def test_query_count_is_fixed_on_small_data(client, follow_up, analyst, params, django_assert_num_queries):
+    client.force_login(analyst)
+    with django_assert_num_queries(PAGE_QUERIES):
+        assert client.get("/states/JAM/", params).status_code == 200
+
+
+@pytest.mark.parametrize("params", [{}, {"as_of": "2025-01-01"}, {"domain": Measure.Domain.SALW}])
+def test_query_count_stays_fixed_with_many_ratings_and_changes(
+    client, busy, analyst, params, django_assert_num_queries
+):
+    client.force_login(analyst)
+    with django_assert_num_queries(PAGE_QUERIES):
+        html = client.get("/states/JAM/", params).content.decode()
+    assert 'id="measure-XFER-07"' in html
+
+
+def test_query_count_is_fixed_for_a_focal_point(client, busy, focal_jam, django_assert_num_queries):
+    client.force_login(focal_jam)
+    with django_assert_num_queries(FOCAL_POINT_PAGE_QUERIES):
+        assert client.get("/states/JAM/").status_code == 200
+
+
+def test_query_count_is_fixed_for_a_coordinator(client, busy, coordinator, django_assert_num_queries):
+    client.force_login(coordinator)
+    with django_assert_num_queries(PAGE_QUERIES):
+        assert client.get("/states/JAM/").status_code == 200
+
+
+@pytest.mark.parametrize("params", [{}, {"as_of": "2025-01-01"}])
+def test_timeline_export_query_count_is_fixed(client, follow_up, analyst, params, django_assert_num_queries):
+    client.force_login(analyst)
+    with django_assert_num_queries(TIMELINE_EXPORT_QUERIES):
+        response = client.get("/states/JAM/", {"export": "timeline", "format": "csv", **params})
+        assert len(_csv_rows(response)) == 2
+
+
+@pytest.mark.parametrize("params", [{}, {"as_of": "2025-01-01"}])
+def test_timeline_export_query_count_stays_fixed_with_long_history(
+    client, busy, analyst, params, django_assert_num_queries
+):
+    client.force_login(analyst)
+    with django_assert_num_queries(TIMELINE_EXPORT_QUERIES):
+        response = client.get("/states/JAM/", {"export": "timeline", "format": "csv", **params})
+        rows = _csv_rows(response)
+    assert len(rows) > dashboards.TIMELINE_LENGTH
