@@ -20,7 +20,7 @@ from states.models import MemberState, Region, Workshop, is_analyst
 from states.worldmap import WorldMap, shapes_for
 
 from .filters import RatingFilterSet, end_of_day
-from .models import Assessment, AssistanceNeed, Confidentiality, Priority, Rating, Recommendation
+from .models import AssistanceNeed, Priority, Rating, Recommendation
 
 Status = Rating.Status
 ASSESSED = Rating.Kind.ASSESSED
@@ -365,10 +365,17 @@ class RegionBoard:
     workshops: list
     needs: list  # open AssistanceNeed of the States shown
     open_needs: int  # open needs of all the region's States
+    filtered: bool = False  # whether any filter narrows the figures
+    can_record: bool = False  # whether the reader records assessments (an analyst)
 
     @property
     def shown_states(self):
         return [row for row in self.states if row.shown]
+
+    @property
+    def hidden_states(self):
+        """How many of the region's States count in the totals without being shown to this reader."""
+        return sum(1 for row in self.states if not row.shown)
 
     @property
     def measures(self):
@@ -378,8 +385,172 @@ class RegionBoard:
     def empty(self):
         return self.total.total == 0
 
+    @property
+    def statuses(self):
+        """Every status in chart order, for the legends."""
+        return STATUS_ORDER
+
+    @property
+    def heatmap(self):
+        """(Section, [HeatRow]) in catalogue order: a row per measure, a cell per State shown."""
+        shown = [row.state for row in self.shown_states]
+        return [
+            (section, [HeatRow(m, [(s, self.cells.get((s.pk, m.pk)) or Cell()) for s in shown]) for m in measures])
+            for section, measures in self.sections
+        ]
+
+    @property
+    def trend_chart(self):
+        """The trend laid out for drawing, with the workshops on it; None without history."""
+        return TrendChart.lay_out(self.trend, self.workshops, end=self.as_of or timezone.localdate())
+
+
+@dataclasses.dataclass
+class HeatRow:
+    """One measure of a region's heat map."""
+
+    measure: Measure
+    cells: list  # (MemberState, Cell), one per State shown, in the order of the columns
+
+
+@dataclasses.dataclass(frozen=True)
+class ChartPoint:
+    x: float
+    y: float
+    point: TrendPoint
+
+    @property
+    def quarter(self):
+        """The quarter as people write it, e.g. "Q3 2025"."""
+        return f"Q{(self.point.quarter.month - 1) // 3 + 1} {self.point.quarter.year}"
+
+
+@dataclasses.dataclass(frozen=True)
+class ChartMark:
+    """A workshop on the trend: a vertical line at its first day, and a label beside it."""
+
+    x: float
+    label_y: float
+    anchor: str  # "start" or "end": the label sits after the line, or before it near the far edge
+    workshop: Workshop
+
+    @property
+    def planned(self):
+        return self.workshop.status == Workshop.Status.PLANNED
+
+    @property
+    def label_x(self):
+        return self.x + 4 if self.anchor == "start" else self.x - 4
+
+
+@dataclasses.dataclass
+class TrendChart:
+    """
+    The region's trend as an SVG line chart, in user units of a ``width`` × ``height``
+    view box: years along the bottom, the mean score 0-3 up the side (labelled with the
+    statuses it stands for), a line through the mean at the end of each quarter and a
+    mark at each workshop. Geometry only; the template draws it.
+    """
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    lines: list  # SVG path data, one per run of quarters that have a mean
+    points: list  # ChartPoint
+    x_ticks: list  # x of each 1 January
+    years: list  # (x, year), in the middle of each year's span
+    y_ticks: list  # (y, Status), 0 to 3
+    marks: list  # ChartMark
+
+    WIDTH, HEIGHT = 640, 260
+    # Room for the status names on the left, the workshop labels on top, the years below.
+    MARGINS = {"left": 176, "right": 16, "top": 48, "bottom": 30}
+
+    @classmethod
+    def lay_out(cls, trend, workshops, *, end):
+        if not trend:
+            return None
+        left, top = cls.MARGINS["left"], cls.MARGINS["top"]
+        right, bottom = cls.WIDTH - cls.MARGINS["right"], cls.HEIGHT - cls.MARGINS["bottom"]
+        # Cancelled workshops did not happen and will not: they are left off the chart.
+        workshops = [w for w in workshops if w.status != Workshop.Status.CANCELLED]
+        # Whole years, from the first quarter or workshop to the later of "as of" and the last workshop.
+        first = min([trend[0].quarter, *(w.starts_on for w in workshops)])
+        last = max([end, *(w.starts_on for w in workshops)])
+        start, stop = dt.date(first.year, 1, 1), dt.date(last.year + 1, 1, 1)
+        span = (stop - start).days
+
+        def x(day):
+            return round(left + (right - left) * (day - start).days / span, 1)
+
+        def y(score):
+            return round(bottom - (bottom - top) * score / 3, 1)
+
+        points, lines, run = [], [], []
+        for point in trend:
+            if point.mean_score is None:
+                run = []
+                continue
+            # The mean holds at the end of the quarter (or on the day shown, if sooner).
+            quarter_end = _add_months(point.quarter, 3) - dt.timedelta(days=1)
+            placed = ChartPoint(x(min(quarter_end, end)), y(point.mean_score), point)
+            points.append(placed)
+            if not run:
+                lines.append(run)
+            run.append(placed)
+        paths = ["M" + " L".join(f"{p.x} {p.y}" for p in run) for run in lines]
+        marks = []
+        for index, workshop in enumerate(workshops):
+            at = x(workshop.starts_on)
+            anchor = "end" if at > left + (right - left) * 0.7 else "start"
+            # Labels alternate between two lines so that workshops close in time do not overlap.
+            marks.append(ChartMark(at, top - 8 - 16 * (index % 2), anchor, workshop))
+        scores = [(status.score, status) for status in STATUS_ORDER if status.score is not None]
+        return cls(
+            width=cls.WIDTH,
+            height=cls.HEIGHT,
+            left=left,
+            right=right,
+            top=top,
+            bottom=bottom,
+            lines=paths,
+            points=points,
+            x_ticks=[x(dt.date(year, 1, 1)) for year in range(start.year, stop.year + 1)],
+            years=[(x(dt.date(year, 7, 2)), year) for year in range(start.year, stop.year)],
+            y_ticks=[(y(score), status) for score, status in sorted(scores)],
+            marks=marks,
+        )
+
+    @property
+    def year_label_y(self):
+        return self.bottom + 20
+
+    @property
+    def score_label_x(self):
+        return self.left - 8
+
+    @property
+    def first(self):
+        return self.points[0] if self.points else None
+
+    @property
+    def last(self):
+        return self.points[-1] if self.points else None
+
+
+def _add_months(day, months):
+    month = day.month - 1 + months
+    return dt.date(day.year + month // 12, month % 12 + 1, 1)
+
 
 OPEN_NEEDS = [AssistanceNeed.Status.IDENTIFIED, AssistanceNeed.Status.REQUESTED, AssistanceNeed.Status.IN_DELIVERY]
+# Needs listed highest priority first (the stored codes would sort "low" before "medium").
+_PRIORITY_RANK = Case(
+    *(When(priority=priority, then=rank) for rank, priority in enumerate(Priority)), default=len(Priority)
+)
 
 
 def build_region_board(*, region, user, filters):
@@ -441,8 +612,11 @@ def build_region_board(*, region, user, filters):
         least_implemented=ranked[:LEAST_IMPLEMENTED],
         trend=quarterly_trend(history),
         workshops=list(region.workshops.order_by("starts_on")),
-        needs=list(needs.select_related("state").prefetch_related("measures").order_by("state__name", "priority")),
+        needs=list(needs.select_related("state").prefetch_related("measures").order_by(_PRIORITY_RANK, "state__name")),
         open_needs=AssistanceNeed.objects.filter(state__in=members, status__in=OPEN_NEEDS).count(),
+        filtered=any(value not in (None, "") for value in filters.form.cleaned_data.values()),
+        # role_kinds is cached on the user by the view's own check: no query.
+        can_record=is_analyst(user),
     )
 
 
@@ -476,32 +650,10 @@ def _group_by_section(measures):
 
 
 @dataclasses.dataclass
-class RatingSide:
-    """One of the two ratings of a measure on a State's profile, as the page shows it."""
-
-    kind: Rating.Kind
-    rating: object  # Rating (as it stood then, when "as of"), or None when not rated
-    stale: bool
-    assessment: object = None  # the shared assessment that set a CTED rating, if any
-
-    @property
-    def status(self):
-        return Status(self.rating.status) if self.rating else None
-
-    @property
-    def not_applicable(self):
-        return self.status == Status.NOT_APPLICABLE
-
-
-@dataclasses.dataclass
 class ProfileRow:
     measure: Measure
     assessed: object  # Rating, or its historical row when "as of"; None when not rated
     reported: object
-    # The moment the profile describes (now, or the end of the "as of" day): a rating is
-    # stale if it had gone unconfirmed for STALE_AFTER by then. None means now.
-    at: dt.datetime | None = None
-    assessment: object = None  # the assessment behind ``assessed``, when shared with the State
 
     @property
     def cell(self):
@@ -510,23 +662,13 @@ class ProfileRow:
             reported=self.reported.status if self.reported else None,
         )
 
-    def _is_stale(self, rating):
-        from .models import STALE_AFTER
-
-        return rating is not None and rating.last_confirmed_at < (self.at or timezone.now()) - STALE_AFTER
-
     @property
     def stale(self):
         """Whether a rating shown here has gone unconfirmed past ``STALE_AFTER``."""
-        return self._is_stale(self.assessed) or self._is_stale(self.reported)
+        from .models import STALE_AFTER
 
-    @property
-    def sides(self):
-        """CTED's assessment, then the State's self-report, each a ``RatingSide``."""
-        return [
-            RatingSide(ASSESSED, self.assessed, self._is_stale(self.assessed), self.assessment),
-            RatingSide(SELF_REPORTED, self.reported, self._is_stale(self.reported)),
-        ]
+        limit = timezone.now() - STALE_AFTER
+        return any(r is not None and r.last_confirmed_at < limit for r in (self.assessed, self.reported))
 
 
 @dataclasses.dataclass
@@ -536,39 +678,14 @@ class StateProfile:
     regions: list
     sections: list  # (Section, [ProfileRow])
     tally: Tally
-    # The latest TIMELINE_LENGTH historical rating rows, newest first, each with its
-    # statuses as ``before`` (None for a new rating) and ``after``, and ``removed``.
-    timeline: list
-    recommendations: list  # open ones, each flagged ``overdue`` when past its due date on the day
+    timeline: list  # historical rating rows, newest first
+    recommendations: list
     needs: list
     last_confirmed: dt.datetime | None
-    # Every historical row of the timeline, newest first, for the download. A lazy
-    # QuerySet: the page never reads it, an export reads it in one query.
-    full_timeline: object = None
-    timeline_truncated: bool = False  # whether the full timeline is longer than ``timeline``
-    # What the reader can do about a State with no ratings: record an assessment
-    # (analysts) or report the State's own status (its focal points).
-    can_assess: bool = False
-    can_report: bool = False
-
-    @property
-    def on(self):
-        """The day the profile describes: the "as of" date, or today."""
-        return self.as_of or timezone.localdate()
 
     @property
     def rows(self):
         return [row for _, rows in self.sections for row in rows]
-
-    @property
-    def statuses(self):
-        """The assessed statuses present, best first: the key to the summary bar."""
-        return [segment.status for segment in self.tally.segments]
-
-    @property
-    def rated(self):
-        """How many measures shown have at least one rating."""
-        return sum(1 for row in self.rows if row.assessed or row.reported)
 
     @property
     def empty(self):
@@ -583,72 +700,42 @@ class StateProfile:
         return sum(1 for row in self.rows if row.stale)
 
 
-# High priority first: the stored values ("high", "low", "medium") do not sort that way.
-_PRIORITY_ORDER = Case(*(When(priority=priority, then=rank) for rank, priority in enumerate(Priority)))
-
-
 def build_state_profile(*, state, user, filters):
     """
     Both ratings of every measure for ``state`` (already checked visible), its timeline
     and open items. The status filter does not apply: a profile lists every measure.
     """
     as_of = _as_of(filters)
-    at = end_of_day(as_of) if as_of is not None else timezone.now()
     # 1. Measures kept by the filters, with sections; 2. the State's ratings of both kinds.
     measures = _filtered_measures(filters)
     rows = _filtered(Rating.objects.current_edition().filter(state=state), filters, ignore=["status"])
+    rows = rows.select_related("measure")
     ratings = {(r.measure_id, r.kind): r for r in rows}
-    # 3. The assessments behind the CTED ratings, named only when shared with the State:
-    # the profile is what the State may be handed, so a CTED-only one stays unnamed even
-    # to an analyst (who finds it in Data entry).
-    shared = Assessment.objects.visible_to(user).filter(state=state).exclude(confidentiality=Confidentiality.CTED_ONLY)
-    assessments = {assessment.pk: assessment for assessment in shared}
-
-    def row(measure):
-        assessed = ratings.get((measure.pk, ASSESSED))
-        assessment = assessments.get(assessed.assessment_id) if assessed else None
-        return ProfileRow(measure, assessed, ratings.get((measure.pk, SELF_REPORTED)), at=at, assessment=assessment)
-
-    sections = [(section, [row(m) for m in items]) for section, items in _group_by_section(measures)]
-    # 4. The timeline of the measures the filters keep, newest first, with who made each
-    # change and on which measure; one row more than shown says whether there are more.
-    history = _filtered(Rating.history.filter(state=state), filters, ignore=["status", "as_of"])
+    sections = [
+        (section, [ProfileRow(m, ratings.get((m.pk, ASSESSED)), ratings.get((m.pk, SELF_REPORTED))) for m in items])
+        for section, items in _group_by_section(measures)
+    ]
+    # 3. The timeline, newest first, with who made each change and on which measure.
+    timeline = Rating.history.filter(state=state).select_related("measure", "history_user")
     if as_of is not None:
-        history = history.filter(history_date__lte=end_of_day(as_of))
-    history = history.select_related("measure", "history_user").order_by("-history_date", "-history_id")
-    timeline = list(history[: TIMELINE_LENGTH + 1])
-    for change in timeline:
-        change.before = Status(change.previous_status) if change.previous_status else None
-        change.after = Status(change.status)
-        change.removed = change.history_type == "-"
-    # 5. Regions on the day; 6.-7. open recommendations and 8.-9. needs, with their measures.
+        timeline = timeline.filter(history_date__lte=end_of_day(as_of))
+    # 4. Regions; 5.-6. open recommendations and 7.-8. needs, with their measures.
     open_recommendations = [Recommendation.Status.OPEN, Recommendation.Status.IN_PROGRESS]
     recommendations = Recommendation.objects.visible_to(user).filter(state=state, status__in=open_recommendations)
     needs = AssistanceNeed.objects.visible_to(user).filter(state=state, status__in=OPEN_NEEDS)
-    regions = Region.objects.filter(pk__in=_current_memberships(as_of).filter(state=state).values("region"))
-    recommendations = list(recommendations.prefetch_related("measures").order_by(_PRIORITY_ORDER, "due_on", "pk"))
-    for item in recommendations:
-        item.overdue = item.due_on is not None and item.due_on < (as_of or timezone.localdate())
     assessed = [r for (_, kind), r in ratings.items() if kind == ASSESSED]
     confirmed = [r.last_confirmed_at for r in ratings.values()]
-    profile = StateProfile(
+    return StateProfile(
         state=state,
         as_of=as_of,
-        regions=list(regions.order_by("name")),
+        regions=list(state.regions.filter(memberships__in=_current_memberships(as_of)).distinct()),
         sections=sections,
         tally=tally(r.status for r in assessed),
-        timeline=timeline[:TIMELINE_LENGTH],
-        recommendations=recommendations,
-        needs=list(needs.prefetch_related("measures").order_by(_PRIORITY_ORDER, "pk")),
+        timeline=list(timeline.order_by("-history_date", "-history_id")[:TIMELINE_LENGTH]),
+        recommendations=list(recommendations.prefetch_related("measures").order_by("priority", "pk")),
+        needs=list(needs.prefetch_related("measures").order_by("priority", "pk")),
         last_confirmed=max(confirmed) if confirmed else None,
-        full_timeline=history,
-        timeline_truncated=len(timeline) > TIMELINE_LENGTH,
     )
-    if profile.empty:
-        # (10.) Asked only of an empty profile, which is all that shows it.
-        profile.can_assess = is_analyst(user)
-        profile.can_report = Rating(state=state, kind=SELF_REPORTED).is_editable_by(user)
-    return profile
 
 
 def _current_memberships(as_of):
