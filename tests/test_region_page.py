@@ -1,0 +1,273 @@
+"""The region page, /regions/<slug>/, as each member of the cast sees it."""
+
+import csv
+import datetime as dt
+import io
+import re
+
+import pytest
+
+from implementation.models import AssistanceNeed, Rating
+from implementation.services import set_rating
+from states.models import MemberState, RegionMembership, Workshop
+
+Status = Rating.Status
+ASSESSED, SELF_REPORTED = Rating.Kind.ASSESSED, Rating.Kind.SELF_REPORTED
+AT_2024 = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+AT_2025 = dt.datetime(2025, 8, 1, tzinfo=dt.UTC)
+
+
+def page(client, user, slug, query=""):
+    client.force_login(user)
+    return client.get(f"/regions/{slug}/{query}")
+
+
+def export(client, user, slug, table, query=""):
+    client.force_login(user)
+    response = client.get(f"/regions/{slug}/?export={table}&format=csv{query}")
+    assert response.status_code == 200
+    text = response.content.decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text)))
+
+
+def cell(html, iso3, code):
+    """The heat-map cell of ``iso3`` × measure ``code``, or None when the page has none."""
+    match = re.search(rf'<td><a href="/states/{iso3}/#measure-{code}">(.*?)</td>', html, re.S)
+    return match.group(1) if match else None
+
+
+def rate(world, user, key, measure, status, at, kind=ASSESSED):
+    return set_rating(
+        state=world[key], measure=world[measure], kind=kind, by=user, reason="test", at=at, status=status
+    )
+
+
+# Who may open the page
+
+
+def test_anonymous_reader_is_sent_to_log_in(client, world):
+    response = client.get("/regions/caribbean/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_someone_without_a_role_is_refused(client, nobody):
+    assert page(client, nobody, "caribbean").status_code == 403
+
+
+def test_an_unknown_region_is_not_found(client, analyst):
+    assert page(client, analyst, "atlantis").status_code == 404
+
+
+# Who sees which States
+
+
+def test_analyst_sees_every_states_cells(client, analyst, ratings, world):
+    html = page(client, analyst, "caribbean").content.decode()
+    assert cell(html, "JAM", "SALW-04") is not None
+    assert cell(html, "TTO", "SALW-04") is not None  # not rated: an empty cell, still a link
+    assert "Per-State detail is shared only with" not in html
+    html = page(client, analyst, "east-africa").content.decode()
+    assert cell(html, "KEN", "SALW-04") is not None
+
+
+def test_focal_point_sees_only_their_own_states_cells(client, focal_jam, ratings, world):
+    response = page(client, focal_jam, "caribbean")
+    html = response.content.decode()
+    assert cell(html, "JAM", "SALW-04") is not None
+    assert "/states/TTO/" not in html and "Trinidad and Tobago" not in html
+    assert [row[1] for row in export(client, focal_jam, "caribbean", "heatmap")[1:]] == ["JAM", "JAM"]
+    # Trinidad and Tobago still counts in the region's figures, unnamed.
+    assert "the other 1 count in the totals without being named" in html
+
+
+def test_coordinator_sees_their_region_in_full(client, coordinator, ratings, world):
+    html = page(client, coordinator, "caribbean").content.decode()
+    assert cell(html, "JAM", "SALW-04") is not None and cell(html, "TTO", "SALW-06") is not None
+    assert {row[1] for row in export(client, coordinator, "caribbean", "heatmap")[1:]} == {"JAM", "TTO"}
+
+
+def test_coordinator_sees_only_aggregates_of_another_region(client, coordinator, ratings, world):
+    html = page(client, coordinator, "east-africa").content.decode()
+    assert "Per-State detail is shared only with" in html
+    assert "Kenya" not in html and "/states/KEN/" not in html and ">KEN<" not in html
+    assert cell(html, "KEN", "SALW-04") is None
+    # Kenya's assessment still counts: one rating, partially implemented (a mean score of 1.0).
+    assert "1 rated" in html and "<strong>1.0</strong> / 3" in html
+    rows = export(client, coordinator, "east-africa", "heatmap")
+    assert len(rows) == 1 and not any("KEN" in value or "Kenya" in value for value in rows[0])
+    assert export(client, coordinator, "east-africa", "states")[1:] == []
+
+
+def test_focal_point_of_another_region_sees_only_aggregates(client, focal_ken, ratings, world):
+    html = page(client, focal_ken, "caribbean").content.decode()
+    assert "Per-State detail is shared only with" in html
+    assert "Jamaica" not in html and cell(html, "JAM", "SALW-04") is None
+
+
+# What the heat map shows
+
+
+def test_the_marker_shows_where_the_self_report_differs(client, analyst, ratings, world):
+    rate(world, analyst, "jam", "records", Status.LARGELY, AT_2024)
+    rate(world, analyst, "jam", "records", Status.PARTIALLY, AT_2024, kind=SELF_REPORTED)
+    html = page(client, analyst, "caribbean").content.decode()
+    differs = cell(html, "JAM", "SALW-06")
+    assert 'href="#hm-differs"' in differs
+    assert "CTED assessment: Largely implemented. Self-report: Partially implemented (differs)." in differs
+    assert ">L</text>" in differs and 'fill="#56B4E9"' in differs
+    # Both ratings of SALW-04 say "partially": no marker.
+    same = cell(html, "JAM", "SALW-04")
+    assert "hm-differs" not in same and "Self-report: Partially implemented." in same
+    assert "1 self-report differs" in html
+
+
+def test_the_heat_map_groups_measures_by_section_and_has_its_data_table(client, analyst, ratings, world):
+    html = page(client, analyst, "caribbean").content.decode()
+    assert '<th scope="rowgroup" colspan="3"><span>B. SALW controls</span></th>' in html
+    assert 'aria-labelledby="heatmap-heading"' in html
+    assert "<summary>Show the data table</summary>" in html
+    assert "?export=heatmap&amp;format=csv" in html
+
+
+# History: trend and "as of"
+
+
+def test_the_trend_follows_history(client, analyst, ratings, world):
+    rate(world, analyst, "jam", "marking", Status.IMPLEMENTED, AT_2025)
+    rows = export(client, analyst, "caribbean", "trend")
+    # Jamaica alone is rated in the Caribbean: partially (1) from 2024 Q2, implemented (3) from 2025 Q3.
+    assert rows[1:] == [["2024-04-01", "1.0", "1"], ["2025-07-01", "3.0", "1"]]
+    html = page(client, analyst, "caribbean").content.decode()
+    assert "Q3 2025: mean score 3.00 over 1 rated measures" in html
+    assert 'class="trend-line" d="M' in html
+
+
+def test_the_trend_marks_the_workshops_planned_ones_dashed(client, analyst, ratings, world):
+    Workshop.objects.create(region=world["caribbean"], title="Kingston workshop", starts_on=dt.date(2024, 9, 10))
+    Workshop.objects.create(
+        region=world["caribbean"], title="Follow-up", starts_on=dt.date(2023, 3, 1), status=Workshop.Status.HELD
+    )
+    html = page(client, analyst, "caribbean").content.decode()
+    assert '<g class="workshop-mark planned">' in html and "Workshop Sep 2024 (planned)" in html
+    assert '<g class="workshop-mark">' in html and "Workshop Mar 2023<" in html
+
+
+def test_as_of_shows_the_status_of_that_day(client, analyst, ratings, world):
+    rate(world, analyst, "jam", "marking", Status.IMPLEMENTED, AT_2025)
+    html = page(client, analyst, "caribbean", "?as_of=2024-12-31").content.decode()
+    assert "CTED assessment: Partially implemented." in cell(html, "JAM", "SALW-04")
+    assert "as of 31 December 2024" in html
+    html = page(client, analyst, "caribbean").content.decode()
+    assert "CTED assessment: Implemented." in cell(html, "JAM", "SALW-04")
+
+
+def test_the_status_filter_keeps_matching_assessments_only(client, analyst, ratings, world):
+    rate(world, analyst, "tto", "marking", Status.IMPLEMENTED, AT_2024)
+    html = page(client, analyst, "caribbean", "?status=implemented").content.decode()
+    assert "CTED assessment: Implemented." in cell(html, "TTO", "SALW-04")
+    # Jamaica's "partially" is filtered out of the map; its self-report still shows.
+    jam = cell(html, "JAM", "SALW-04")
+    assert "CTED assessment: none. Self-report: Partially implemented." in jam and 'class="unrated"' in jam
+    rows = export(client, analyst, "caribbean", "states", "&status=implemented")
+    assert [(row[0], row[5]) for row in rows[1:]] == [("Jamaica", "0"), ("Trinidad and Tobago", "1")]
+
+
+def test_the_section_filter_offers_the_current_editions_sections(client, analyst, ratings, world):
+    html = page(client, analyst, "caribbean", "?section=B").content.decode()
+    assert '<option value="B" selected>B. SALW controls</option>' in html
+
+
+# A region without assessments
+
+
+def test_an_empty_region_tells_an_analyst_to_record_an_assessment(client, analyst, world):
+    html = page(client, analyst, "caribbean").content.decode()
+    assert "No CTED assessment of this region's States yet" in html
+    assert 'href="/admin/implementation/assessment/add/"' in html
+
+
+def test_an_empty_region_tells_others_the_figures_come_with_assessments(client, focal_jam, world):
+    html = page(client, focal_jam, "caribbean").content.decode()
+    assert "appear here once CTED records assessments" in html
+    assert "/admin/implementation/assessment/add/" not in html
+
+
+def test_filters_that_match_nothing_say_so(client, analyst, ratings, world):
+    html = page(client, analyst, "caribbean", "?status=not_applicable").content.decode()
+    assert "No CTED assessment matches these filters" in html
+
+
+def test_open_needs_are_counted_for_all_and_listed_for_the_states_shown(client, focal_jam, ratings, world):
+    for key in ("jam", "tto"):
+        AssistanceNeed.objects.create(state=world[key], kind="training", description=f"Train {key} customs")
+    html = page(client, focal_jam, "caribbean").content.decode()
+    assert "<strong>2</strong> open needs" in html
+    assert "Train jam customs" in html and "Train tto customs" not in html
+
+
+# A fixed number of queries, whatever the size of the region
+
+
+@pytest.fixture
+def crowded_caribbean(world, analyst):
+    """Thirty more Caribbean States, each rated on both measures (both kinds) and revised once since."""
+    for i in range(30):
+        state = MemberState.objects.create(
+            iso3=f"Q{chr(65 + i // 26)}{chr(65 + i % 26)}",
+            iso2=f"{'QX'[i // 26]}{chr(65 + i % 26)}",
+            m49=f"{900 + i}",
+            name=f"Test State {i:02}",
+            m49_region="Americas",
+            m49_subregion="Caribbean",
+        )
+        RegionMembership.objects.create(region=world["caribbean"], state=state)
+        world[state.iso3] = state
+        for measure in ("marking", "records"):
+            for kind in (ASSESSED, SELF_REPORTED):
+                rate(world, analyst, state.iso3, measure, Status.PARTIALLY, AT_2024, kind=kind)
+            rate(world, analyst, state.iso3, measure, Status.LARGELY, AT_2025)
+        AssistanceNeed.objects.create(state=state, kind="training", description="Training").measures.add(
+            world["marking"]
+        )
+    return world
+
+
+def _needs(world):
+    AssistanceNeed.objects.create(state=world["jam"], kind="training", description="Training").measures.add(
+        world["marking"]
+    )
+
+
+# The region page as an analyst reads it:
+#  1. the session, 2. the user, 3. the region, 4. the user's roles (can_read_aggregates; cached
+#  for is_analyst), 5. the region's States flagged visible or not, 6. the measures with their
+#  sections, 7. assessed ratings, 8. self-reported ratings, 9. the history summed by quarter,
+# 10. workshops, 11. open needs of the States shown (with their State), 12. those needs' measures,
+# 13. all the region's open needs counted, 14. the menu's regions, 15. the section filter's choices.
+REGION_PAGE_QUERIES = 15
+
+
+@pytest.mark.parametrize("query", ["", "?as_of=2025-12-31", "?status=largely&section=B"])
+def test_query_count_does_not_grow_with_the_region(
+    client, analyst, ratings, world, crowded_caribbean, django_assert_num_queries, query
+):
+    _needs(world)
+    client.force_login(analyst)
+    AssistanceNeed.objects.create(state=world["ken"], kind="training", description="Training")
+    with django_assert_num_queries(REGION_PAGE_QUERIES):
+        small = client.get(f"/regions/east-africa/{query}")
+    with django_assert_num_queries(REGION_PAGE_QUERIES):
+        large = client.get(f"/regions/caribbean/{query}")
+    assert small.status_code == large.status_code == 200
+    assert large.content.decode().count('<td><a href="/states/Q') == 60  # 30 States × 2 measures
+
+
+def test_query_count_for_a_focal_point_adds_only_their_own_state_for_the_menu(
+    client, focal_jam, ratings, world, crowded_caribbean, django_assert_num_queries
+):
+    _needs(world)
+    client.force_login(focal_jam)
+    # As for an analyst, plus 16. the focal point's own State for the menu.
+    with django_assert_num_queries(REGION_PAGE_QUERIES + 1):
+        client.get("/regions/caribbean/?as_of=2025-12-31")
