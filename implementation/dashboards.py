@@ -20,7 +20,7 @@ from states.models import MemberState, Region, Workshop, is_analyst
 from states.worldmap import WorldMap, shapes_for
 
 from .filters import RatingFilterSet, end_of_day
-from .models import AssistanceNeed, Priority, Rating, Recommendation
+from .models import Assessment, AssistanceNeed, Confidentiality, Priority, Rating, Recommendation
 
 Status = Rating.Status
 ASSESSED = Rating.Kind.ASSESSED
@@ -650,10 +650,32 @@ def _group_by_section(measures):
 
 
 @dataclasses.dataclass
+class RatingSide:
+    """One of the two ratings of a measure on a State's profile, as the page shows it."""
+
+    kind: Rating.Kind
+    rating: object  # Rating (as it stood then, when "as of"), or None when not rated
+    stale: bool
+    assessment: object = None  # the shared assessment that set a CTED rating, if any
+
+    @property
+    def status(self):
+        return Status(self.rating.status) if self.rating else None
+
+    @property
+    def not_applicable(self):
+        return self.status == Status.NOT_APPLICABLE
+
+
+@dataclasses.dataclass
 class ProfileRow:
     measure: Measure
     assessed: object  # Rating, or its historical row when "as of"; None when not rated
     reported: object
+    # The moment the profile describes (now, or the end of the "as of" day): a rating is
+    # stale if it had gone unconfirmed for STALE_AFTER by then. None means now.
+    at: dt.datetime | None = None
+    assessment: object = None  # the assessment behind ``assessed``, when shared with the State
 
     @property
     def cell(self):
@@ -662,13 +684,23 @@ class ProfileRow:
             reported=self.reported.status if self.reported else None,
         )
 
+    def _is_stale(self, rating):
+        from .models import STALE_AFTER
+
+        return rating is not None and rating.last_confirmed_at < (self.at or timezone.now()) - STALE_AFTER
+
     @property
     def stale(self):
         """Whether a rating shown here has gone unconfirmed past ``STALE_AFTER``."""
-        from .models import STALE_AFTER
+        return self._is_stale(self.assessed) or self._is_stale(self.reported)
 
-        limit = timezone.now() - STALE_AFTER
-        return any(r is not None and r.last_confirmed_at < limit for r in (self.assessed, self.reported))
+    @property
+    def sides(self):
+        """CTED's assessment, then the State's self-report, each a ``RatingSide``."""
+        return [
+            RatingSide(ASSESSED, self.assessed, self._is_stale(self.assessed), self.assessment),
+            RatingSide(SELF_REPORTED, self.reported, self._is_stale(self.reported)),
+        ]
 
 
 @dataclasses.dataclass
@@ -678,14 +710,39 @@ class StateProfile:
     regions: list
     sections: list  # (Section, [ProfileRow])
     tally: Tally
-    timeline: list  # historical rating rows, newest first
-    recommendations: list
+    # The latest TIMELINE_LENGTH historical rating rows, newest first, each with its
+    # statuses as ``before`` (None for a new rating) and ``after``, and ``removed``.
+    timeline: list
+    recommendations: list  # open ones, each flagged ``overdue`` when past its due date on the day
     needs: list
     last_confirmed: dt.datetime | None
+    # Every historical row of the timeline, newest first, for the download. A lazy
+    # QuerySet: the page never reads it, an export reads it in one query.
+    full_timeline: object = None
+    timeline_truncated: bool = False  # whether the full timeline is longer than ``timeline``
+    # What the reader can do about a State with no ratings: record an assessment
+    # (analysts) or report the State's own status (its focal points).
+    can_assess: bool = False
+    can_report: bool = False
+
+    @property
+    def on(self):
+        """The day the profile describes: the "as of" date, or today."""
+        return self.as_of or timezone.localdate()
 
     @property
     def rows(self):
         return [row for _, rows in self.sections for row in rows]
+
+    @property
+    def statuses(self):
+        """The assessed statuses present, best first: the key to the summary bar."""
+        return [segment.status for segment in self.tally.segments]
+
+    @property
+    def rated(self):
+        """How many measures shown have at least one rating."""
+        return sum(1 for row in self.rows if row.assessed or row.reported)
 
     @property
     def empty(self):
@@ -700,42 +757,72 @@ class StateProfile:
         return sum(1 for row in self.rows if row.stale)
 
 
+# High priority first: the stored values ("high", "low", "medium") do not sort that way.
+_PRIORITY_ORDER = Case(*(When(priority=priority, then=rank) for rank, priority in enumerate(Priority)))
+
+
 def build_state_profile(*, state, user, filters):
     """
     Both ratings of every measure for ``state`` (already checked visible), its timeline
     and open items. The status filter does not apply: a profile lists every measure.
     """
     as_of = _as_of(filters)
+    at = end_of_day(as_of) if as_of is not None else timezone.now()
     # 1. Measures kept by the filters, with sections; 2. the State's ratings of both kinds.
     measures = _filtered_measures(filters)
     rows = _filtered(Rating.objects.current_edition().filter(state=state), filters, ignore=["status"])
-    rows = rows.select_related("measure")
     ratings = {(r.measure_id, r.kind): r for r in rows}
-    sections = [
-        (section, [ProfileRow(m, ratings.get((m.pk, ASSESSED)), ratings.get((m.pk, SELF_REPORTED))) for m in items])
-        for section, items in _group_by_section(measures)
-    ]
-    # 3. The timeline, newest first, with who made each change and on which measure.
-    timeline = Rating.history.filter(state=state).select_related("measure", "history_user")
+    # 3. The assessments behind the CTED ratings, named only when shared with the State:
+    # the profile is what the State may be handed, so a CTED-only one stays unnamed even
+    # to an analyst (who finds it in Data entry).
+    shared = Assessment.objects.visible_to(user).filter(state=state).exclude(confidentiality=Confidentiality.CTED_ONLY)
+    assessments = {assessment.pk: assessment for assessment in shared}
+
+    def row(measure):
+        assessed = ratings.get((measure.pk, ASSESSED))
+        assessment = assessments.get(assessed.assessment_id) if assessed else None
+        return ProfileRow(measure, assessed, ratings.get((measure.pk, SELF_REPORTED)), at=at, assessment=assessment)
+
+    sections = [(section, [row(m) for m in items]) for section, items in _group_by_section(measures)]
+    # 4. The timeline of the measures the filters keep, newest first, with who made each
+    # change and on which measure; one row more than shown says whether there are more.
+    history = _filtered(Rating.history.filter(state=state), filters, ignore=["status", "as_of"])
     if as_of is not None:
-        timeline = timeline.filter(history_date__lte=end_of_day(as_of))
-    # 4. Regions; 5.-6. open recommendations and 7.-8. needs, with their measures.
+        history = history.filter(history_date__lte=end_of_day(as_of))
+    history = history.select_related("measure", "history_user").order_by("-history_date", "-history_id")
+    timeline = list(history[: TIMELINE_LENGTH + 1])
+    for change in timeline:
+        change.before = Status(change.previous_status) if change.previous_status else None
+        change.after = Status(change.status)
+        change.removed = change.history_type == "-"
+    # 5. Regions on the day; 6.-7. open recommendations and 8.-9. needs, with their measures.
     open_recommendations = [Recommendation.Status.OPEN, Recommendation.Status.IN_PROGRESS]
     recommendations = Recommendation.objects.visible_to(user).filter(state=state, status__in=open_recommendations)
     needs = AssistanceNeed.objects.visible_to(user).filter(state=state, status__in=OPEN_NEEDS)
+    regions = Region.objects.filter(pk__in=_current_memberships(as_of).filter(state=state).values("region"))
+    recommendations = list(recommendations.prefetch_related("measures").order_by(_PRIORITY_ORDER, "due_on", "pk"))
+    for item in recommendations:
+        item.overdue = item.due_on is not None and item.due_on < (as_of or timezone.localdate())
     assessed = [r for (_, kind), r in ratings.items() if kind == ASSESSED]
     confirmed = [r.last_confirmed_at for r in ratings.values()]
-    return StateProfile(
+    profile = StateProfile(
         state=state,
         as_of=as_of,
-        regions=list(state.regions.filter(memberships__in=_current_memberships(as_of)).distinct()),
+        regions=list(regions.order_by("name")),
         sections=sections,
         tally=tally(r.status for r in assessed),
-        timeline=list(timeline.order_by("-history_date", "-history_id")[:TIMELINE_LENGTH]),
-        recommendations=list(recommendations.prefetch_related("measures").order_by("priority", "pk")),
-        needs=list(needs.prefetch_related("measures").order_by("priority", "pk")),
+        timeline=timeline[:TIMELINE_LENGTH],
+        recommendations=recommendations,
+        needs=list(needs.prefetch_related("measures").order_by(_PRIORITY_ORDER, "pk")),
         last_confirmed=max(confirmed) if confirmed else None,
+        full_timeline=history,
+        timeline_truncated=len(timeline) > TIMELINE_LENGTH,
     )
+    if profile.empty:
+        # (10.) Asked only of an empty profile, which is all that shows it.
+        profile.can_assess = is_analyst(user)
+        profile.can_report = Rating(state=state, kind=SELF_REPORTED).is_editable_by(user)
+    return profile
 
 
 def _current_memberships(as_of):
