@@ -12,6 +12,7 @@ import re
 
 import pytest
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from implementation import dashboards
 from implementation.models import (
@@ -277,6 +278,15 @@ def test_full_timeline_export_has_more_rows_than_the_page(client, ratings, world
     rows = _csv_rows(_get(client, focal_jam, export="timeline", format="csv"))
     assert len(rows) == dashboards.TIMELINE_LENGTH + 4 + 2
     assert len(rows) > shown
+
+
+def test_full_timeline_downloads_as_xlsx(client, ratings, focal_jam):
+    response = _get(client, focal_jam, export="timeline", format="xlsx")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    assert [cell.value for cell in sheet[1]][:5] == ["When", "Measure", "Rating", "From", "To"]
+    assert sheet.max_row == 1 + 2
 
 
 def test_a_short_timeline_says_it_is_complete(client, ratings, focal_jam):
