@@ -467,7 +467,7 @@ class TrendChart:
 
     WIDTH, HEIGHT = 640, 260
     # Room for the status names on the left, the workshop labels on top, the years below.
-    MARGINS = {"left": 176, "right": 16, "top": 48, "bottom": 30}
+    MARGINS = {"left": 188, "right": 16, "top": 48, "bottom": 30}
 
     @classmethod
     def lay_out(cls, trend, workshops, *, end):
