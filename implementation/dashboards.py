@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 from collections import Counter, defaultdict
 
-from django.db.models import Case, Exists, OuterRef, Prefetch, When
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
 from measures.models import Measure, Section
@@ -547,10 +547,6 @@ def _add_months(day, months):
 
 
 OPEN_NEEDS = [AssistanceNeed.Status.IDENTIFIED, AssistanceNeed.Status.REQUESTED, AssistanceNeed.Status.IN_DELIVERY]
-# Needs listed highest priority first (the stored codes would sort "low" before "medium").
-_PRIORITY_RANK = Case(
-    *(When(priority=priority, then=rank) for rank, priority in enumerate(Priority)), default=len(Priority)
-)
 
 
 def build_region_board(*, region, user, filters):
@@ -612,7 +608,11 @@ def build_region_board(*, region, user, filters):
         least_implemented=ranked[:LEAST_IMPLEMENTED],
         trend=quarterly_trend(history),
         workshops=list(region.workshops.order_by("starts_on")),
-        needs=list(needs.select_related("state").prefetch_related("measures").order_by(_PRIORITY_RANK, "state__name")),
+        needs=list(
+            needs.select_related("state")
+            .prefetch_related("measures")
+            .order_by(Priority.order_expression(), "state__name")
+        ),
         open_needs=AssistanceNeed.objects.filter(state__in=members, status__in=OPEN_NEEDS).count(),
         filtered=any(value not in (None, "") for value in filters.form.cleaned_data.values()),
         # role_kinds is cached on the user by the view's own check: no query.
@@ -757,10 +757,6 @@ class StateProfile:
         return sum(1 for row in self.rows if row.stale)
 
 
-# High priority first: the stored values ("high", "low", "medium") do not sort that way.
-_PRIORITY_ORDER = Case(*(When(priority=priority, then=rank) for rank, priority in enumerate(Priority)))
-
-
 def build_state_profile(*, state, user, filters):
     """
     Both ratings of every measure for ``state`` (already checked visible), its timeline
@@ -800,7 +796,9 @@ def build_state_profile(*, state, user, filters):
     recommendations = Recommendation.objects.visible_to(user).filter(state=state, status__in=open_recommendations)
     needs = AssistanceNeed.objects.visible_to(user).filter(state=state, status__in=OPEN_NEEDS)
     regions = Region.objects.filter(pk__in=_current_memberships(as_of).filter(state=state).values("region"))
-    recommendations = list(recommendations.prefetch_related("measures").order_by(_PRIORITY_ORDER, "due_on", "pk"))
+    recommendations = list(
+        recommendations.prefetch_related("measures").order_by(Priority.order_expression(), "due_on", "pk")
+    )
     for item in recommendations:
         item.overdue = item.due_on is not None and item.due_on < (as_of or timezone.localdate())
     assessed = [r for (_, kind), r in ratings.items() if kind == ASSESSED]
@@ -813,7 +811,7 @@ def build_state_profile(*, state, user, filters):
         tally=tally(r.status for r in assessed),
         timeline=timeline[:TIMELINE_LENGTH],
         recommendations=recommendations,
-        needs=list(needs.prefetch_related("measures").order_by(_PRIORITY_ORDER, "pk")),
+        needs=list(needs.prefetch_related("measures").order_by(Priority.order_expression(), "pk")),
         last_confirmed=max(confirmed) if confirmed else None,
         full_timeline=history,
         timeline_truncated=len(timeline) > TIMELINE_LENGTH,

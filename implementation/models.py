@@ -325,6 +325,11 @@ class Priority(models.TextChoices):
     MEDIUM = "medium", "Medium"
     LOW = "low", "Low"
 
+    @classmethod
+    def order_expression(cls, field="priority"):
+        """SQL ranking ``field`` high first: the stored values ("high", "low", "medium") do not sort that way."""
+        return Case(*(When(**{field: priority}, then=rank) for rank, priority in enumerate(cls)), default=len(cls))
+
 
 class Recommendation(models.Model):
     """A recommendation CTED made to one State, tied to the measures it concerns."""
