@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv run test lint check clean
+.PHONY: venv run test lint check bench clean
 
 venv: $(VENV)/.installed
 
@@ -38,6 +38,15 @@ check: export DJANGO_DEBUG ?= true
 check: venv
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+
+# The dashboard benchmark (docs/performance.md) on a throwaway PostgreSQL cluster: migrate, build
+# 1.5 million history rows, time the pages. Options: make bench BENCH_ARGS="--runs 5 --budget 30".
+BENCH_ARGS ?=
+bench: export DJANGO_DEBUG := false
+bench: export DJANGO_SECRET_KEY := bench-only-key-for-a-throwaway-database-that-serves-nobody
+bench: venv
+	PYTHON=$(PY) scripts/with-postgres sh -c \
+		'$(PY) manage.py migrate --verbosity 0 && $(PY) manage.py bench_dashboards $(BENCH_ARGS)'
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
