@@ -8,7 +8,7 @@ import functools
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from measures.models import Measure, Section
@@ -74,7 +74,7 @@ class RatingFilterSet(django_filters.FilterSet):
         # measure and kind never change, so its id selects the same row then and now.
         as_of = self.form.cleaned_data.get("as_of")
         if as_of is not None and queryset.model is Rating:
-            queryset = Rating.history.as_of(end_of_day(as_of)).filter(id__in=queryset.values("pk"))
+            queryset = rows_as_of(queryset, as_of)
         return super().filter_queryset(queryset)
 
     def filter_as_of(self, queryset, name, value):
@@ -89,6 +89,23 @@ class RatingFilterSet(django_filters.FilterSet):
     def filter_capacity(self, queryset, name, value):
         # Each capacity is a flag on the measure; a measure may call for several.
         return queryset.filter(Q(**{f"measure__{value}": True}))
+
+
+def rows_as_of(ratings, day):
+    """
+    The history row in force at the end of ``day`` for each rating of ``ratings``.
+
+    Each rating's row is found by one backward step along the (id, history_date) index
+    (migration 0003), so the cost follows the number of ratings, not the length of their
+    history; django-simple-history's ``as_of`` compares every earlier row with the rows
+    after it instead, which on ten years of history is several times slower.
+    """
+    latest = (
+        Rating.history.filter(id=OuterRef("pk"), history_date__lte=end_of_day(day))
+        .order_by("-history_date", "-history_id")
+        .values("history_id")[:1]
+    )
+    return Rating.history.filter(history_id__in=ratings.annotate(latest=Subquery(latest)).values("latest"))
 
 
 def end_of_day(day):

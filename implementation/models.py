@@ -2,7 +2,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Q, Sum, When
+from django.db.models import Case, F, Q, Sum, When
 from django.db.models.functions import TruncQuarter
 from django.dispatch import receiver
 from django.utils import timezone
@@ -122,8 +122,11 @@ class RatingHistoryQuerySet(RatingRows, HistoricalQuerySet):
         start, they give the mean score at the end of each quarter.
         """
         Status = Rating.Status
+        # A row that kept the status adds nothing to either sum; most rows are such
+        # confirmations, and a partial index (migration 0004) holds only the others.
         return (
-            self.annotate(quarter=TruncQuarter("history_date"))
+            self.exclude(status=F("previous_status"))
+            .annotate(quarter=TruncQuarter("history_date"))
             .values("quarter")
             .annotate(
                 score_change=Sum(Status.score_expression("status") - Status.score_expression("previous_status")),
