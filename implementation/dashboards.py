@@ -13,7 +13,10 @@ import datetime as dt
 from collections import Counter, defaultdict
 
 from django.db.models import Exists, OuterRef, Prefetch
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from measures.models import Measure, Section
 from states.models import MemberState, Region, Workshop, is_analyst
@@ -394,8 +397,12 @@ class RegionBoard:
     def heatmap(self):
         """(Section, [HeatRow]) in catalogue order: a row per measure, a cell per State shown."""
         shown = [row.state for row in self.shown_states]
+        urls = {state.pk: reverse("state", args=[state.iso3]) for state in shown}
         return [
-            (section, [HeatRow(m, [(s, self.cells.get((s.pk, m.pk)) or Cell()) for s in shown]) for m in measures])
+            (
+                section,
+                [HeatRow(m, [(s, self.cells.get((s.pk, m.pk)) or Cell()) for s in shown], urls) for m in measures],
+            )
             for section, measures in self.sections
         ]
 
@@ -411,6 +418,46 @@ class HeatRow:
 
     measure: Measure
     cells: list  # (MemberState, Cell), one per State shown, in the order of the columns
+    urls: dict  # MemberState pk -> its profile's address
+
+    @property
+    def cells_html(self):
+        """
+        The row's ``<td>`` cells. Written here rather than in template loops because a
+        region of 40 States has some 3,000 of them: the template took about half a second
+        for what this does in a few tens of milliseconds (docs/performance.md). Each cell
+        links to the State's profile at the measure and names itself in its SVG title;
+        the measure's title heads the row, so cells give only its code.
+        """
+        code = self.measure.code
+        return format_html_join("", _HEAT_CELL, (self._cell_args(state, cell, code) for state, cell in self.cells))
+
+    def _cell_args(self, state, cell, code):
+        assessed, reported = cell.assessed_status, cell.reported_status
+        if assessed:
+            body = format_html(_HEAT_RATED, assessed.colour, assessed.abbreviation)
+        else:
+            body = _HEAT_UNRATED
+        return (
+            self.urls[state.pk],
+            code,
+            state.name,
+            code,
+            assessed.label if assessed else "none",
+            reported.label if reported else "none",
+            " (differs)" if cell.diverges else "",
+            body,
+            _HEAT_DIFFERS if cell.diverges else "",
+        )
+
+
+_HEAT_CELL = (
+    '<td><a href="{}#measure-{}"><svg role="img"><title>{}, {}. CTED assessment: {}. Self-report: {}{}.</title>'
+    "{}{}</svg></a></td>"
+)
+_HEAT_RATED = '<rect width="100%" height="100%" fill="{}"/><text x="50%" y="50%">{}</text>'
+_HEAT_UNRATED = mark_safe('<rect class="unrated" width="100%" height="100%"/><text x="50%" y="50%">–</text>')
+_HEAT_DIFFERS = mark_safe('<use href="#hm-differs" x="100%"/>')
 
 
 @dataclasses.dataclass(frozen=True)
