@@ -19,11 +19,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from measures.models import Measure, Section
-from states.models import MemberState, Region, Workshop, is_analyst
+from states.models import MemberState, Region, RegionMembership, Workshop, is_analyst
 from states.worldmap import WorldMap, shapes_for
 
 from .filters import RatingFilterSet, end_of_day
-from .models import Assessment, AssistanceNeed, Confidentiality, Priority, Rating, Recommendation
+from .models import STALE_AFTER, Assessment, AssistanceNeed, Confidentiality, Priority, Rating, Recommendation
 
 Status = Rating.Status
 ASSESSED = Rating.Kind.ASSESSED
@@ -327,8 +327,6 @@ def build_overview(*, user, filters):
 
 
 def _memberships(regions, on):
-    from states.models import RegionMembership
-
     return RegionMembership.objects.current(on).filter(region__in=regions).values_list("region_id", "state_id")
 
 
@@ -732,8 +730,6 @@ class ProfileRow:
         )
 
     def _is_stale(self, rating):
-        from .models import STALE_AFTER
-
         return rating is not None and rating.last_confirmed_at < (self.at or timezone.now()) - STALE_AFTER
 
     @property
@@ -871,8 +867,6 @@ def build_state_profile(*, state, user, filters):
 
 
 def _current_memberships(as_of):
-    from states.models import RegionMembership
-
     return RegionMembership.objects.current(as_of)
 
 

@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
@@ -165,8 +166,6 @@ class Measure(models.Model):
         ]
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
         # A measure's section must belong to its edition; this spans two tables, so the
         # database cannot check it and the services and admin form do.
         if self.section_id and self.edition_id and self.section.edition_id != self.edition_id:
