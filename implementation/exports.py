@@ -36,6 +36,9 @@ from itertools import chain, islice
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.formats import localize
+from django.utils.html import format_html_join
+from django.utils.timezone import template_localtime
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -97,6 +100,25 @@ class Table:
     def values(self):
         """Each row as the list of its raw column values, for showing the table on a page."""
         return ([column.value(row) for column in self.columns] for row in self.rows)
+
+    def html_rows(self):
+        """
+        The table's ``<tr>`` rows for a page, values localised and escaped as a template
+        would, and "–" for an empty value. Written here rather than in template loops
+        because a region's heat-map table has some 3,000 rows (docs/performance.md).
+        """
+        return format_html_join(
+            "",
+            "<tr>{}</tr>",
+            (
+                (format_html_join("", "<td>{}</td>", ((_shown(value),) for value in values)),)
+                for values in self.values()
+            ),
+        )
+
+
+def _shown(value):
+    return "–" if value is None else localize(template_localtime(value))
 
 
 def escape_formula(value):

@@ -316,3 +316,12 @@ def test_rows_from_a_generator_are_all_written_once_in_order(fmt):
     rows = read_csv(response) if fmt == "csv" else xlsx_rows(response)
     expected = [str(n) for n in range(120)] if fmt == "csv" else list(range(120))
     assert [row[0] for row in rows[1:]] == expected
+
+
+def test_html_rows_escape_text_and_mark_empty_values():
+    table = Table(
+        title="T",
+        columns=[Column("A", "a"), Column("B", "b")],
+        rows=[{"a": "<b>x</b>", "b": None}, {"a": 3, "b": "y"}],
+    )
+    assert str(table.html_rows()) == "<tr><td>&lt;b&gt;x&lt;/b&gt;</td><td>–</td></tr><tr><td>3</td><td>y</td></tr>"
