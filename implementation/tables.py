@@ -124,14 +124,7 @@ def region_tables(board):
         ),
         "needs": Table(
             title=f"Open assistance needs, {board.region.name}",
-            columns=[
-                Column("Member State", "state.name"),
-                Column("Kind", lambda need: need.get_kind_display()),
-                Column("Description", "description"),
-                Column("Priority", lambda need: need.get_priority_display()),
-                Column("Status", lambda need: need.get_status_display()),
-                Column("Measures", lambda need: ", ".join(m.code for m in need.measures.all())),
-            ],
+            columns=[Column("Member State", "state.name"), *_need_columns()],
             rows=board.needs,
         ),
     }
@@ -207,17 +200,22 @@ def state_tables(board):
         ),
         "needs": Table(
             title=f"Open assistance needs, {name}",
-            columns=[
-                Column("Kind", lambda need: need.get_kind_display()),
-                Column("Description", "description"),
-                Column("Priority", lambda need: need.get_priority_display()),
-                Column("Status", lambda need: need.get_status_display()),
-                Column("Provider", "provider"),
-                Column("Measures", lambda need: ", ".join(m.code for m in need.measures.all())),
-            ],
+            columns=_need_columns(),
             rows=board.needs,
         ),
     }
+
+
+def _need_columns():
+    """The columns of a list of technical-assistance needs (their measures prefetched)."""
+    return [
+        Column("Kind", lambda need: need.get_kind_display()),
+        Column("Description", "description"),
+        Column("Priority", lambda need: need.get_priority_display()),
+        Column("Status", lambda need: need.get_status_display()),
+        Column("Provider", "provider"),
+        Column("Measures", lambda need: ", ".join(m.code for m in need.measures.all())),
+    ]
 
 
 def notes(filters):
