@@ -111,7 +111,10 @@ class SeededDemoTests(TestCase):
         assert "Created demo data (seed 7)" in self.output
         for username in USERNAMES:
             assert re.search(rf"^\s+{username}\s.*password: {re.escape(self.password)}$", self.output, re.MULTILINE)
-        assert "Open http://127.0.0.1:8000/admin/" in self.output
+        assert (
+            "Open http://127.0.0.1:8000/ for the dashboards, http://127.0.0.1:8000/admin/ for data entry."
+            in self.output
+        )
 
     def test_generated_password_opens_all_five_staff_accounts(self):
         users = User.objects.filter(username__in=USERNAMES)

@@ -72,4 +72,6 @@ class Command(BaseCommand):
                 "Existing accounts keep their password. To set a new one on all five accounts, run:\n"
                 "  python manage.py seed_demo --password NEW"
             )
-        self.stdout.write("\nOpen http://127.0.0.1:8000/admin/")
+        self.stdout.write(
+            "\nOpen http://127.0.0.1:8000/ for the dashboards, http://127.0.0.1:8000/admin/ for data entry."
+        )
