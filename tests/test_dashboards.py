@@ -143,3 +143,17 @@ def test_as_of_in_the_future_is_refused():
     filterset = RatingFilterSet(QueryDict("as_of=2999-01-01"))
     assert not filterset.is_valid()
     assert "history does not know the future" in str(filterset.errors)
+
+
+def test_someone_without_a_role_is_told_why_they_are_refused(client, nobody):
+    client.force_login(nobody)
+    response = client.get("/")
+    assert response.status_code == 403
+    assert "Your account has no role in the tracker yet" in response.content.decode()
+
+
+def test_another_states_profile_reads_as_not_found(client, focal_jam):
+    client.force_login(focal_jam)
+    response = client.get("/states/KEN/")
+    assert response.status_code == 404
+    assert "not shared with your account" in response.content.decode()
