@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from django.db.models import Exists, OuterRef, Prefetch
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from measures.models import Measure, Section
@@ -427,22 +427,19 @@ class HeatRow:
         links to the State's profile at the measure and names itself in its SVG title;
         the measure's title heads the row, so cells give only its code.
         """
-        code = self.measure.code
-        return format_html_join("", _HEAT_CELL, (self._cell_args(state, cell, code) for state, cell in self.cells))
+        code = escape(self.measure.code)
+        return mark_safe("".join(self._cell(state, cell, code) for state, cell in self.cells))
 
-    def _cell_args(self, state, cell, code):
+    def _cell(self, state, cell, code):
         assessed, reported = cell.assessed_status, cell.reported_status
-        if assessed:
-            body = format_html(_HEAT_RATED, assessed.colour, assessed.abbreviation)
-        else:
-            body = _HEAT_UNRATED
-        return (
-            self.urls[state.pk],
+        body = _HEAT_RATED.format(assessed.colour, escape(assessed.abbreviation)) if assessed else _HEAT_UNRATED
+        return _HEAT_CELL.format(
+            escape(self.urls[state.pk]),
             code,
-            state.name,
+            escape(state.name),
             code,
-            assessed.label if assessed else "none",
-            reported.label if reported else "none",
+            escape(assessed.label) if assessed else "none",
+            escape(reported.label) if reported else "none",
             " (differs)" if cell.diverges else "",
             body,
             _HEAT_DIFFERS if cell.diverges else "",
@@ -454,8 +451,8 @@ _HEAT_CELL = (
     "{}{}</svg></a></td>"
 )
 _HEAT_RATED = '<rect width="100%" height="100%" fill="{}"/><text x="50%" y="50%">{}</text>'
-_HEAT_UNRATED = mark_safe('<rect class="unrated" width="100%" height="100%"/><text x="50%" y="50%">–</text>')
-_HEAT_DIFFERS = mark_safe('<use href="#hm-differs" x="100%"/>')
+_HEAT_UNRATED = '<rect class="unrated" width="100%" height="100%"/><text x="50%" y="50%">–</text>'
+_HEAT_DIFFERS = '<use href="#hm-differs" x="100%"/>'
 
 
 @dataclasses.dataclass(frozen=True)
