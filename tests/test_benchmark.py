@@ -20,23 +20,9 @@ from implementation.models import Rating
 from measures.models import Measure
 from states.models import MemberState
 
-# The columns a history row copies from its rating.
-COPIED = [
-    "state_id",
-    "measure_id",
-    "kind",
-    "status",
-    "explanation",
-    "justification",
-    "source_document",
-    "source_reference",
-    "source_url",
-    "source_date",
-    "assessment_id",
-    "set_by_id",
-    "set_at",
-    "last_confirmed_at",
-]
+# The columns a history row copies from its rating, read from the history model so that
+# a field added to ratings is checked too.
+COPIED = [field.attname for field in Rating.history.model.tracked_fields]
 
 
 @pytest.fixture
