@@ -2,13 +2,13 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, F, Q, Sum, When
+from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, When
 from django.db.models.functions import TruncQuarter
 from django.dispatch import receiver
 from django.utils import timezone
 from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
-from simple_history.signals import pre_create_historical_record
+from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
 from measures.models import Measure
 from states.models import MemberState, Role, is_analyst
@@ -98,6 +98,15 @@ class RatingRows:
 
 
 class RatingQuerySet(RatingRows, models.QuerySet):
+    def with_version(self):
+        """
+        Annotate ``version``: the id of the rating's latest history row. Every save appends
+        one, so an editor who sends back the version they loaded proves nobody saved in
+        between (see ``services.save_rating``).
+        """
+        latest = Rating.history.filter(id=OuterRef("pk")).order_by("-history_id").values("history_id")[:1]
+        return self.annotate(version=Subquery(latest))
+
     def editable_by(self, user):
         """
         Ratings ``user`` may change: analysts every rating, focal points the
@@ -276,6 +285,22 @@ class Rating(models.Model):
         """Whether nobody has confirmed the rating for longer than ``STALE_AFTER``."""
         return self.last_confirmed_at < timezone.now() - STALE_AFTER
 
+    @property
+    def version(self):
+        """The id of the latest history row (``RatingQuerySet.with_version``), or ``None`` before the first save."""
+        if "version" not in self.__dict__:
+            self.__dict__["version"] = (
+                Rating.history.filter(id=self.pk).order_by("-history_id").values_list("history_id", flat=True).first()
+                if self.pk
+                else None
+            )
+        return self.__dict__["version"]
+
+    @version.setter
+    def version(self, value):
+        # Set by the with_version() annotation, and by a save.
+        self.__dict__["version"] = value
+
     def is_editable_by(self, user):
         """``RatingQuerySet.editable_by`` for one rating, saved or not yet saved."""
         if self.pk:
@@ -297,6 +322,11 @@ STALE_AFTER = dt.timedelta(days=365)
 def _record_previous_status(sender, instance, history_instance, **kwargs):
     history_instance.previous_status = getattr(instance, "_loaded_status", "")
     instance._loaded_status = instance.status
+
+
+@receiver(post_create_historical_record, sender=Rating.history.model)
+def _record_version(sender, instance, history_instance, **kwargs):
+    instance.version = history_instance.history_id
 
 
 _STATUS_SCORES = {
@@ -431,3 +461,181 @@ class ConfidentialNote(models.Model):
 
     def __str__(self):
         return f"Note on {self.state.iso3} ({self.created_at:%d %b %Y})"
+
+
+class RatedValues(models.Model):
+    """
+    What a rating says besides its status, for the records that carry a copy of a
+    rating's values: a focal point's submission, and an entry of a frozen snapshot.
+    """
+
+    explanation = models.TextField(blank=True, help_text="Why this status: what is in place and what is missing.")
+    justification = models.TextField(
+        "why not applicable",
+        blank=True,
+        help_text="Required for 'Not applicable', e.g. 'No drone industry and no civil UAS market'.",
+    )
+    source_document = models.CharField(
+        max_length=300, blank=True, help_text="The title of the law, report or record, e.g. 'Firearms Act 2022'."
+    )
+    source_reference = models.CharField(
+        "article or section", max_length=100, blank=True, help_text="Where in the document, e.g. 's. 12(3)'."
+    )
+    source_url = models.URLField("source URL", max_length=500, blank=True)
+    source_date = models.DateField("source date", null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class SubmissionQuerySet(ScopedQuerySet):
+    def pending(self):
+        return self.filter(review=Submission.Review.PENDING)
+
+
+class Submission(RatedValues):
+    """
+    A focal point's proposed self-reported rating for one measure. It changes nothing
+    until an analyst accepts it; then it becomes the State's self-report (and, if the
+    analyst says so, CTED's assessed rating too). A returned submission keeps the
+    analyst's note, so that the focal point can see why.
+    """
+
+    class Review(models.TextChoices):
+        PENDING = "pending", "Pending review"
+        ACCEPTED = "accepted", "Accepted"
+        RETURNED = "returned", "Returned"
+        SUPERSEDED = "superseded", "Replaced by a later submission"
+
+    class Channel(models.TextChoices):
+        FORM = "form", "Web form"
+        SPREADSHEET = "spreadsheet", "Spreadsheet upload"
+        API = "api", "API"
+
+    state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="submissions")
+    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="submissions")
+    status = models.CharField(max_length=20, choices=Rating.Status)
+    # The self-report's version (Rating.version) when the focal point submitted: accepting
+    # is refused if someone changed the self-report since, rather than overwriting it.
+    base_version = models.BigIntegerField(null=True, blank=True, editable=False)
+    channel = models.CharField(max_length=20, choices=Channel, default=Channel.FORM)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField(default=timezone.now)
+    replaces = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+        help_text="The pending submission for the same measure that this one replaced.",
+    )
+    review = models.CharField(max_length=20, choices=Review, default=Review.PENDING)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(
+        blank=True, help_text="Shown to the State's focal points. Required when returning a submission."
+    )
+    assessed_updated = models.BooleanField(
+        "assessment updated", default=False, help_text="Whether accepting it also set CTED's assessed rating."
+    )
+
+    objects = SubmissionQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        indexes = [models.Index(fields=["review", "submitted_at"], name="submission_review_date")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["state", "measure"],
+                condition=Q(review="pending"),
+                name="submission_one_pending_per_measure",
+                violation_error_message="A submission for this measure is already waiting for review.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="not_applicable") | ~Q(justification=""),
+                name="submission_not_applicable_needs_justification",
+                violation_error_message="Say why the measure does not apply to this State.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(review="returned") | ~Q(review_note=""),
+                name="submission_returned_needs_note",
+                violation_error_message="Say why the submission is returned; the focal point will read it.",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(review__in=["accepted", "returned"], reviewed_by__isnull=False, reviewed_at__isnull=False)
+                    | Q(review__in=["pending", "superseded"], reviewed_by__isnull=True, reviewed_at__isnull=True)
+                ),
+                name="submission_reviewed_when_decided",
+                violation_error_message="A decided submission names its reviewer and date; no other does.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.state.iso3} {self.measure.code}: {self.get_status_display()} ({self.get_review_display()})"
+
+    @property
+    def is_pending(self):
+        return self.review == self.Review.PENDING
+
+
+class Snapshot(models.Model):
+    """
+    All of one State's ratings frozen at one moment, e.g. "2025 follow-up": a cycle's
+    record that later changes do not touch. Entries are written once, when it is taken.
+    """
+
+    state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="snapshots")
+    label = models.CharField(max_length=100, help_text="Names the cycle, e.g. '2025 follow-up'.")
+    edition = models.ForeignKey("measures.Edition", on_delete=models.PROTECT, related_name="+")
+    assessment = models.ForeignKey(
+        Assessment, on_delete=models.PROTECT, null=True, blank=True, related_name="snapshots"
+    )
+    taken_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    taken_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["state", "-taken_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["state", "label"],
+                name="snapshot_label_unique_per_state",
+                violation_error_message="This State already has a snapshot with this label.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.state.iso3} {self.label} ({self.taken_at:%d %b %Y})"
+
+
+class SnapshotEntry(RatedValues):
+    """One rating as it stood when its snapshot was taken."""
+
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="entries")
+    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=Rating.Kind)
+    status = models.CharField(max_length=20, choices=Rating.Status)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    set_at = models.DateTimeField()
+    last_confirmed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["snapshot", "measure", "kind"]
+        verbose_name_plural = "snapshot entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["snapshot", "measure", "kind"],
+                name="snapshotentry_one_per_measure_kind",
+                violation_error_message="A snapshot holds one rating of each kind per measure.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.snapshot}: {self.measure.code} ({self.get_kind_display()}) {self.get_status_display()}"

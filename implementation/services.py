@@ -4,7 +4,7 @@ all come through here, so that every change is stamped and appended to history t
 same way.
 """
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,17 +14,44 @@ SOURCE_FIELDS = ("source_document", "source_reference", "source_url", "source_da
 RATED_FIELDS = ("status", "explanation", "justification", *SOURCE_FIELDS, "assessment")
 
 
-def save_rating(rating, *, by, reason, at=None, check_permission=True):
+class EditConflict(ValidationError):
+    """Someone else saved the record after the editor loaded it; the editor's save is refused."""
+
+
+def check_version(rating, version):
+    """
+    Lock ``rating`` until the end of the transaction and raise ``EditConflict`` unless its
+    latest history row is still ``version``, the one the editor loaded. The message says
+    who saved in between, and when, so that the editor can reload, compare and redo.
+    """
+    Rating.objects.select_for_update().filter(pk=rating.pk).exists()
+    latest = Rating.history.filter(id=rating.pk).order_by("-history_id").select_related("history_user").first()
+    if latest is None or latest.history_id == version:
+        return
+    who = latest.history_user.get_username() if latest.history_user else "an import"
+    raise EditConflict(
+        f"This rating was changed by {who} on {timezone.localtime(latest.history_date):%d %b %Y at %H:%M} "
+        f"(now: {latest.get_status_display()}) after you opened it. Your changes were not saved: "
+        "reload the rating, check the other change, and make yours again.",
+        code="edit_conflict",
+    )
+
+
+@transaction.atomic
+def save_rating(rating, *, by, reason, at=None, check_permission=True, expected_version=None):
     """
     Save ``rating`` as edited in memory by ``by``, stamping who and when, and append
     one history row carrying ``reason``.
 
     A change of status restamps ``set_by``/``set_at``; any save also counts as a
     confirmation that the rating holds. Raises ``PermissionDenied`` when ``by`` may not
-    edit this rating (the rule is ``Rating.objects.editable_by``).
+    edit this rating (the rule is ``Rating.objects.editable_by``), and ``EditConflict``
+    when ``expected_version`` is given and someone saved the rating since that version.
     """
     if check_permission and not rating.is_editable_by(by):
         raise PermissionDenied("You may not change this rating.")
+    if expected_version is not None and rating.pk is not None:
+        check_version(rating, expected_version)
     at = at or timezone.now()
     if rating.pk is None or _status_changed(rating):
         rating.set_by = by
@@ -58,9 +85,9 @@ def set_rating(*, state, measure, kind, by, reason, at=None, **values):
     return save_rating(rating, by=by, reason=reason, at=at, check_permission=False)
 
 
-def confirm_rating(rating, *, by, at=None):
+def confirm_rating(rating, *, by, at=None, expected_version=None):
     """Record that ``rating`` was checked and still holds, without changing it."""
-    return save_rating(rating, by=by, reason="Confirmed: still holds.", at=at)
+    return save_rating(rating, by=by, reason="Confirmed: still holds.", at=at, expected_version=expected_version)
 
 
 def _status_changed(rating):

@@ -1,0 +1,272 @@
+"""
+How a focal point's report becomes part of the record: a submission, an analyst's
+review (accept or return), and cycle snapshots that freeze a State's ratings.
+
+Every page, upload and API call that does these goes through here, so the rules (who
+may, and what happens to concurrent edits) live in one place.
+"""
+
+import dataclasses
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import Truncator
+
+from measures.models import Edition
+from states.models import is_analyst
+
+from .models import Rating, Snapshot, SnapshotEntry, Submission, _focal_point_states
+from .services import RATED_FIELDS, EditConflict, save_rating, set_rating
+
+__all__ = ["EditConflict", "submit", "accept", "return_submission", "freeze", "compare_snapshots"]
+
+SUBMITTED_FIELDS = tuple(field for field in RATED_FIELDS if field != "assessment")
+REASON_MAX_LENGTH = Rating.history.model._meta.get_field("history_change_reason").max_length
+
+
+def may_submit(user, state):
+    """Whether ``user`` is a current focal point (main or alternate) of ``state``."""
+    return user.is_active and _focal_point_states(user).filter(state=state).exists()
+
+
+@transaction.atomic
+def submit(*, state, measure, by, channel=Submission.Channel.FORM, replaces=None, at=None, **values):
+    """
+    Record ``by``'s proposed self-report for ``state`` × ``measure``. Returns the new
+    pending submission.
+
+    Only a focal point of the State may submit (``PermissionDenied``). Bad values raise
+    ``ValidationError`` with messages by field, and nothing is saved. If a submission for
+    the measure is already pending, the new one replaces it only when ``replaces`` names
+    it, i.e. when the submitter saw it; otherwise someone else submitted in between and
+    ``EditConflict`` is raised, so that neither report is lost.
+    """
+    unknown = set(values) - set(SUBMITTED_FIELDS)
+    if unknown:
+        raise TypeError(f"Not submission fields: {', '.join(sorted(unknown))}")
+    if not may_submit(by, state):
+        raise PermissionDenied(f"Only a focal point of {state} may submit its ratings.")
+    if not measure.edition.is_current:
+        raise ValidationError({"measure": f"{measure.code} is not in the current catalogue; use its new code."})
+
+    pending = Submission.objects.select_for_update().filter(state=state, measure=measure).pending().first()
+    replaces_id = getattr(replaces, "pk", replaces)
+    if pending is not None and pending.pk != replaces_id:
+        raise EditConflict(
+            f"{_name(pending.submitted_by)} submitted a change to {measure.code} on "
+            f"{_when(pending.submitted_at)} ({pending.get_status_display()}) after you opened it. "
+            "Yours was not saved: reload, read theirs, and submit again to replace it.",
+            code="edit_conflict",
+        )
+    if pending is None and replaces_id is not None:
+        earlier = Submission.objects.filter(pk=replaces_id).first()
+        outcome = earlier.get_review_display().lower() if earlier else "removed"
+        raise EditConflict(
+            f"The submission you were replacing has meanwhile been {outcome}. Yours was not saved: reload and "
+            "submit again if it is still needed.",
+            code="edit_conflict",
+        )
+
+    self_report = Rating.objects.filter(state=state, measure=measure, kind=Rating.Kind.SELF_REPORTED).first()
+    submission = Submission(
+        state=state,
+        measure=measure,
+        submitted_by=by,
+        submitted_at=at or timezone.now(),
+        channel=channel,
+        base_version=self_report.version if self_report else None,
+        replaces=pending,
+        **values,
+    )
+    # The pending one steps aside first: one pending submission per measure is a constraint.
+    if pending is not None:
+        pending.review = Submission.Review.SUPERSEDED
+        pending.save(update_fields=["review"])
+    submission.full_clean(exclude=["state", "measure", "submitted_by", "replaces"], validate_unique=False)
+    try:
+        with transaction.atomic():
+            submission.save()
+    except IntegrityError:
+        # Another submission for the measure was saved between our check and our insert.
+        raise EditConflict(
+            f"Someone else submitted a change to {measure.code} at the same moment. Yours was not saved: reload "
+            "and submit again.",
+            code="edit_conflict",
+        ) from None
+    return submission
+
+
+@transaction.atomic
+def accept(submission, *, by, note="", update_assessed=False, at=None):
+    """
+    Make ``submission`` the State's self-report, and with ``update_assessed`` CTED's
+    assessed rating too. Refused (``EditConflict``) if it was reviewed meanwhile, or if
+    the self-report changed after it was submitted: accepting would overwrite that change.
+    """
+    submission = _lock_pending(submission, by)
+    at = at or timezone.now()
+    values = {field: getattr(submission, field) for field in SUBMITTED_FIELDS}
+    reason = Truncator(
+        f"Submission #{submission.pk} by {_name(submission.submitted_by)} accepted" + (f": {note}" if note else "")
+    ).chars(REASON_MAX_LENGTH)
+
+    self_report = Rating.objects.filter(
+        state=submission.state, measure=submission.measure, kind=Rating.Kind.SELF_REPORTED
+    ).first()
+    if self_report is None:
+        self_report = Rating(state=submission.state, measure=submission.measure, kind=Rating.Kind.SELF_REPORTED)
+    elif self_report.version != submission.base_version:
+        latest = Rating.history.filter(id=self_report.pk).order_by("-history_id").first()
+        raise EditConflict(
+            f"The self-report changed after this was submitted ({_name(latest.history_user)}, "
+            f"{_when(latest.history_date)}, now {latest.get_status_display()}). Accepting would overwrite that "
+            "change: return the submission with a note instead.",
+            code="edit_conflict",
+        )
+    for field, value in values.items():
+        setattr(self_report, field, value)
+    save_rating(self_report, by=by, reason=reason, at=at, check_permission=False)
+    if update_assessed:
+        set_rating(
+            state=submission.state,
+            measure=submission.measure,
+            kind=Rating.Kind.ASSESSED,
+            by=by,
+            reason=reason,
+            at=at,
+            **values,
+        )
+
+    submission.review = Submission.Review.ACCEPTED
+    submission.reviewed_by = by
+    submission.reviewed_at = at
+    submission.review_note = note
+    submission.assessed_updated = update_assessed
+    submission.save()
+    return submission
+
+
+@transaction.atomic
+def return_submission(submission, *, by, note, at=None):
+    """Send ``submission`` back to the State with ``note`` saying why; nothing else changes."""
+    if not note.strip():
+        raise ValidationError({"review_note": "Say why the submission is returned; the focal point will read it."})
+    submission = _lock_pending(submission, by)
+    submission.review = Submission.Review.RETURNED
+    submission.reviewed_by = by
+    submission.reviewed_at = at or timezone.now()
+    submission.review_note = note.strip()
+    submission.save()
+    return submission
+
+
+def _lock_pending(submission, by):
+    if not is_analyst(by):
+        raise PermissionDenied("Only CTED analysts review submissions.")
+    locked = Submission.objects.select_for_update().select_related("state", "measure").get(pk=submission.pk)
+    if not locked.is_pending:
+        who = f" by {_name(locked.reviewed_by)}" if locked.reviewed_by else ""
+        raise EditConflict(
+            f"This submission was already {locked.get_review_display().lower()}{who}; nothing was changed.",
+            code="edit_conflict",
+        )
+    return locked
+
+
+@transaction.atomic
+def freeze(*, state, label, by, assessment=None, at=None):
+    """
+    Freeze every rating of ``state`` in the current catalogue into a read-only snapshot
+    labelled ``label`` (e.g. "2025 follow-up"). Analysts only.
+    """
+    if not is_analyst(by):
+        raise PermissionDenied("Only CTED analysts take snapshots.")
+    edition = Edition.objects.current()
+    snapshot = Snapshot(
+        state=state,
+        label=label.strip(),
+        edition=edition,
+        assessment=assessment,
+        taken_by=by,
+        taken_at=at or timezone.now(),
+    )
+    snapshot.full_clean(exclude=["state", "edition", "taken_by", "assessment"])
+    ratings = list(Rating.objects.filter(state=state, measure__edition=edition))
+    if not ratings:
+        raise ValidationError(f"{state} has no ratings in the current catalogue yet: there is nothing to freeze.")
+    snapshot.save()
+    SnapshotEntry.objects.bulk_create(
+        SnapshotEntry(
+            snapshot=snapshot,
+            measure_id=rating.measure_id,
+            kind=rating.kind,
+            status=rating.status,
+            set_by_id=rating.set_by_id,
+            set_at=rating.set_at,
+            last_confirmed_at=rating.last_confirmed_at,
+            **{field: getattr(rating, field) for field in SUBMITTED_FIELDS if field != "status"},
+        )
+        for rating in ratings
+    )
+    return snapshot
+
+
+@dataclasses.dataclass
+class ComparedMeasure:
+    """One measure in two snapshots: its entries of each kind before and after."""
+
+    measure: object
+    before: dict
+    after: dict
+
+    def changed(self, kind):
+        before, after = self.before.get(kind), self.after.get(kind)
+        return _values(before) != _values(after)
+
+    @property
+    def changed_kinds(self):
+        return [kind for kind in Rating.Kind if self.changed(kind)]
+
+
+def compare_snapshots(earlier, later):
+    """
+    The measures of two snapshots of one State side by side, in catalogue order. A
+    measure revised in a newer edition is matched with the measure it replaced.
+    """
+    if earlier.state_id != later.state_id:
+        raise ValidationError("Compare two snapshots of the same State.")
+    entries = SnapshotEntry.objects.filter(snapshot__in=[earlier, later]).select_related("measure__section")
+    before, after, measures = {}, {}, {}
+    for entry in entries:
+        side = before if entry.snapshot_id == earlier.pk else after
+        side.setdefault(entry.measure_id, {})[entry.kind] = entry
+        measures[entry.measure_id] = entry.measure
+    rows, matched = [], set()
+    for measure_id in after:
+        # A later edition's measure stands in for the earlier measure it revised.
+        earlier_id = measure_id if measure_id in before else measures[measure_id].predecessor_id
+        matched.add(earlier_id)
+        rows.append(ComparedMeasure(measures[measure_id], before.get(earlier_id, {}), after[measure_id]))
+    rows += [ComparedMeasure(measures[m], before[m], {}) for m in before if m not in matched]
+    return sorted(rows, key=lambda row: _catalogue_order(row.measure))
+
+
+def _catalogue_order(measure):
+    return (measure.section.position, measure.section.code, measure.position, measure.code)
+
+
+def _values(entry):
+    if entry is None:
+        return None
+    return (entry.status, *(getattr(entry, field) for field in SUBMITTED_FIELDS if field != "status"))
+
+
+def _name(user):
+    if user is None:
+        return "an import"
+    return user.get_full_name() or user.get_username()
+
+
+def _when(moment):
+    return f"{timezone.localtime(moment):%d %b %Y at %H:%M}"
