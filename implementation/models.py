@@ -639,3 +639,54 @@ class SnapshotEntry(RatedValues):
 
     def __str__(self):
         return f"{self.snapshot}: {self.measure.code} ({self.get_kind_display()}) {self.get_status_display()}"
+
+
+class StagedUploadQuerySet(models.QuerySet):
+    def of(self, user):
+        """Uploads ``user`` made: only the uploader sees a preview, and only they may confirm it."""
+        return self.filter(uploaded_by=user) if user.is_authenticated else self.none()
+
+
+class StagedUpload(models.Model):
+    """
+    An uploaded spreadsheet, parsed and checked, waiting for its uploader to confirm what
+    it changes (implementation/spreadsheets.py). Kept in the database, not in memory,
+    because the preview and the confirmation may reach different workers; deleted once
+    applied, when the submissions or the rating history record what it did.
+    """
+
+    class Kind(models.TextChoices):
+        SELF_REPORT = "self_report", "State spreadsheet (self-report)"
+        ASSESSED = "assessed", "Bulk import of CTED assessed ratings"
+
+    kind = models.CharField(max_length=20, choices=Kind)
+    state = models.ForeignKey(
+        MemberState,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The State whose spreadsheet this is; empty for a bulk import of many States.",
+    )
+    file_name = models.CharField(max_length=255)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    # One dict per row of the file: what it adds or changes, and what it was compared
+    # with, so that confirming can refuse a row whose rating changed after the preview.
+    rows = models.JSONField(default=list, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+
+    objects = StagedUploadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="self_report", state__isnull=False) | Q(kind="assessed", state__isnull=True),
+                name="stagedupload_state_matches_kind",
+                violation_error_message="A State's spreadsheet names its State; a bulk import names none.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.get_kind_display()}, {self.uploaded_at:%d %b %Y %H:%M})"
