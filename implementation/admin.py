@@ -2,15 +2,25 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import F
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from states.admin_scoping import RegionFilter, ScopedHistoryAdmin, ScopedInlineMixin
+from states.admin_scoping import RegionFilter, ScopedAdmin, ScopedHistoryAdmin, ScopedInlineMixin
 from states.models import Role, is_analyst, role_kinds
 
-from .models import Assessment, AssistanceNeed, ConfidentialNote, Rating, Recommendation
-from .services import save_rating
+from .models import (
+    Assessment,
+    AssistanceNeed,
+    ConfidentialNote,
+    Rating,
+    Recommendation,
+    Snapshot,
+    SnapshotEntry,
+    Submission,
+)
+from .services import EditConflict, check_version, save_rating
 
 # Rating history keeps at most this many characters of a change reason.
 REASON_MAX_LENGTH = Rating.history.model._meta.get_field("history_change_reason").max_length
@@ -25,14 +35,60 @@ class RatingForm(forms.ModelForm):
         help_text="Kept in the rating's history with your name, e.g. 'Firearms Act 2024 adopted' or "
         "'Checked at the 2025 Caribbean workshop: still holds'.",
     )
+    # The rating's version when the form was drawn. Sent back, it tells a save that
+    # nobody else saved in between; otherwise the save is refused (services.check_version).
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["version"].initial = self.instance.version
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.instance.pk is not None:
+            # The admin saves inside the transaction this check opens the lock in, so
+            # nobody can save between the check and this form's save.
+            try:
+                check_version(self.instance, cleaned_data.get("version"))
+            except EditConflict as conflict:
+                self.add_error(None, conflict)
+        return cleaned_data
+
+
+class DivergenceFilter(admin.SimpleListFilter):
+    title = "self-report and assessment"
+    parameter_name = "differs"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Differ"), ("no", "Agree"), ("missing", "Only one of the two"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(other_status__isnull=False).exclude(other_status=F("status"))
+        if self.value() == "no":
+            return queryset.filter(other_status=F("status"))
+        if self.value() == "missing":
+            return queryset.filter(other_status__isnull=True)
+        return queryset
 
 
 @admin.register(Rating)
 class RatingAdmin(ScopedHistoryAdmin):
     form = RatingForm
-    list_display = ("state", "measure_label", "kind", "status_label", "set_by", "set_at", "last_confirmed_at")
+    list_display = (
+        "state",
+        "measure_label",
+        "kind",
+        "status_label",
+        "differs",
+        "set_by",
+        "set_at",
+        "last_confirmed_at",
+    )
     list_filter = (
         RegionFilter,
+        DivergenceFilter,
         ("measure__section", admin.RelatedOnlyFieldListFilter),
         "measure__domain",
         "status",
@@ -73,6 +129,16 @@ class RatingAdmin(ScopedHistoryAdmin):
             status.label,
         )
 
+    @admin.display(description="other kind differs", boolean=True)
+    def differs(self, obj):
+        # None (no other rating yet) shows as "unknown", not as agreement.
+        if obj.other_status is None:
+            return None
+        return obj.other_status != obj.status
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_other_status()
+
     @admin.display(description="the other rating of this measure")
     def other_rating(self, obj):
         # Ratings are visible by State, whatever their kind, so whoever sees this rating
@@ -90,7 +156,7 @@ class RatingAdmin(ScopedHistoryAdmin):
         # The reason is asked only of someone who can save; it is not a field of the
         # rating but of the history row the save appends.
         if obj is None or self.has_change_permission(request, obj):
-            fieldsets = [*fieldsets, ("This change", {"fields": ("change_reason",)})]
+            fieldsets = [*fieldsets, ("This change", {"fields": ("change_reason", "version")})]
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
@@ -238,3 +304,53 @@ class ConfidentialNoteAdmin(ScopedHistoryAdmin):
         if not change:
             obj.author = request.user
         super().save_model(request, obj, form, change)
+
+
+class ReadOnlyAdminMixin:
+    """Records made through their own pages (the review queue, the snapshot pages): the admin only lists them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Submission)
+class SubmissionAdmin(ReadOnlyAdminMixin, ScopedHistoryAdmin):
+    list_display = ("state", "measure", "status", "review", "submitted_by", "submitted_at", "reviewed_by", "channel")
+    list_filter = (RegionFilter, "review", "channel", "status")
+    list_select_related = ("state", "measure", "submitted_by", "reviewed_by")
+    search_fields = ("state__name", "state__iso3", "measure__code", "explanation", "review_note")
+    date_hierarchy = "submitted_at"
+    fieldsets = (
+        (None, {"fields": ("state", "measure", "channel", "submitted_by", "submitted_at", "replaces")}),
+        ("Proposed self-report", {"fields": ("status", "explanation", "justification")}),
+        ("Source", {"fields": ("source_document", "source_reference", "source_url", "source_date")}),
+        ("Review", {"fields": ("review", "reviewed_by", "reviewed_at", "review_note", "assessed_updated")}),
+    )
+
+
+class SnapshotEntryInline(ReadOnlyAdminMixin, ScopedInlineMixin, admin.TabularInline):
+    model = SnapshotEntry
+    fields = ("measure", "kind", "status", "explanation", "source_document", "set_at", "last_confirmed_at")
+    readonly_fields = fields
+    extra = 0
+
+    def get_queryset(self, request):
+        # Entries have no State of their own; the snapshot's admin has already scoped it.
+        return SnapshotEntry.objects.select_related("measure", "snapshot__state")
+
+
+@admin.register(Snapshot)
+class SnapshotAdmin(ReadOnlyAdminMixin, ScopedAdmin):
+    list_display = ("state", "label", "edition", "taken_by", "taken_at")
+    list_filter = (RegionFilter, "edition")
+    list_select_related = ("state", "edition", "taken_by")
+    search_fields = ("state__name", "state__iso3", "label")
+    fields = ("state", "label", "edition", "assessment", "taken_by", "taken_at")
+    analyst_only_fields = ("assessment",)
+    inlines = (SnapshotEntryInline,)

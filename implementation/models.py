@@ -107,6 +107,16 @@ class RatingQuerySet(RatingRows, models.QuerySet):
         latest = Rating.history.filter(id=OuterRef("pk")).order_by("-history_id").values("history_id")[:1]
         return self.annotate(version=Subquery(latest))
 
+    def with_other_status(self):
+        """
+        Annotate ``other_status``: the status of the other kind of rating of the same State
+        and measure (the self-report beside CTED's assessment), or ``None`` if there is none.
+        """
+        other = Rating.objects.filter(state=OuterRef("state"), measure=OuterRef("measure")).exclude(
+            kind=OuterRef("kind")
+        )
+        return self.annotate(other_status=Subquery(other.values("status")[:1]))
+
     def editable_by(self, user):
         """
         Ratings ``user`` may change: analysts every rating, focal points the

@@ -11,6 +11,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from implementation import workflow
 from implementation.models import (
     Assessment,
     AssistanceNeed,
@@ -27,7 +28,7 @@ ASSESSED = Rating.Kind.ASSESSED
 SELF = Rating.Kind.SELF_REPORTED
 EVERY_RATING = {("JAM", ASSESSED), ("JAM", SELF), ("KEN", ASSESSED), ("KEN", SELF)}
 CATALOGUE = {"Edition", "Instrument", "Measure", "Section"}
-STATE_LINKED = {"Assessment", "AssistanceNeed", "Rating", "Recommendation"}
+STATE_LINKED = {"Assessment", "AssistanceNeed", "Rating", "Recommendation", "Snapshot", "Submission"}
 NOT_APPLICABLE_MESSAGE = "Say why the measure does not apply to this State."
 
 
@@ -60,6 +61,8 @@ def rating_form_data(rating, **changes):
         "source_date": rating.source_date or "",
         "assessment": rating.assessment_id or "",
         "change_reason": "Checked against the gazette",
+        # The version the change form was drawn with; a save checks nobody saved since.
+        "version": Rating.objects.get(pk=rating.pk).version if rating.pk else "",
         "_save": "Save",
     }
     data.update(changes)
@@ -422,6 +425,7 @@ def test_focal_point_change_form_shows_ctes_fields_read_only(client, focal_jam, 
         "source_url",
         "source_date",
         "change_reason",
+        "version",
     }
     content = response.content.decode()
     # CTED's own rating of the measure, shown beside the self-report, not editable.
@@ -719,8 +723,12 @@ def test_user_without_role_gets_no_autocomplete(client, nobody):
 
 
 @pytest.fixture
-def one_of_each(ratings, world, analyst):
+def one_of_each(ratings, world, analyst, focal_jam):
     """A row of every model with an admin, so that each change page has something to show."""
+    workflow.submit(
+        state=world["jam"], measure=world["records"], by=focal_jam, status="partially", explanation="Registry pilot."
+    )
+    workflow.freeze(state=world["jam"], label="2024 visit", by=analyst)
     assessment = Assessment.objects.create(
         state=world["jam"],
         kind=Assessment.Kind.COUNTRY_VISIT,
@@ -815,3 +823,68 @@ def test_coordinator_cannot_change_a_grouping(client, coordinator, world):
     response = client.post(admin_url("states_region_change", world["caribbean"].pk), {"name": "Renamed"})
     assert response.status_code == 403
     assert Region.objects.get(pk=world["caribbean"].pk).name == "Caribbean"
+
+
+# --- Concurrent edits --------------------------------------------------------------
+
+
+def test_second_of_two_concurrent_admin_saves_is_refused_and_neither_is_lost(client, analyst, ratings):
+    rating = ratings["jam", ASSESSED]
+    # Both open the change form of the same version.
+    first = rating_form_data(rating, status=Rating.Status.LARGELY, change_reason="Regulations gazetted")
+    second = rating_form_data(rating, status=Rating.Status.NOT_IMPLEMENTED, change_reason="Law repealed")
+    client.force_login(analyst)
+    assert client.post(rating_url(rating), first).status_code == 302
+    after_first = snapshot(rating)
+
+    response = client.post(rating_url(rating), second)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.non_field_errors()
+    assert "was changed by ana" in errors[0] and "Your changes were not saved" in errors[0]
+    # The first save stands, and the refused one is still on the form to be redone.
+    assert snapshot(rating) == after_first
+    assert Rating.objects.get(pk=rating.pk).status == Rating.Status.LARGELY
+    assert response.context["adminform"].form.data["status"] == Rating.Status.NOT_IMPLEMENTED
+
+
+def test_admin_save_without_the_version_it_was_drawn_with_is_refused(client, analyst, ratings):
+    rating = ratings["jam", ASSESSED]
+    client.force_login(analyst)
+    before = snapshot(rating)
+    response = client.post(rating_url(rating), rating_form_data(rating, status="implemented", version=""))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors()
+    assert snapshot(rating) == before
+
+
+def test_change_form_carries_the_latest_version(client, analyst, ratings):
+    rating = ratings["jam", ASSESSED]
+    client.force_login(analyst)
+    response = client.get(rating_url(rating))
+    latest = Rating.history.filter(id=rating.pk).latest("history_id")
+    assert response.context["adminform"].form["version"].value() == latest.history_id
+    assert f'name="version" value="{latest.history_id}"' in response.content.decode()
+
+
+def test_rating_list_flags_ratings_whose_other_kind_differs(client, analyst, ratings, world):
+    set_rating(
+        state=world["jam"], measure=world["marking"], kind=SELF, by=analyst, reason="Self-report updated",
+        status=Rating.Status.IMPLEMENTED,
+    )  # fmt: skip
+    client.force_login(analyst)
+    url = reverse("admin:implementation_rating_changelist")
+    differing = client.get(url, {"differs": "yes"}).context["cl"].result_list
+    assert {(r.state.iso3, r.kind) for r in differing} == {("JAM", ASSESSED), ("JAM", SELF)}
+    agreeing = client.get(url, {"differs": "no"}).context["cl"].result_list
+    assert {r.state.iso3 for r in agreeing} == {"KEN"}
+    set_rating(
+        state=world["fra"], measure=world["marking"], kind=ASSESSED, by=analyst, reason="Desk review",
+        status=Rating.Status.PARTIALLY,
+    )  # fmt: skip
+    lone = client.get(url, {"differs": "missing"}).context["cl"].result_list
+    assert [r.state.iso3 for r in lone] == ["FRA"]
+    # The column says "differs" only where there is something to differ from.
+    admin_ = admin.site._registry[Rating]
+    assert [admin_.differs(r) for r in lone] == [None]
+    assert {admin_.differs(r) for r in differing} == {True}
