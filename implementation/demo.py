@@ -31,6 +31,8 @@ from simple_history.utils import bulk_create_with_history
 from measures.models import Edition, Measure
 from states.models import MemberState, Region, RegionMembership, Role, Workshop
 
+from . import workflow
+from .filters import end_of_day, rows_as_of
 from .models import (
     Assessment,
     AssistanceNeed,
@@ -39,6 +41,9 @@ from .models import (
     Priority,
     Rating,
     Recommendation,
+    Snapshot,
+    SnapshotEntry,
+    Submission,
 )
 
 DEFAULT_SEED = 2370
@@ -80,6 +85,8 @@ class DemoSummary:
     recommendations: int
     assistance_needs: int
     notes: int
+    submissions: int
+    snapshots: int
     logins: list[DemoLogin]
 
 
@@ -205,6 +212,8 @@ def _existing_summary(logins):
         recommendations=Recommendation.objects.filter(is_demo=True).count(),
         assistance_needs=AssistanceNeed.objects.filter(is_demo=True).count(),
         notes=ConfidentialNote.objects.filter(body__startswith=DEMO_MARK).count(),
+        submissions=Submission.objects.filter(explanation__startswith=DEMO_MARK).count(),
+        snapshots=Snapshot.objects.filter(label__startswith=DEMO_MARK).count(),
         logins=logins,
     )
 
@@ -425,6 +434,7 @@ class _Builder:
         recommendations = self._recommendations(assessments, finals)
         needs = self._assistance_needs(assessments, finals)
         notes = self._notes(assessments)
+        submissions, snapshots = self._workflow()
         return dict(
             states=len(self.states),
             assessments=sum(len(rows) for rows in assessments.values()),
@@ -433,6 +443,8 @@ class _Builder:
             recommendations=recommendations,
             assistance_needs=needs,
             notes=notes,
+            submissions=submissions,
+            snapshots=snapshots,
         )
 
     # Assessments
@@ -786,3 +798,87 @@ class _Builder:
         ConfidentialNote.objects.bulk_update(made, ["created_at"])
         ConfidentialNote.history.bulk_history_create(made)
         return len(made)
+
+    # The review workflow and snapshots, for the two focal points' States
+
+    def _workflow(self):
+        """
+        For Jamaica and Kenya: a few submissions from their focal point (one accepted, one
+        returned with a note, the rest waiting for review) and two snapshots to compare,
+        "2024 follow-up" rebuilt from history and "2026 review" of today's ratings. It all
+        happens on the evening of the last day, after every drawn office-hours change.
+        """
+        rng = self.rng
+        evening = dt.datetime.combine(LAST_DAY, dt.time(18), tzinfo=dt.UTC)
+        submissions = snapshots = 0
+        for state in [s for s in self.states if s.pk in self.focal_points]:
+            focal_point = self.focal_points[state.pk]
+            self_reports = {
+                r.measure_id: r for r in Rating.objects.filter(state=state, kind=Rating.Kind.SELF_REPORTED)
+            }
+            weak = [
+                m
+                for m in self.measures
+                if m.pk in self_reports and self_reports[m.pk].status in _LADDER[:3]  # up to partially
+            ]
+            for index, measure in enumerate(rng.sample(weak, k=min(5, len(weak)))):
+                at = evening + dt.timedelta(minutes=10 * index)
+                current = Status(self_reports[measure.pk].status)
+                proposed = _LADDER[min(_LADDER.index(current) + 1, len(_LADDER) - 1)]
+                document = rng.choice(_DOCUMENTS[measure.domain])
+                submission = workflow.submit(
+                    state=state,
+                    measure=measure,
+                    by=focal_point,
+                    at=at,
+                    status=proposed,
+                    explanation=f"{DEMO_MARK}Updated: {rng.choice(_EVIDENCE)}.",
+                    **self._citation(document, proposed, at),
+                )
+                if index == 0:
+                    workflow.accept(
+                        submission, by=self.analyst, at=at + dt.timedelta(minutes=5), note="Checked: demo data."
+                    )
+                elif index == 1:
+                    workflow.return_submission(
+                        submission,
+                        by=self.analyst,
+                        at=at + dt.timedelta(minutes=5),
+                        note="Please cite the article that sets this out, and attach the gazette reference.",
+                    )
+                submissions += 1
+            snapshots += self._snapshot_as_of(state, f"{DEMO_MARK}2024 follow-up", dt.date(2024, 12, 31))
+            workflow.freeze(
+                state=state, label=f"{DEMO_MARK}2026 review", by=self.analyst, at=evening + dt.timedelta(hours=2)
+            )
+            snapshots += 1
+        return submissions, snapshots
+
+    def _snapshot_as_of(self, state, label, day):
+        """A snapshot of ``state`` as history says its ratings stood at the end of ``day``."""
+        edition = self.measures[0].edition
+        rows = list(rows_as_of(Rating.objects.filter(state=state, measure__edition=edition), day))
+        if not rows:
+            return 0
+        snapshot = Snapshot.objects.create(
+            state=state, label=label, edition=edition, taken_by=self.analyst, taken_at=end_of_day(day)
+        )
+        SnapshotEntry.objects.bulk_create(
+            SnapshotEntry(
+                snapshot=snapshot,
+                **{field: getattr(row, field) for field in _SNAPSHOT_FIELDS},
+            )
+            for row in rows
+        )
+        return 1
+
+
+_SNAPSHOT_FIELDS = (
+    "measure_id",
+    "kind",
+    "status",
+    "set_by_id",
+    "set_at",
+    "last_confirmed_at",
+    *workflow.SUBMITTED_FIELDS[1:],
+)

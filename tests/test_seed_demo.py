@@ -19,13 +19,17 @@ from django.db.models import Count
 from django.test import TestCase, override_settings
 
 from implementation.demo import DEMO_MARK, DEMO_REGIONS, DEMO_SOURCE, FIRST_DAY, LAST_DAY
+from implementation.filters import rows_as_of
 from implementation.models import (
     Assessment,
     AssistanceNeed,
     ConfidentialNote,
     Rating,
     Recommendation,
+    Snapshot,
+    Submission,
 )
+from implementation.workflow import compare_snapshots
 from measures.models import Measure
 from states.models import MemberState, RegionMembership, Role
 
@@ -239,10 +243,48 @@ class SeededDemoTests(TestCase):
         current = {row["id"]: row for row in Rating.objects.values(*fields)}
         assert last == current
         assert sum(1 for count in rows.values() if count >= 3) > 1000
-        assert max(rows.values()) == 4
+        # Up to four drawn changes, and one more where a demo submission was accepted.
+        accepted = set(
+            History.objects.filter(history_change_reason__regex=r"^Submission #[0-9]+ by .* accepted").values_list(
+                "id", flat=True
+            )
+        )
+        assert len(accepted) == 2
+        assert max(count for pk, count in rows.items() if pk not in accepted) == 4
+        assert all(rows[pk] >= 2 for pk in accepted)
         assert not History.objects.filter(history_change_reason="").exists()
         users = set(History.objects.values_list("history_user__username", flat=True))
         assert users == {"analyst", "focal-jam", "focal-ken"}
+
+    def test_focal_points_states_have_submissions_in_every_state_of_review(self):
+        for iso3, focal_point in (("JAM", "focal-jam"), ("KEN", "focal-ken")):
+            submissions = Submission.objects.filter(state__iso3=iso3)
+            assert set(submissions.values_list("submitted_by__username", flat=True)) == {focal_point}
+            reviews = sorted(submissions.values_list("review", flat=True))
+            assert reviews == ["accepted", "pending", "pending", "pending", "returned"]
+            returned = submissions.get(review="returned")
+            assert returned.review_note and returned.reviewed_by.username == "analyst"
+            accepted = submissions.get(review="accepted")
+            self_report = Rating.objects.get(state=accepted.state, measure=accepted.measure, kind="self_reported")
+            assert (self_report.status, self_report.explanation) == (accepted.status, accepted.explanation)
+            # Each pending one proposes a step up from the self-report it would replace.
+            for pending in submissions.filter(review="pending"):
+                current = Rating.objects.get(state=pending.state, measure=pending.measure, kind="self_reported")
+                assert Rating.Status(pending.status).score > (Rating.Status(current.status).score or -1)
+
+    def test_two_snapshots_per_focal_points_state_that_differ(self):
+        for iso3 in ("JAM", "KEN"):
+            earlier, later = Snapshot.objects.filter(state__iso3=iso3).order_by("taken_at")
+            assert (earlier.label, later.label) == ("DEMO — 2024 follow-up", "DEMO — 2026 review")
+            # The earlier one is history as of the end of 2024, entry by entry.
+            as_of = {
+                (row.measure_id, row.kind): row.status
+                for row in rows_as_of(Rating.objects.filter(state__iso3=iso3), dt.date(2024, 12, 31))
+            }
+            assert {(e.measure_id, e.kind): e.status for e in earlier.entries.all()} == as_of
+            now = {(r.measure_id, r.kind): r.status for r in Rating.objects.filter(state__iso3=iso3)}
+            assert {(e.measure_id, e.kind): e.status for e in later.entries.all()} == now
+            assert any(row.changed_kinds for row in compare_snapshots(earlier, later))
 
     def test_history_mostly_shows_progress(self):
         History = Rating.history.model

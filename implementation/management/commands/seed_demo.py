@@ -52,7 +52,8 @@ class Command(BaseCommand):
                     f"Created demo data (seed {options['seed']}) for {summary.states} States: "
                     f"{summary.assessments} assessments, {summary.ratings} ratings with {summary.history_rows} "
                     f"history rows, {summary.recommendations} recommendations, {summary.assistance_needs} "
-                    f"technical-assistance needs and {summary.notes} CTED-only notes, in {elapsed:.1f} s."
+                    f"technical-assistance needs, {summary.notes} CTED-only notes, {summary.submissions} submissions "
+                    f"and {summary.snapshots} snapshots, in {elapsed:.1f} s."
                 )
             )
         else:
