@@ -1,10 +1,15 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
+from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
@@ -191,6 +196,49 @@ class RoleAdmin(ScopedHistoryAdmin):
         ),
         ("Period", {"fields": ("is_active", "starts_on", "ends_on")}),
     )
+    actions = ["hand_over"]
+
+    @admin.action(description="Hand over a focal point's role to a successor", permissions=["change"])
+    def hand_over(self, request, queryset):
+        roles = list(queryset.select_related("user", "state")[:2])
+        if len(roles) != 1:
+            self.message_user(request, "Select exactly one focal point's role to hand over.", messages.ERROR)
+            return None
+        role = roles[0]
+        form = HandOverForm(request.POST if "successor" in request.POST else None, leaving=role.user)
+        if form.is_valid():
+            try:
+                successor_role = role.hand_over_to(form.cleaned_data["successor"], on=form.cleaned_data["on"])
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(
+                    request,
+                    f"{successor_role} from {successor_role.starts_on:%d %b %Y}. {role.user}'s role has ended; "
+                    "everything they did stays attributed to them.",
+                    messages.SUCCESS,
+                )
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Hand over: {role}",
+            "opts": self.opts,
+            "role": role,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/states/role/hand_over.html", context)
+
+
+class HandOverForm(forms.Form):
+    successor = forms.ModelChoiceField(queryset=None, help_text="Who takes over the role, with the same State.")
+    on = forms.DateField(
+        label="From", initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+    def __init__(self, *args, leaving, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["successor"].queryset = get_user_model().objects.filter(is_active=True).exclude(pk=leaving.pk)
 
 
 User = get_user_model()

@@ -1,5 +1,6 @@
 from django.conf import settings
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 from django.db.models import Exists, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -268,6 +269,31 @@ class Role(models.Model):
         if self.kind == self.Kind.COORDINATOR:
             return f"{self.user} — coordinator for {self.region}"
         return f"{self.user} — {self.get_kind_display()}"
+
+    def hand_over_to(self, successor, on=None):
+        """
+        End this focal point's role on ``on`` (today by default) and give the same role,
+        for the same State, main or alternate, to ``successor``. Nothing the leaver did is
+        reassigned: ratings, submissions and history stay attributed to them, and the
+        successor reads all of it because it belongs to the State, not to a person.
+        Raises ``ValidationError`` when the role is not an active focal point's, or when
+        the successor cannot take it (e.g. they already report for another State).
+        """
+        if self.kind != self.Kind.FOCAL_POINT or not self.is_active:
+            raise ValidationError("Only an active focal point's role can be handed over.")
+        if successor.pk == self.user_id:
+            raise ValidationError("Choose someone else: the successor is the person leaving.")
+        on = on or timezone.localdate()
+        with transaction.atomic():
+            self.is_active = False
+            self.ends_on = on
+            self.save(update_fields=["is_active", "ends_on"])
+            successor_role = Role(
+                user=successor, kind=self.kind, state=self.state, is_alternate=self.is_alternate, starts_on=on
+            )
+            successor_role.full_clean()
+            successor_role.save()
+        return successor_role
 
 
 def role_kinds(user):
