@@ -1,0 +1,129 @@
+"""
+The spreadsheet round-trip of a State's self-report, and the analysts' bulk import of
+assessed ratings: download, upload, preview, confirm. The work is in spreadsheets.py;
+who may read a State is ``MemberState.objects.visible_to``, who may report for it
+``workflow.may_submit``.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from states.models import MemberState, is_analyst
+
+from . import spreadsheets, workflow
+from .exports import CONTENT_TYPES, safe_filename
+from .models import StagedUpload
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="Spreadsheet",
+        help_text="The XLSX workbook you downloaded, filled in, or a CSV file with the same columns (UTF-8). At most "
+        "5 MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+    )
+
+
+@login_required
+def my_state_spreadsheet(request, iso3):
+    state = _get_state_or_404(request, iso3)
+    if not (is_analyst(request.user) or workflow.may_submit(request.user, state)):
+        raise PermissionDenied(f"Only the focal points of {state} and CTED analysts download its spreadsheet.")
+    response = HttpResponse(spreadsheets.workbook_for(state), content_type=CONTENT_TYPES["xlsx"])
+    filename = safe_filename(f"{state.iso3}-self-report-{timezone.localdate():%Y-%m-%d}", "xlsx")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+def my_state_upload(request, iso3):
+    state = _get_state_or_404(request, iso3)
+    _require_focal_point(request.user, state)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    refused = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            staged = spreadsheets.stage_self_report(state=state, upload=form.cleaned_data["file"], by=request.user)
+        except spreadsheets.UploadRefused as error:
+            refused = error
+        else:
+            return redirect("my_state_upload_preview", iso3=state.iso3, pk=staged.pk)
+    context = {"state": state, "form": form, "refused": refused}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "implementation/upload.html", context, status=status)
+
+
+@login_required
+def my_state_upload_preview(request, iso3, pk):
+    state = _get_state_or_404(request, iso3)
+    _require_focal_point(request.user, state)
+    staged = get_object_or_404(
+        StagedUpload.objects.of(request.user), pk=pk, kind=StagedUpload.Kind.SELF_REPORT, state=state
+    )
+    if request.method == "POST":
+        try:
+            count = spreadsheets.apply_self_report(staged, by=request.user)
+        except spreadsheets.UploadRefused as refused:
+            context = {"state": state, "staged": staged, "refused": refused}
+            return render(request, "implementation/upload_preview.html", context, status=409)
+        messages.success(
+            request,
+            f"{count} submission{'s' if count != 1 else ''} sent for review from {staged.file_name}. A CTED analyst "
+            "will accept or return each.",
+        )
+        return redirect("my_state_upload", iso3=state.iso3)
+    return render(request, "implementation/upload_preview.html", {"state": state, "staged": staged})
+
+
+@login_required
+def bulk_import(request):
+    _require_analyst(request.user)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    refused = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            staged = spreadsheets.stage_assessed(upload=form.cleaned_data["file"], by=request.user)
+        except spreadsheets.UploadRefused as error:
+            refused = error
+        else:
+            return redirect("bulk_import_preview", pk=staged.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "implementation/bulk_import.html", {"form": form, "refused": refused}, status=status)
+
+
+@login_required
+def bulk_import_preview(request, pk):
+    _require_analyst(request.user)
+    staged = get_object_or_404(StagedUpload.objects.of(request.user), pk=pk, kind=StagedUpload.Kind.ASSESSED)
+    if request.method == "POST":
+        try:
+            count = spreadsheets.apply_assessed(staged, by=request.user)
+        except spreadsheets.UploadRefused as refused:
+            context = {"staged": staged, "refused": refused}
+            return render(request, "implementation/bulk_import_preview.html", context, status=409)
+        messages.success(request, f"{count} assessed rating{'s' if count != 1 else ''} set from {staged.file_name}.")
+        return redirect("bulk_import")
+    return render(request, "implementation/bulk_import_preview.html", {"staged": staged})
+
+
+def _get_state_or_404(request, iso3):
+    # A State the user may not see answers exactly like one that does not exist.
+    return get_object_or_404(MemberState.objects.visible_to(request.user), iso3=iso3.upper())
+
+
+def _require_focal_point(user, state):
+    if not workflow.may_submit(user, state):
+        raise PermissionDenied(
+            f"Only a focal point of {state} uploads its spreadsheet. CTED analysts set assessed ratings through the "
+            "bulk import."
+        )
+
+
+def _require_analyst(user):
+    if not is_analyst(user):
+        raise PermissionDenied("Only CTED analysts import assessed ratings.")

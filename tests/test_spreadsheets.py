@@ -1,0 +1,591 @@
+"""
+A State's spreadsheet: download it, fill it in offline, upload it, check the preview,
+confirm. Focal points' rows become submissions; a bad file changes nothing.
+"""
+
+import csv
+import datetime as dt
+import io
+import zipfile
+
+import openpyxl
+import pytest
+from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from implementation import workflow
+from implementation.models import Rating, StagedUpload, Submission
+from implementation.services import set_rating
+from implementation.spreadsheets import COLUMNS
+from measures.models import Measure
+from states.models import Role
+
+SELF = Rating.Kind.SELF_REPORTED
+HEADER = [column.header for column in COLUMNS]
+STATUS_LABELS = [str(status.label) for status in Rating.Status]
+
+
+def download(client, iso3="JAM"):
+    response = client.get(reverse("my_state_spreadsheet", args=[iso3]))
+    assert response.status_code == 200, response.content[:300]
+    return openpyxl.load_workbook(io.BytesIO(response.content))
+
+
+def rows_of(workbook):
+    """The "Ratings" sheet as dicts by header, keyed by measure code."""
+    header, *rows = workbook["Ratings"].iter_rows(values_only=True)
+    return {row[1]: dict(zip(header, row, strict=True)) for row in rows}
+
+
+def find_row(sheet, code):
+    for row in sheet.iter_rows(min_row=2):
+        if row[1].value == code:
+            return row[0].row
+    raise AssertionError(f"{code} not in the sheet")
+
+
+def set_cell(workbook, code, header, value):
+    sheet = workbook["Ratings"]
+    sheet.cell(find_row(sheet, code), HEADER.index(header) + 1, value)
+
+
+def as_upload(workbook, name="jamaica.xlsx"):
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return SimpleUploadedFile(name, buffer.getvalue())
+
+
+def xlsx_upload(rows, header=HEADER, sheet="Ratings", name="ratings.xlsx"):
+    workbook = openpyxl.Workbook()
+    workbook.active.title = sheet
+    workbook.active.append(header)
+    for row in rows:
+        workbook.active.append(row)
+    return as_upload(workbook, name)
+
+
+def csv_upload(rows, header=HEADER, name="ratings.csv", bom=True):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return SimpleUploadedFile(name, buffer.getvalue().encode("utf-8-sig" if bom else "utf-8"))
+
+
+def row(state="JAM", code="SALW-04", status="Largely implemented", explanation="Marking enforced at import.", **more):
+    values = {"State": state, "Code": code, "Status": status, "Explanation": explanation, **more}
+    return [values.get(header, "") for header in HEADER]
+
+
+def upload(client, file, iso3="JAM"):
+    return client.post(reverse("my_state_upload", args=[iso3]), {"file": file})
+
+
+def counts():
+    """Everything an upload could write."""
+    return (
+        Submission.objects.count(),
+        Rating.objects.count(),
+        Rating.history.count(),
+        StagedUpload.objects.count(),
+    )
+
+
+def problems(response):
+    return [str(problem) for problem in response.context["refused"].problems]
+
+
+# The download
+
+
+def test_download_is_prefilled_with_the_states_self_report(client, focal_jam, ratings):
+    client.force_login(focal_jam)
+    workbook = download(client)
+    assert workbook.sheetnames == ["Ratings", "Instructions"]
+    header = [cell.value for cell in workbook["Ratings"][1]]
+    assert header == HEADER
+    rows = rows_of(workbook)
+    assert list(rows) == ["SALW-04", "SALW-06"]
+    assert rows["SALW-04"] == {
+        **dict.fromkeys(HEADER),
+        "State": "JAM",
+        "Code": "SALW-04",
+        "Section": "B. SALW controls",
+        "Measure": "Unique marking at manufacture and on import",
+        "Status": "Partially implemented",
+        "Explanation": "Marking law adopted; import marking not yet enforced.",
+        "Source document": "Firearms Act",
+    }
+    # Not reported yet: the measure is there, the rest is empty.
+    assert rows["SALW-06"]["State"] == "JAM"
+    assert rows["SALW-06"]["Status"] is None
+
+
+def test_download_offers_the_statuses_as_a_list_and_formats_dates(client, focal_jam, ratings, world):
+    rating = ratings["jam", SELF]
+    rating.source_date = dt.date(2022, 3, 1)
+    rating.save()
+    client.force_login(focal_jam)
+    sheet = download(client)["Ratings"]
+    status_column = "E"
+    (statuses,) = [dv for dv in sheet.data_validations.dataValidation if dv.type == "list"]
+    assert str(statuses.sqref) == f"{status_column}2:{status_column}3"
+    assert statuses.formula1 == '"' + ",".join(STATUS_LABELS) + '"'
+    assert sheet["K1"].value == "Source date"
+    assert sheet["K2"].value.date() == dt.date(2022, 3, 1)
+    assert sheet["K2"].number_format == "yyyy-mm-dd"
+    assert sheet["K3"].number_format == "yyyy-mm-dd"
+
+
+def test_download_locks_and_greys_the_measure_columns_only(client, focal_jam, ratings):
+    client.force_login(focal_jam)
+    sheet = download(client)["Ratings"]
+    assert sheet.protection.sheet
+    for locked in ("A2", "B2", "C2", "D2"):
+        assert sheet[locked].protection.locked
+        assert sheet[locked].fill.fgColor.rgb.endswith("E7E6E6")
+    for editable in ("E2", "F2", "G2", "H2", "I2", "J2", "K2"):
+        assert not sheet[editable].protection.locked
+        assert sheet[editable].fill.fill_type is None
+
+
+def test_download_has_instructions(client, focal_jam, ratings):
+    client.force_login(focal_jam)
+    text = "\n".join(row[0] or "" for row in download(client)["Instructions"].iter_rows(values_only=True))
+    assert "Self-report of Jamaica (JAM)" in text
+    assert "Why not applicable: required when the status is 'Not applicable'" in text
+    assert "Formulas are refused" in text
+    assert "Source date: the date of the document, as 2024-05-01" in text
+    for label in STATUS_LABELS:
+        assert f"    {label}\n" in text
+
+
+def test_download_escapes_text_a_spreadsheet_would_run(client, focal_jam, ratings):
+    rating = ratings["jam", SELF]
+    rating.explanation = '=HYPERLINK("http://example.com","Click")'
+    rating.save()
+    client.force_login(focal_jam)
+    sheet = download(client)["Ratings"]
+    cell = sheet.cell(2, HEADER.index("Explanation") + 1)
+    assert cell.value == "'" + rating.explanation
+    assert cell.data_type == "s"
+
+
+def test_analyst_downloads_any_states_spreadsheet(client, analyst, ratings):
+    client.force_login(analyst)
+    assert rows_of(download(client, "KEN"))["SALW-04"]["State"] == "KEN"
+
+
+@pytest.mark.parametrize(
+    ("who", "iso3", "status"),
+    [
+        ("focal_ken", "JAM", 404),  # another State is as good as missing
+        ("coordinator", "JAM", 403),  # may read Jamaica, but does not report for it
+        ("nobody", "JAM", 404),
+        ("focal_jam", "XXX", 404),
+    ],
+)
+def test_download_is_for_the_states_focal_points_and_analysts(client, request, ratings, who, iso3, status):
+    client.force_login(request.getfixturevalue(who))
+    assert client.get(reverse("my_state_spreadsheet", args=[iso3])).status_code == status
+
+
+def test_download_needs_a_login(client, ratings):
+    response = client.get(reverse("my_state_spreadsheet", args=["JAM"]))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_download_query_count_does_not_grow_with_the_catalogue(
+    client, focal_jam, ratings, world, django_assert_num_queries
+):
+    client.force_login(focal_jam)
+    # 1-2. the session and its user; 3. the State, among those the user may read;
+    # 4. the user's roles (is_analyst); 5. whether the user is a focal point of the State;
+    # 6. the current measures with their sections; 7. the State's self-reports
+    with django_assert_num_queries(7):
+        download(client)
+    for position in range(5):
+        Measure.objects.create(
+            edition=world["edition"], section=world["section"], code=f"SALW-9{position}", title="Extra",
+            domain=Measure.Domain.SALW, phase=Measure.Phase.BOTH, legislative=True, position=10 + position,
+        )  # fmt: skip
+    with django_assert_num_queries(7):
+        assert len(rows_of(download(client))) == 7
+
+
+# The round trip
+
+
+def test_round_trip_previews_then_submits_only_on_confirming(client, focal_jam, ratings, world):
+    client.force_login(focal_jam)
+    workbook = download(client)
+    set_cell(workbook, "SALW-04", "Status", "Largely implemented")
+    set_cell(workbook, "SALW-04", "Source date", dt.date(2024, 9, 1))
+    set_cell(workbook, "SALW-06", "Status", "not_applicable")  # a code is taken as well as a label
+    set_cell(workbook, "SALW-06", "Why not applicable", "No civilian firearms registry needed: none are held.")
+    before = counts()
+
+    response = upload(client, as_upload(workbook))
+    assert response.status_code == 302
+    staged = StagedUpload.objects.get()
+    assert response["Location"] == reverse("my_state_upload_preview", args=["JAM", staged.pk])
+    assert counts()[:3] == before[:3]
+
+    preview = client.get(response["Location"])
+    assert preview.status_code == 200
+    assert staged.summary | {} == {
+        "added": 1, "changed": 1, "unchanged": 0, "blank": 0, "states": 1, "file_format": "xlsx",
+        "ignored_columns": [], "missing_columns": [],
+    }  # fmt: skip
+    changes = {row["code"]: (row["action"], row["changes"]) for row in staged.rows}
+    assert changes == {
+        "SALW-04": (
+            "changed",
+            [["Status", "Partially implemented", "Largely implemented"], ["Source date", "", "2024-09-01"]],
+        ),
+        "SALW-06": (
+            "added",
+            [
+                ["Status", "", "Not applicable"],
+                ["Why not applicable", "", "No civilian firearms registry needed: none are held."],
+            ],
+        ),
+    }
+    html = preview.content.decode()
+    assert "1 added · 1 changed · 0 unchanged (skipped)" in html
+    assert '<td class="upload-old">Partially implemented</td><td class="upload-new">Largely implemented</td>' in html
+    assert "Submit 2 rows for review" in html
+    assert Submission.objects.count() == 0
+
+    confirmed = client.post(response["Location"])
+    assert confirmed.status_code == 302
+    assert confirmed["Location"] == reverse("my_state_upload", args=["JAM"])
+    submissions = {s.measure.code: s for s in Submission.objects.select_related("measure")}
+    assert set(submissions) == {"SALW-04", "SALW-06"}
+    marking = submissions["SALW-04"]
+    assert (marking.status, marking.source_date, marking.explanation) == (
+        "largely",
+        dt.date(2024, 9, 1),
+        "Marking law adopted; import marking not yet enforced.",
+    )
+    assert marking.source_document == "Firearms Act"
+    assert {(s.channel, s.submitted_by, s.review, s.state) for s in submissions.values()} == {
+        (Submission.Channel.SPREADSHEET, focal_jam, Submission.Review.PENDING, world["jam"])
+    }
+    assert submissions["SALW-06"].justification == "No civilian firearms registry needed: none are held."
+    # Submissions change no rating until an analyst accepts them.
+    assert counts()[1:3] == before[1:3]
+    assert not StagedUpload.objects.exists()
+    assert [str(message) for message in get_messages(confirmed.wsgi_request)] == [
+        "2 submissions sent for review from jamaica.xlsx. A CTED analyst will accept or return each."
+    ]
+
+
+def test_untouched_download_changes_nothing(client, focal_jam, ratings):
+    client.force_login(focal_jam)
+    response = upload(client, as_upload(download(client)))
+    preview = client.get(response["Location"])
+    assert StagedUpload.objects.get().summary["unchanged"] == 1
+    assert StagedUpload.objects.get().summary["blank"] == 1
+    html = preview.content.decode()
+    assert "0 added · 0 changed · 1 unchanged (skipped) · 1 left empty (skipped)" in html
+    assert "The file changes nothing" in html
+
+
+def test_text_that_looks_like_a_formula_survives_the_round_trip(client, focal_jam, ratings):
+    rating = ratings["jam", SELF]
+    rating.explanation = "- marking at import\n- registry planned"
+    rating.save()
+    client.force_login(focal_jam)
+    upload(client, as_upload(download(client)))
+    assert StagedUpload.objects.get().summary["unchanged"] == 1
+
+
+def test_csv_upload_with_or_without_byte_order_mark(client, focal_jam, ratings):
+    client.force_login(focal_jam)
+    for bom in (True, False):
+        response = upload(client, csv_upload([row(), row(code="SALW-06", status="Implemented")], bom=bom))
+        assert response.status_code == 302, problems(response)
+        staged = StagedUpload.objects.get()
+        assert (staged.summary["changed"], staged.summary["added"], staged.summary["file_format"]) == (1, 1, "csv")
+
+
+def test_columns_left_out_keep_their_values(client, focal_jam, ratings):
+    client.force_login(focal_jam)
+    response = upload(
+        client, csv_upload([["JAM", "SALW-04", "Implemented", "x"]], header=["State", "Code", "Status", "Notes"])
+    )
+    assert response.status_code == 302
+    staged = StagedUpload.objects.get()
+    (changed,) = staged.rows
+    assert changed["changes"] == [["Status", "Partially implemented", "Implemented"]]
+    assert changed["values"]["explanation"] == "Marking law adopted; import marking not yet enforced."
+    assert staged.summary["ignored_columns"] == ["Notes"]
+    assert "Explanation" in staged.summary["missing_columns"]
+
+
+def test_a_row_replaces_the_pending_submission_seen_in_the_preview(client, focal_jam, ratings, world):
+    earlier = workflow.submit(state=world["jam"], measure=world["marking"], by=focal_jam, status="implemented")
+    client.force_login(focal_jam)
+    response = upload(client, csv_upload([row()]))
+    assert "replaces the submission by jo waiting for review" in client.get(response["Location"]).content.decode()
+    client.post(response["Location"])
+    earlier.refresh_from_db()
+    assert earlier.review == Submission.Review.SUPERSEDED
+    assert Submission.objects.pending().get().replaces == earlier
+
+
+def test_a_row_already_waiting_for_review_is_not_sent_again(client, focal_jam, ratings, world):
+    workflow.submit(
+        state=world["jam"], measure=world["marking"], by=focal_jam, status="largely",
+        explanation="Marking enforced at import.", source_document="Firearms Act",
+    )  # fmt: skip
+    client.force_login(focal_jam)
+    upload(client, csv_upload([row(**{"Source document": "Firearms Act"})]))
+    (unchanged,) = StagedUpload.objects.get().rows
+    assert (unchanged["action"], unchanged["already_pending"]) == ("unchanged", True)
+
+
+# Bad files: a message per row and field, and nothing changed
+
+
+def formula_workbook():
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Ratings"
+    workbook.active.append(HEADER)
+    workbook.active.append(row(status='=IF(1,"Implemented","")'))
+    return as_upload(workbook)
+
+
+def zip_upload():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("notes.txt", "not a workbook")
+    return SimpleUploadedFile("ratings.xlsx", buffer.getvalue())
+
+
+BAD_FILES = {
+    "wrong State": (
+        lambda: csv_upload([row(), row(state="KEN", code="SALW-06")]),
+        "Row 3, column State: KEN is Kenya, but this file is Jamaica's (JAM). Upload another State's rows on that "
+        "State's page.",
+    ),
+    "unknown State": (
+        lambda: csv_upload([row(state="XYZ")]),
+        "Row 2, column State: 'XYZ' is not the ISO3 code of a Member State.",
+    ),
+    "unknown measure": (
+        lambda: csv_upload([row(code="SALW-99")]),
+        "Row 2, column Code: 'SALW-99' is not the code of a measure in the current catalogue.",
+    ),
+    "invalid status": (
+        lambda: xlsx_upload([row(status="Mostly")]),
+        "Row 2, column Status: 'Mostly' is not a status; use one of Implemented, Largely implemented, Partially "
+        "implemented, Not implemented, No information, Not applicable.",
+    ),
+    "missing status": (
+        lambda: csv_upload([row(status="")]),
+        "Row 2, column Status: Choose a status: Implemented,",
+    ),
+    "not applicable without a justification": (
+        lambda: csv_upload([row(status="Not applicable")]),
+        "Row 2, column Why not applicable: 'Not applicable' needs a justification: say why the measure does not "
+        "apply.",
+    ),
+    "bad date": (
+        lambda: csv_upload([row(**{"Source date": "05/01/2024"})]),
+        "Row 2, column Source date: '05/01/2024' is not a date; write it as 2024-05-01 (year-month-day).",
+    ),
+    "bad URL": (
+        lambda: csv_upload([row(**{"Source URL": "not a link"})]),
+        "Row 2, column Source URL: Enter a valid URL.",
+    ),
+    "text too long": (
+        lambda: csv_upload([row(**{"Article or section": "s" * 101})]),
+        "Row 2, column Article or section: Ensure this value has at most 100 characters (it has 101).",
+    ),
+    "measure twice": (
+        lambda: csv_upload([row(), row(status="Implemented")]),
+        "Row 3, column Code: JAM SALW-04 is already in row 2; keep one of them.",
+    ),
+    "formula in a workbook": (
+        formula_workbook,
+        'Row 2, column Status: holds a formula (=IF(1,"Implemented","")); formulas are refused.',
+    ),
+    "formula in a CSV file": (
+        lambda: csv_upload([row(explanation="=1+1")]),
+        "Row 2, column Explanation: holds a formula (=1+1); formulas are refused.",
+    ),
+    "wrong sheet": (
+        lambda: xlsx_upload([row()], sheet="Sheet1"),
+        "The workbook has no sheet called 'Ratings' (it has 'Sheet1'). Fill in the 'Ratings' sheet.",
+    ),
+    "missing columns": (
+        lambda: csv_upload([["JAM", "Largely implemented"]], header=["State", "Rating"]),
+        "Row 1: The first row must name the columns; missing: Code, Status.",
+    ),
+    "file over 5 MB": (
+        lambda: SimpleUploadedFile("big.csv", ",".join(HEADER).encode().ljust(5 * 1024 * 1024 + 1, b"\n")),
+        "The file is 5.1 MB; the limit is 5 MB.",
+    ),
+    "renamed PDF": (
+        lambda: SimpleUploadedFile("ratings.xlsx", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"),
+        "The file is a PDF. Upload the XLSX workbook you downloaded, or a CSV file.",
+    ),
+    "zip that is not a workbook": (
+        zip_upload,
+        "The file is a zip archive but not an Excel workbook (.xlsx).",
+    ),
+    "binary file": (
+        lambda: SimpleUploadedFile("ratings.csv", bytes(range(256))),
+        "The file is neither an XLSX workbook nor a UTF-8 CSV file.",
+    ),
+    "old Excel file": (
+        lambda: SimpleUploadedFile("ratings.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600)),
+        "The file is an old Excel (.xls) or password-protected workbook.",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_bad_file_is_refused_with_a_message_and_changes_nothing(client, focal_jam, ratings, case):
+    make, message = BAD_FILES[case]
+    client.force_login(focal_jam)
+    before = counts()
+    response = upload(client, make())
+    assert response.status_code == 400
+    assert any(problem.startswith(message) for problem in problems(response)), problems(response)
+    assert "The file was not applied" in response.content.decode()
+    assert counts() == before
+
+
+def test_every_bad_row_is_listed(client, focal_jam, ratings):
+    client.force_login(focal_jam)
+    response = upload(client, csv_upload([row(status="Mostly"), row(code="SALW-06", **{"Source date": "soon"})]))
+    assert problems(response) == [
+        "Row 2, column Status: 'Mostly' is not a status; use one of " + ", ".join(STATUS_LABELS) + ".",
+        "Row 3, column Source date: 'soon' is not a date; write it as 2024-05-01 (year-month-day).",
+    ]
+
+
+# Who may upload
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("focal_ken", 404),  # Kenya's focal point cannot even see Jamaica
+        ("coordinator", 403),  # sees Jamaica, reports for no State
+        ("analyst", 403),  # analysts set assessed ratings through the bulk import
+    ],
+)
+def test_only_the_states_focal_points_upload(client, request, ratings, who, status):
+    client.force_login(request.getfixturevalue(who))
+    before = counts()
+    assert client.get(reverse("my_state_upload", args=["JAM"])).status_code == status
+    assert upload(client, csv_upload([row()])).status_code == status
+    assert counts() == before
+
+
+def test_one_cannot_confirm_someone_elses_preview(client, focal_jam, ratings, world, django_user_model):
+    alternate = django_user_model.objects.create_user("alt", is_staff=True)
+    Role.objects.create(user=alternate, kind=Role.Kind.FOCAL_POINT, state=world["jam"], is_alternate=True)
+    client.force_login(focal_jam)
+    url = upload(client, csv_upload([row()]))["Location"]
+    client.force_login(alternate)
+    assert client.get(url).status_code == 404
+    assert client.post(url).status_code == 404
+    assert not Submission.objects.exists()
+
+
+# Conflicts at confirming
+
+
+@pytest.fixture
+def alternate(world, django_user_model):
+    # Alternate focal point for Jamaica: submits too.
+    user = django_user_model.objects.create_user("alt", is_staff=True)
+    Role.objects.create(user=user, kind=Role.Kind.FOCAL_POINT, state=world["jam"], is_alternate=True)
+    return user
+
+
+def test_a_submission_made_after_the_preview_refuses_the_whole_file(client, focal_jam, alternate, ratings, world):
+    client.force_login(focal_jam)
+    # Row 2 would be submitted first; row 3 then meets the alternate's submission.
+    url = upload(client, csv_upload([row(code="SALW-06", status="Implemented"), row()]))["Location"]
+    theirs = workflow.submit(state=world["jam"], measure=world["marking"], by=alternate, status="not_implemented")
+    before = counts()
+
+    response = client.post(url)
+    assert response.status_code == 409
+    (problem,) = problems(response)
+    assert problem.startswith("Row 3: SALW-04: alt submitted a change to SALW-04 on")
+    assert "The file was not applied" in response.content.decode()
+    assert counts() == before
+    assert list(Submission.objects.all()) == [theirs]
+
+
+def test_a_self_report_accepted_after_the_preview_refuses_the_whole_file(client, focal_jam, analyst, ratings, world):
+    client.force_login(focal_jam)
+    url = upload(client, csv_upload([row(code="SALW-06", status="Implemented"), row()]))["Location"]
+    set_rating(
+        state=world["jam"], measure=world["marking"], kind=SELF, by=analyst, reason="Corrected", status="implemented"
+    )
+    before = counts()
+    response = client.post(url)
+    assert response.status_code == 409
+    assert problems(response) == [
+        "Row 3: JAM SALW-04: the self-report changed after your preview (now Implemented). Nothing was applied: "
+        "upload the file again to see the current values."
+    ]
+    assert counts() == before
+
+
+def test_confirming_twice_submits_once(client, focal_jam, ratings):
+    client.force_login(focal_jam)
+    url = upload(client, csv_upload([row()]))["Location"]
+    assert client.post(url).status_code == 302
+    assert client.post(url).status_code == 404
+    assert Submission.objects.count() == 1
+
+
+# Query counts
+
+
+@pytest.fixture
+def more_measures(world):
+    """Ten more measures in the current catalogue."""
+    return [
+        Measure.objects.create(
+            edition=world["edition"],
+            section=world["section"],
+            code=f"IED-{number:02}",
+            title=f"Measure {number}",
+            domain=Measure.Domain.IED,
+            phase=Measure.Phase.BOTH,
+            operational=True,
+            position=10 + number,
+        )  # fmt: skip
+        for number in range(10)
+    ]
+
+
+def test_upload_preview_and_confirm_do_not_read_row_by_row(
+    client, focal_jam, ratings, more_measures, django_assert_num_queries
+):
+    client.force_login(focal_jam)
+    few = csv_upload([row()])
+    many = csv_upload([row(), *(row(code=measure.code, status="Implemented") for measure in more_measures)])
+    # 1-2. session and user; 3. the State; 4-5. may_submit (view, then service); 6. every
+    # State's ISO3; 7. the current measures; 8. the State's self-reports with their versions;
+    # 9. its pending submissions; 10-11. earlier previews deleted (the user's, then any
+    # stale); 12. the new preview saved
+    for file in (few, many):
+        with django_assert_num_queries(12):
+            response = upload(client, file)
+        # 1-2. session and user; 3. the State; 4. may_submit; 5. the preview; 6-8. the site
+        # menu: workshop regions, the user's roles, the user's own State
+        with django_assert_num_queries(8):
+            client.get(response["Location"])
