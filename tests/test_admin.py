@@ -108,7 +108,7 @@ def snapshot(rating):
         ("nobody", {}),
     ],
 )
-def test_index_lists_the_models_of_the_users_role(client, request, who, expected):
+def test_index_lists_the_models_of_the_users_role(db, client, request, who, expected):
     login(client, request, who)
     response = client.get(admin_url("index"))
     assert response.status_code == 200
