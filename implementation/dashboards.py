@@ -10,9 +10,11 @@ may not see a State's detail still counts that State in region totals.
 
 import dataclasses
 import datetime as dt
+import functools
 from collections import Counter, defaultdict
 
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Count, Exists, OuterRef, Prefetch
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
@@ -33,6 +35,8 @@ LEAST_IMPLEMENTED = 10
 TIMELINE_LENGTH = 60
 # The statuses in the order charts stack them, best first.
 STATUS_ORDER = list(Status)
+_SCORES = {status: status.score for status in Status if status.score is not None}
+_IMPLEMENTED = [status for status in Status if status.counts_as_implemented]
 # A State's mean score (0-3) falls into one of these bands on the map, each drawn like a status.
 LEVELS = (
     (2.25, Status.IMPLEMENTED),
@@ -55,24 +59,31 @@ class Tally:
     def total(self):
         return sum(self.counts.values())
 
+    # The figures below are read a dozen times per State or measure on a page (titles,
+    # bars, tables), so they look scores up in a table made once rather than by property.
+
     @property
     def scored(self):
-        return sum(n for status, n in self.counts.items() if status.score is not None)
+        counts = self.counts
+        return sum(counts[status] for status in _SCORES)
 
     @property
     def mean_score(self):
         """Mean of the scored statuses, 0 (none implemented) to 3 (all implemented); None with none scored."""
-        if not self.scored:
+        counts = self.counts
+        scored = sum(counts[status] for status in _SCORES)
+        if not scored:
             return None
-        return sum(status.score * n for status, n in self.counts.items() if status.score is not None) / self.scored
+        return sum(score * counts[status] for status, score in _SCORES.items()) / scored
 
     @property
     def percent_implemented(self):
         """Share of scored ratings implemented or largely implemented, 0-100; None with none scored."""
-        if not self.scored:
+        scored = self.scored
+        if not scored:
             return None
-        done = sum(n for status, n in self.counts.items() if status.counts_as_implemented)
-        return round(100 * done / self.scored)
+        counts = self.counts
+        return round(100 * sum(counts[status] for status in _IMPLEMENTED) / scored)
 
     @property
     def level(self):
@@ -92,6 +103,72 @@ class Tally:
                 segments.append(Segment(status, self.counts[status], percent, start))
                 start += percent
         return segments
+
+    @property
+    def segments_summary(self):
+        """The segments in words, best first ("Implemented 3, Partially implemented 1"), for the bar's name."""
+        return ", ".join(f"{segment.status.label} {segment.count}" for segment in self.segments)
+
+    @property
+    def segments_svg(self):
+        """
+        The bar's ``<rect>`` segments, each titled with its status, count and share. Written
+        here rather than in a template loop: a region page draws some 60 bars.
+        """
+        return mark_safe(
+            "".join(
+                _SEGMENT.format(
+                    f"{segment.start:.3f}",
+                    f"{segment.percent:.3f}",
+                    segment.status.colour,
+                    escape(segment.status.label),
+                    segment.count,
+                    floatformat(segment.percent, 0),
+                )
+                for segment in self.segments
+            )
+        )
+
+
+def bar_row_html(label, tally, *, href=None, differs=None):
+    """
+    One ``<li class="bar-row">`` of a region page: the label (linked to ``href`` if given),
+    the tally's stacked bar, its figures as text and, if ``differs`` is given, how many
+    self-reports differ. Written in Python, not a template partial: a region page has
+    some 60 of them, and each partial included cost more than this whole function.
+    """
+    label = escape(label)
+    name = f'<a href="{escape(href)}">{label}</a>' if href else label
+    if tally.total:
+        bar = (
+            f'<svg class="stacked-bar" viewBox="0 0 100 6" preserveAspectRatio="none" role="img" '
+            f'aria-label="{label}: {escape(tally.segments_summary)}">{tally.segments_svg}</svg>'
+        )
+    else:
+        bar = '<span class="muted">No ratings</span>'
+    if tally.scored:
+        figures = (
+            f'<span class="figure"><strong>{floatformat(tally.mean_score, 1)}</strong> / 3</span>\n'
+            f'<span class="figure"><strong>{tally.percent_implemented}%</strong> implemented</span>'
+        )
+    elif tally.total:
+        figures = '<span class="figure muted">not scored</span>'
+    else:
+        figures = ""
+    figures += f'\n    <span class="figure muted">{tally.total} rated</span>'
+    if differs is not None:
+        plural = "s differ" if differs != 1 else " differs"
+        figures += f'\n    <span class="figure{"" if differs else " muted"}">{differs} self-report{plural}</span>'
+    return mark_safe(
+        f'<li class="bar-row">\n  <span class="bar-name">{name}</span>\n'
+        f'  <span class="bar-chart">{bar}</span>\n  <span class="bar-figures">{figures}</span>\n</li>\n'
+    )
+
+
+_SEGMENT = (
+    '<rect x="{}" width="{}" height="6" fill="{}" stroke="#444" stroke-width="0.1" vector-effect="non-scaling-stroke">'
+    "<title>{}: {} ({}%)</title></rect>"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -207,6 +284,20 @@ class MapState:
         level = self.tally.level
         return LEVEL_KEYS[level] if level else NO_RATINGS
 
+    @property
+    def summary(self):
+        """The State's figures in words, as its title on the map says them after its name."""
+        t = self.tally
+        if t.level:
+            ratings = "rating" if t.scored == 1 else "ratings"
+            return (
+                f"{t.level.label} ({t.level.abbreviation}), {t.percent_implemented}% implemented or largely, "
+                f"mean score {floatformat(t.mean_score, 1)} of 3 over {t.scored} {ratings}"
+            )
+        if t.total:
+            return f"no scored ratings yet ({t.total} with no information or not applicable)"
+        return "no ratings yet"
+
 
 @dataclasses.dataclass
 class RegionCard:
@@ -276,6 +367,37 @@ class Overview:
         """The legend keys drawn with a pattern, for the map's ``<defs>``."""
         return [key for key in [*LEVEL_KEYS.values(), NOT_SHARED] if key.pattern != "solid"]
 
+    @property
+    def map_html(self):
+        """
+        Every State on the map: a ``<use>`` of its outline in the static outlines file
+        (states.worldmap), filled with its level, a marker for small States, inside a link
+        to its profile titled with its figures, or a "not shared" group titled with its name.
+        Written here rather than in a template loop, like the heat map's cells: the
+        outlines are not in the page, so these few tags per State are all it writes.
+        """
+        if self.world_map is None:
+            return ""
+        outlines = escape(self.world_map.outlines_url)
+        parts = []
+        for item, shape in self.map_states:
+            iso3, fill = escape(shape.iso3), item.key.fill
+            drawn = _MAP_STATE.format(iso3, outlines, iso3, fill)
+            if shape.small:
+                drawn += _MAP_MARKER.format(shape.cx, shape.cy, fill)
+            if item.shown:
+                url = escape(reverse("state", args=[item.state.iso3]))
+                parts.append(_MAP_LINK.format(url, escape(item.state.name), escape(item.summary), drawn))
+            else:
+                parts.append(_MAP_HIDDEN.format(escape(item.state.name), drawn))
+        return mark_safe("\n".join(parts))
+
+
+_MAP_STATE = '<use class="state" data-iso3="{}" href="{}#{}" fill="{}"/>'
+_MAP_MARKER = '<circle class="marker" cx="{}" cy="{}" r="3.5" fill="{}"/>'
+_MAP_LINK = '<a href="{}"><title>{}: {}</title>{}</a>'
+_MAP_HIDDEN = '<g class="not-shared"><title>{}</title>{}</g>'
+
 
 def build_overview(*, user, filters):
     """
@@ -289,8 +411,10 @@ def build_overview(*, user, filters):
     as_of = _as_of(filters)
     rows = _filtered(Rating.objects.current_edition().filter(kind=ASSESSED), filters)
     by_state = defaultdict(Tally)
-    for state_id, status in rows.values_list("state_id", "status"):
-        by_state[state_id].add(status)
+    # Counted by the database: the map needs each State's tally, not its 71 cells. Unordered:
+    # the model's default ordering would join and sort every row for nothing.
+    for state_id, status, count in _counted(rows, "state_id", "status"):
+        by_state[state_id].counts[Status(status)] += count
     # 3. Workshop regions and their members on the day, and 4. their workshops.
     on = as_of or timezone.localdate()
     regions = list(
@@ -324,6 +448,11 @@ def build_overview(*, user, filters):
         # role_kinds is cached on the user by the view's own check: no query either.
         can_record=is_analyst(user),
     )
+
+
+def _counted(rows, *fields):
+    """``(*fields, count)`` of ``rows`` grouped by ``fields``, in no particular order."""
+    return rows.order_by().values_list(*fields).annotate(count=Count("pk"))
 
 
 def _memberships(regions, on):
@@ -395,12 +524,10 @@ class RegionBoard:
     def heatmap(self):
         """(Section, [HeatRow]) in catalogue order: a row per measure, a cell per State shown."""
         shown = [row.state for row in self.shown_states]
-        urls = {state.pk: reverse("state", args=[state.iso3]) for state in shown}
+        # What each column's cells repeat, escaped once per State rather than once per cell.
+        columns = [(state.pk, escape(reverse("state", args=[state.iso3])), escape(state.name)) for state in shown]
         return [
-            (
-                section,
-                [HeatRow(m, [(s, self.cells.get((s.pk, m.pk)) or Cell()) for s in shown], urls) for m in measures],
-            )
+            (section, [HeatRow(measure, columns, self.cells) for measure in measures])
             for section, measures in self.sections
         ]
 
@@ -409,47 +536,85 @@ class RegionBoard:
         """The trend laid out for drawing, with the workshops on it; None without history."""
         return TrendChart.lay_out(self.trend, self.workshops, end=self.as_of or timezone.localdate())
 
+    # The bar charts' rows (``bar_row_html``), one property per list on the page.
+
+    @property
+    def total_bar(self):
+        return bar_row_html("All measures, all States", self.total)
+
+    @property
+    def domain_bars(self):
+        return _joined(bar_row_html(domain.label, tally) for domain, tally in self.by_domain)
+
+    @property
+    def section_bars(self):
+        return _joined(bar_row_html(str(section), tally) for section, tally in self.by_section)
+
+    @property
+    def least_bars(self):
+        return _joined(
+            bar_row_html(f"{item.measure.code} {item.measure.title}", item.tally) for item in self.least_implemented
+        )
+
+    @property
+    def state_bars(self):
+        return _joined(
+            bar_row_html(
+                row.state.name, row.tally, href=reverse("state", args=[row.state.iso3]), differs=row.divergent
+            )
+            for row in self.shown_states
+        )
+
+
+def _joined(fragments):
+    return mark_safe("".join(fragments))
+
 
 @dataclasses.dataclass
 class HeatRow:
     """One measure of a region's heat map."""
 
     measure: Measure
-    cells: list  # (MemberState, Cell), one per State shown, in the order of the columns
-    urls: dict  # MemberState pk -> its profile's address
+    columns: list  # (MemberState pk, its profile's address, its name), escaped, in the order of the columns
+    cells: dict  # (state_id, measure_id) -> Cell, as RegionBoard.cells
 
     @property
     def cells_html(self):
         """
         The row's ``<td>`` cells. Written here rather than in template loops because a
         region of 40 States has some 3,000 of them: the template took about half a second
-        for what this does in a few tens of milliseconds (docs/performance.md). Each cell
-        links to the State's profile at the measure and names itself in its SVG title;
-        the measure's title heads the row, so cells give only its code.
+        for what this does in a few milliseconds (docs/performance.md). Each cell links to
+        the State's profile at the measure and names itself in its SVG title; the
+        measure's title heads the row, so cells give only its code. All that follows the
+        State's name and the code depends only on the two statuses: made once per pair.
         """
-        code = escape(self.measure.code)
-        return mark_safe("".join(self._cell(state, cell, code) for state, cell in self.cells))
-
-    def _cell(self, state, cell, code):
-        assessed, reported = cell.assessed_status, cell.reported_status
-        body = _HEAT_RATED.format(assessed.colour, escape(assessed.abbreviation)) if assessed else _HEAT_UNRATED
-        return _HEAT_CELL.format(
-            escape(self.urls[state.pk]),
-            code,
-            escape(state.name),
-            code,
-            escape(assessed.label) if assessed else "none",
-            escape(reported.label) if reported else "none",
-            " (differs)" if cell.diverges else "",
-            body,
-            _HEAT_DIFFERS if cell.diverges else "",
-        )
+        code, measure_id, cells = escape(self.measure.code), self.measure.pk, self.cells
+        empty = Cell()
+        parts = []
+        for state_id, url, name in self.columns:
+            cell = cells.get((state_id, measure_id), empty)
+            parts.append(
+                f'<td><a href="{url}#measure-{code}"><svg role="img"><title>{name}, {code}'
+                f"{_heat_cell_end(cell.assessed, cell.reported)}"
+            )
+        return mark_safe("".join(parts))
 
 
-_HEAT_CELL = (
-    '<td><a href="{}#measure-{}"><svg role="img"><title>{}, {}. CTED assessment: {}. Self-report: {}{}.</title>'
-    "{}{}</svg></a></td>"
-)
+@functools.cache
+def _heat_cell_end(assessed, reported):
+    """The end of a heat-map cell, from its title's statuses on: one of the few dozen pairs of statuses."""
+    cell = Cell(assessed, reported)
+    assessed, reported = cell.assessed_status, cell.reported_status
+    return _HEAT_CELL_END.format(
+        escape(assessed.label) if assessed else "none",
+        escape(reported.label) if reported else "none",
+        " (differs)" if cell.diverges else "",
+        _HEAT_RATED.format(assessed.colour, escape(assessed.abbreviation)) if assessed else _HEAT_UNRATED,
+        _HEAT_DIFFERS if cell.diverges else "",
+    )
+
+
+_HEAT_CELL_END = ". CTED assessment: {}. Self-report: {}{}.</title>{}{}</svg></a></td>"
 _HEAT_RATED = '<rect width="100%" height="100%" fill="{}"/><text x="50%" y="50%">{}</text>'
 _HEAT_UNRATED = '<rect class="unrated" width="100%" height="100%"/><text x="50%" y="50%">–</text>'
 _HEAT_DIFFERS = '<use href="#hm-differs" x="100%"/>'
@@ -604,8 +769,11 @@ def build_region_board(*, region, user, filters):
     measures = _filtered_measures(filters)
     # 3. Assessed statuses (with the status filter) and 4. self-reports (without it).
     rows = Rating.objects.current_edition().in_states(members)
-    assessed = _filtered(rows.filter(kind=ASSESSED), filters).values_list("state_id", "measure_id", "status")
-    reported = _filtered(rows.filter(kind=SELF_REPORTED), filters, ignore=["status"])
+    # Unordered: the model's default ordering would join and sort every row for nothing.
+    assessed = (
+        _filtered(rows.filter(kind=ASSESSED), filters).order_by().values_list("state_id", "measure_id", "status")
+    )
+    reported = _filtered(rows.filter(kind=SELF_REPORTED), filters, ignore=["status"]).order_by()
     cells = defaultdict(Cell)
     total, per_state, per_measure = Tally(), defaultdict(Tally), defaultdict(Tally)
     for state_id, measure_id, status in assessed:

@@ -4,12 +4,41 @@ shows them as data tables beside its charts, and downloads them as CSV or XLSX, 
 what people read and what they download are the same rows.
 """
 
+from operator import itemgetter
+
+from django.utils.safestring import mark_safe
+
 from .dashboards import STATUS_ORDER, Cell
-from .exports import Column, Table
+from .exports import Column, _shown
+from .exports import Table as ExportTable
 from .models import Rating
 
 # Rows of a State's full timeline fetched at a time while an export is written.
 TIMELINE_CHUNK = 2000
+_REUSED = frozenset({str, int})
+
+
+class Table(ExportTable):
+    """
+    A dashboard table, which a page also shows. Its cells repeat few values (a region's
+    heat-map table: 25,000 cells, a few hundred distinct texts), so each distinct value is
+    localised and escaped once per page, as ``exports._shown`` writes it, then reused.
+    """
+
+    def html_rows(self):
+        written = {}
+
+        def cell(value):
+            # Only text and whole numbers: equal values of those are always written alike
+            # (unlike Decimal("1.0") and Decimal("1.00"), or 0.0 and -0.0).
+            if value.__class__ not in _REUSED:
+                return f"<td>{_shown(value)}</td>"
+            text = written.get(value)
+            if text is None:
+                text = written[value] = f"<td>{_shown(value)}</td>"
+            return text
+
+        return mark_safe("".join(f"<tr>{''.join(map(cell, values))}</tr>" for values in self.values()))
 
 
 def _label(status):
@@ -67,20 +96,21 @@ def region_tables(board):
         "heatmap": Table(
             title=f"Ratings, {board.region.name}",
             columns=[
-                Column("Member State", lambda item: item[0].state.name),
-                Column("ISO3", lambda item: item[0].state.iso3),
-                Column("Section", lambda item: str(item[1].section)),
-                Column("Measure", lambda item: item[1].code),
-                Column("Title", lambda item: item[1].title),
-                Column("CTED assessment", lambda item: _label(item[2].assessed_status)),
-                Column("Self-report", lambda item: _label(item[2].reported_status)),
-                Column("Self-report differs", lambda item: "yes" if item[2].diverges else ""),
+                Column(header, itemgetter(index))
+                for index, header in enumerate(
+                    [
+                        "Member State",
+                        "ISO3",
+                        "Section",
+                        "Measure",
+                        "Title",
+                        "CTED assessment",
+                        "Self-report",
+                        "Self-report differs",
+                    ]
+                )
             ],
-            rows=[
-                (row, measure, board.cells.get((row.state.pk, measure.pk)) or Cell())
-                for row in shown
-                for measure in board.measures
-            ],
+            rows=_heatmap_rows(board),
         ),
         "states": Table(
             title=f"Member States, {board.region.name}",
@@ -128,6 +158,31 @@ def region_tables(board):
             rows=board.needs,
         ),
     }
+
+
+def _heatmap_rows(board):
+    """
+    One row per State shown × measure, its values in the order of the heat map's columns.
+    Each State's and measure's values are read once, and each pair of statuses labelled
+    once: the heat map of a large region has some 3,000 rows.
+    """
+    measures = [(measure.pk, str(measure.section), measure.code, measure.title) for measure in board.measures]
+    cells, empty, labelled = board.cells, Cell(), {}
+    rows = []
+    for row in board.shown_states:
+        state_id, name, iso3 = row.state.pk, row.state.name, row.state.iso3
+        for measure_id, section, code, title in measures:
+            cell = cells.get((state_id, measure_id), empty)
+            pair = (cell.assessed, cell.reported)
+            labels = labelled.get(pair)
+            if labels is None:
+                labels = labelled[pair] = (
+                    _label(cell.assessed_status),
+                    _label(cell.reported_status),
+                    "yes" if cell.diverges else "",
+                )
+            rows.append((name, iso3, section, code, title, *labels))
+    return rows
 
 
 def state_tables(board):

@@ -4,9 +4,17 @@ World-map geometry for server-rendered SVG maps of the Member States.
 The shapes are generated once by ``states/data/map/build_world_map.mjs`` into ``states/data/world_map.json``
 (Natural Earth via world-atlas, Equal Earth projection, keyed by M49 code); nothing is fetched or computed
 at run time.
+
+Pages do not carry the outlines: they never change, so they are served once, as the static file
+``static/map/world-outlines.svg`` (one ``<path id="ISO3">`` per State), which the browser caches, and a page
+draws each State with ``<use href="...world-outlines.svg?v=...#ISO3">`` and its own fill. That file is written
+from the JSON by ``python -m states.worldmap``; a test checks that the committed copy matches.
 """
 
+import csv
 import functools
+import hashlib
+import html
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,6 +22,10 @@ from pathlib import Path
 from typing import Protocol
 
 WORLD_MAP_PATH = Path(__file__).resolve().parent / "data" / "world_map.json"
+MEMBER_STATES_PATH = Path(__file__).resolve().parent / "data" / "member_states.csv"
+# Under STATICFILES_DIRS, so collectstatic and the static finders serve it like any other file.
+OUTLINES_NAME = "map/world-outlines.svg"
+OUTLINES_PATH = Path(__file__).resolve().parent.parent / "static" / OUTLINES_NAME
 
 
 class HasCodes(Protocol):
@@ -40,6 +52,10 @@ class WorldMap:
     shapes: tuple[Shape, ...]
     background: str  # one path for the land of no Member State (Greenland, Western Sahara, ...)
 
+    @property
+    def outlines_url(self) -> str:
+        return outlines_url()
+
 
 @functools.cache
 def load_world_map() -> dict:
@@ -59,3 +75,46 @@ def shapes_for(states: Iterable[HasCodes]) -> WorldMap:
         shape = data["states"][state.m49]
         shapes.append(Shape(state.iso3, shape["d"], shape["cx"], shape["cy"], shape["small"]))
     return WorldMap(view_box=data["viewBox"], shapes=tuple(shapes), background=data["background"]["d"])
+
+
+def outlines_svg() -> str:
+    """
+    The static outlines file: the land of no Member State as ``<path id="land">``, then each State's path
+    with its ISO3 code as id, all in ``<defs>`` (drawn only where a page ``<use>``s them). No path has a fill
+    or a stroke of its own: the ``<use>`` and the page's CSS give them, as they would to an inline path.
+    """
+    data = load_world_map()
+    with MEMBER_STATES_PATH.open(encoding="utf-8", newline="") as f:
+        iso3_by_m49 = {row["m49"]: row["iso3"] for row in csv.DictReader(f)}
+    paths = [f'<path id="land" d="{data["background"]["d"]}"/>']
+    paths += [f'<path id="{iso3_by_m49[m49]}" d="{shape["d"]}"/>' for m49, shape in sorted(data["states"].items())]
+    return "\n".join(
+        [
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{data["viewBox"]}">',
+            f"<!-- {html.escape(data['source'])}. Written by `python -m states.worldmap`. -->",
+            "<defs>",
+            *paths,
+            "</defs>",
+            "</svg>",
+            "",
+        ]
+    )
+
+
+@functools.cache
+def outlines_version() -> str:
+    """A digest of the committed outlines file, so that its address changes whenever its content does."""
+    return hashlib.sha256(OUTLINES_PATH.read_bytes()).hexdigest()[:12]
+
+
+def outlines_url() -> str:
+    """The outlines file's address, versioned: a browser may keep it as long as it likes."""
+    from django.templatetags.static import static
+
+    return f"{static(OUTLINES_NAME)}?v={outlines_version()}"
+
+
+if __name__ == "__main__":
+    OUTLINES_PATH.parent.mkdir(parents=True, exist_ok=True)
+    OUTLINES_PATH.write_text(outlines_svg(), encoding="utf-8")
+    print(f"Wrote {OUTLINES_PATH} ({OUTLINES_PATH.stat().st_size:,} bytes).")

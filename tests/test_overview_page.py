@@ -23,6 +23,8 @@ Status = Rating.Status
 ASSESSED = Rating.Kind.ASSESSED
 AT = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
 MEMBER_STATES_CSV = Path(__file__).resolve().parent.parent / "states" / "data" / "member_states.csv"
+# The versioned address of the static outlines file, as a pattern.
+OUTLINES = r"/static/map/world-outlines\.svg\?v=[0-9a-f]{12}"
 
 
 def _page(client, user, **params):
@@ -39,7 +41,7 @@ def _linked(html):
 
 def _title(html, iso3):
     """The map's ``<title>`` for the State drawn with ``data-iso3=iso3``."""
-    match = re.search(rf'<title>([^<]*)</title><path class="state" data-iso3="{iso3}"', html)
+    match = re.search(rf'<title>([^<]*)</title><use class="state" data-iso3="{iso3}"', html)
     assert match, f"no map shape for {iso3}"
     return match.group(1)
 
@@ -86,9 +88,18 @@ def test_page_renders_for_every_role(client, ratings, who, request):
 @pytest.mark.parametrize("who", ["analyst", "focal_jam", "coordinator"])
 def test_map_draws_every_state_whoever_reads_it(client, ratings, who, request):
     html = _page(client, request.getfixturevalue(who))
-    drawn = re.findall(r'<path class="state" data-iso3="([A-Z]{3})"', html)
+    # Each State is drawn from its own outline in the static outlines file.
+    drawn = re.findall(rf'<use class="state" data-iso3="([A-Z]{{3}})" href="{OUTLINES}#\1"', html)
     assert sorted(drawn) == ["FRA", "JAM", "KEN", "TTO"]
-    assert '<path class="land" d="M' in html
+    assert re.search(rf'<use class="land" href="{OUTLINES}#land"/>', html)
+
+
+def test_the_page_carries_no_outlines(client, analyst, more_states):
+    html = _page(client, analyst)
+    assert len(re.findall(r'<use class="state"', html)) == 34
+    # The legend's patterns draw short strokes; no State's outline is written into the page.
+    assert not re.search(r' d="M[^"]{100,}"', html)
+    assert len(html) < 60_000
 
 
 def test_analyst_sees_every_state_linked_with_its_level(client, analyst, ratings):
@@ -105,7 +116,7 @@ def test_small_states_get_a_marker_so_they_can_be_clicked(client, analyst, ratin
     html = _page(client, analyst)
     # Jamaica and Trinidad and Tobago are flagged small in world_map.json; Kenya and France are not.
     assert len(re.findall(r'<circle class="marker"', html)) == 2
-    assert re.search(r'data-iso3="JAM" d="[^"]*" fill="url\(#map-partially\)"/><circle class="marker"', html)
+    assert re.search(r'data-iso3="JAM" href="[^"]*#JAM" fill="url\(#map-partially\)"/><circle class="marker"', html)
 
 
 def test_focal_point_sees_own_state_linked_and_other_states_not_shared(client, focal_jam, ratings):
@@ -114,7 +125,7 @@ def test_focal_point_sees_own_state_linked_and_other_states_not_shared(client, f
     assert 'href="/states/KEN/"' not in html
     # Kenya is drawn hatched, titled with its name only, and has no row in the table.
     assert _title(html, "KEN") == "Kenya"
-    assert re.search(r'<g class="not-shared"><title>Kenya</title><path class="state" data-iso3="KEN"', html)
+    assert re.search(r'<g class="not-shared"><title>Kenya</title><use class="state" data-iso3="KEN"', html)
     assert 'fill="url(#map-hidden)"' in html
     assert "Not shared with you" in html
     assert "<td>KEN</td>" not in html
@@ -215,7 +226,7 @@ def test_as_of_before_any_rating_shows_the_empty_state_with_map_and_cards(client
     assert 'class="empty-state"' in html
     assert "No assessed rating had been recorded by the end of 1 January 2024" in html
     assert _title(html, "JAM") == "Jamaica: no ratings yet"
-    assert len(re.findall(r'<path class="state"', html)) == 4
+    assert len(re.findall(r'<use class="state"', html)) == 4
     assert 'href="/regions/caribbean/"' in html
 
 
@@ -241,7 +252,7 @@ def test_empty_tracker_tells_analysts_to_record_an_assessment(client, analyst):
     html = _page(client, analyst)
     assert "No ratings yet</h2>" in html
     assert 'href="/admin/implementation/assessment/add/"' in html
-    assert len(re.findall(r'<path class="state"[^>]*fill="#D5D9DE"', html)) == 4
+    assert len(re.findall(r'<use class="state"[^>]*fill="#D5D9DE"', html)) == 4
     assert 'href="/regions/caribbean/"' in html
 
 
@@ -343,7 +354,7 @@ def test_query_count_stays_fixed_with_many_more_states(client, analyst, more_sta
     client.force_login(analyst)
     with django_assert_num_queries(ANALYST_QUERIES):
         html = client.get("/").content.decode()
-    assert len(re.findall(r'<path class="state"', html)) == 34
+    assert len(re.findall(r'<use class="state"', html)) == 34
 
 
 def test_query_count_is_fixed_for_a_focal_point(client, focal_jam, more_states, django_assert_num_queries):

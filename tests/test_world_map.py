@@ -1,16 +1,27 @@
 """
 The committed world-map geometry covers every Member State and flags the ones too small to see.
 
-Reads states/data/member_states.csv and states/data/world_map.json directly: no database.
+Reads states/data/member_states.csv, states/data/world_map.json and the static outlines file directly:
+no database.
 """
 
 import csv
+import hashlib
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from django.contrib.staticfiles import finders
 
-from states.worldmap import WORLD_MAP_PATH, load_world_map, shapes_for
+from states.worldmap import (
+    OUTLINES_NAME,
+    OUTLINES_PATH,
+    WORLD_MAP_PATH,
+    load_world_map,
+    outlines_svg,
+    shapes_for,
+)
 
 MEMBER_STATES_CSV = Path(__file__).resolve().parent.parent / "states" / "data" / "member_states.csv"
 SIZE_BUDGET = 600_000  # bytes: the whole file is read once per process, and paths are inlined in pages
@@ -94,3 +105,34 @@ def test_shapes_for_returns_one_shape_per_state_in_the_order_given(member_states
 def test_shapes_for_an_unknown_code_raises_key_error():
     with pytest.raises(KeyError):
         shapes_for([SimpleNamespace(iso3="XXX", m49="999")])
+
+
+# The static outlines file that pages draw the States from
+
+
+def test_the_committed_outlines_file_is_written_from_the_geometry():
+    assert OUTLINES_PATH.read_text(encoding="utf-8") == outlines_svg(), (
+        "static/map/world-outlines.svg is out of date: run `python -m states.worldmap` and commit it"
+    )
+
+
+def test_the_outlines_file_has_one_outline_per_member_state_and_the_land(member_states):
+    ids = re.findall(r'<path id="([^"]+)" d="M', outlines_svg())
+    assert sorted(ids) == sorted([*member_states, "land"])
+
+
+def test_outlines_take_their_fill_and_stroke_from_the_page():
+    svg = outlines_svg()
+    assert "fill=" not in svg and "stroke" not in svg and "style=" not in svg
+    # Inside <defs>: the file draws nothing by itself.
+    assert svg.index("<defs>") < svg.index("<path") < svg.rindex("<path") < svg.index("</defs>")
+
+
+def test_the_outlines_file_is_found_as_a_static_file():
+    assert Path(finders.find(OUTLINES_NAME)) == OUTLINES_PATH
+
+
+def test_the_outlines_address_carries_the_files_digest(settings):
+    settings.STATIC_URL = "/static/"
+    digest = hashlib.sha256(OUTLINES_PATH.read_bytes()).hexdigest()[:12]
+    assert shapes_for([]).outlines_url == f"/static/map/world-outlines.svg?v={digest}"
