@@ -17,8 +17,10 @@ from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.timezone import template_localtime
 
 from measures.models import Measure, Section
 from states.models import MemberState, Region, RegionMembership, Workshop, is_analyst
@@ -740,6 +742,17 @@ class TrendChart:
         return self.left - 8
 
     @property
+    def points_svg(self):
+        """A circle per quarter, titled with its mean score and how many ratings it is over."""
+        return mark_safe(
+            "".join(
+                f'<circle class="trend-point" cx="{p.x}" cy="{p.y}" r="4"><title>{p.quarter}: mean score '
+                f"{floatformat(p.point.mean_score, 2)} over {p.point.scored} rated measures</title></circle>"
+                for p in self.points
+            )
+        )
+
+    @property
     def first(self):
         return self.points[0] if self.points else None
 
@@ -776,12 +789,14 @@ def build_region_board(*, region, user, filters):
     reported = _filtered(rows.filter(kind=SELF_REPORTED), filters, ignore=["status"]).order_by()
     cells = defaultdict(Cell)
     total, per_state, per_measure = Tally(), defaultdict(Tally), defaultdict(Tally)
-    for state_id, measure_id, status in assessed:
-        total.add(status)
-        per_state[state_id].add(status)
-        per_measure[measure_id].add(status)
+    statuses = {status.value: status for status in Status}
+    for state_id, measure_id, value in assessed:
+        status = statuses[value]
+        total.counts[status] += 1
+        per_state[state_id].counts[status] += 1
+        per_measure[measure_id].counts[status] += 1
         if state_id in shown_ids:
-            cells[state_id, measure_id].assessed = status
+            cells[state_id, measure_id].assessed = value
     for state_id, measure_id, status in reported.values_list("state_id", "measure_id", "status"):
         if state_id in shown_ids:
             cells[state_id, measure_id].reported = status
@@ -876,6 +891,67 @@ class RatingSide:
     def not_applicable(self):
         return self.status == Status.NOT_APPLICABLE
 
+    @property
+    def html(self):
+        """
+        The side as the profile shows it: kind, status badge, explanation, the reason it does
+        not apply, source, the assessment behind it and when it was last confirmed. Written
+        here, not in a template partial: a profile has some 140 sides, and the partial's
+        lookups took most of the page's time. Dates as the template's ``date`` filter writes them.
+        """
+        kind = escape(self.kind.label)
+        rating = self.rating
+        if not rating:
+            return mark_safe(_SIDE.format(kind, '  <p class="muted side-text">Not rated yet.</p>\n'))
+        status = self.status
+        parts = [f'  <p class="side-status">{status_badge_html(status)}</p>\n']
+        if rating.explanation:
+            parts.append(f'  <p class="side-text">{escape(rating.explanation)}</p>\n')
+        if self.not_applicable:
+            why = escape(rating.justification or "not given")
+            parts.append(f'  <p class="side-text"><strong>Why not applicable:</strong> {why}</p>\n')
+        if rating.source_document or rating.source_url:
+            source = f"<cite>{escape(rating.source_document)}</cite>" if rating.source_document else ""
+            if rating.source_reference:
+                source += f", {escape(rating.source_reference)}"
+            if rating.source_date:
+                source += f", {_date(rating.source_date, 'j M Y')}"
+            if rating.source_url:
+                url = escape(rating.source_url)
+                source += f'\n    <br><a class="source-url" href="{url}" rel="noopener noreferrer">{url}</a>'
+            parts.append(f'  <p class="side-source"><span class="side-label">Source:</span>\n    {source}\n  </p>\n')
+        else:
+            parts.append('  <p class="side-source muted">No source cited.</p>\n')
+        meta = ""
+        if self.assessment:
+            assessment = self.assessment
+            meta = (
+                f"From the {escape(assessment.get_kind_display().lower())} of "
+                f"{_date(assessment.conducted_on, 'j M Y')} · "
+            )
+        confirmed = rating.last_confirmed_at
+        meta += f'Last confirmed <time datetime="{_date(confirmed, "c")}">{_date(confirmed, "j M Y")}</time>' + (
+            ' <span class="flag flag-stale">over 12 months ago</span>' if self.stale else ""
+        )
+        parts.append(f'  <p class="side-meta">{meta}</p>\n')
+        return mark_safe(_SIDE.format(kind, "".join(parts)))
+
+
+_SIDE = '<div class="rating-side">\n  <p class="side-kind">{}</p>\n{}</div>\n'
+
+
+def status_badge_html(status):
+    """A status's colour swatch and label, as the ``_charts.html#status_badge`` partial writes it."""
+    return (
+        f'<span class="status-badge"><svg class="swatch" width="12" height="12" aria-hidden="true" focusable="false">'
+        f'<rect width="12" height="12" fill="{status.colour}" stroke="#444"/></svg> {escape(status.label)}</span>'
+    )
+
+
+def _date(value, format_string):
+    """``value`` as ``{{ value|date:format_string }}`` writes it: in the current time zone, localised, escaped."""
+    return escape(date_format(template_localtime(value), format_string))
+
 
 @dataclasses.dataclass
 class ProfileRow:
@@ -887,7 +963,9 @@ class ProfileRow:
     at: dt.datetime | None = None
     assessment: object = None  # the assessment behind ``assessed``, when shared with the State
 
-    @property
+    # The row's properties are read several times each as the page is drawn: worked out once.
+
+    @functools.cached_property
     def cell(self):
         return Cell(
             assessed=self.assessed.status if self.assessed else None,
@@ -897,12 +975,12 @@ class ProfileRow:
     def _is_stale(self, rating):
         return rating is not None and rating.last_confirmed_at < (self.at or timezone.now()) - STALE_AFTER
 
-    @property
+    @functools.cached_property
     def stale(self):
         """Whether a rating shown here has gone unconfirmed past ``STALE_AFTER``."""
         return self._is_stale(self.assessed) or self._is_stale(self.reported)
 
-    @property
+    @functools.cached_property
     def sides(self):
         """CTED's assessment, then the State's self-report, each a ``RatingSide``."""
         return [
@@ -974,7 +1052,8 @@ def build_state_profile(*, state, user, filters):
     at = end_of_day(as_of) if as_of is not None else timezone.now()
     # 1. Measures kept by the filters, with sections; 2. the State's ratings of both kinds.
     measures = _filtered_measures(filters)
-    rows = _filtered(Rating.objects.current_edition().filter(state=state), filters, ignore=["status"])
+    # Unordered: they are looked up by measure and kind, and the default ordering costs a join and a sort.
+    rows = _filtered(Rating.objects.current_edition().filter(state=state), filters, ignore=["status"]).order_by()
     ratings = {(r.measure_id, r.kind): r for r in rows}
     # 3. The assessments behind the CTED ratings, named only when shared with the State:
     # the profile is what the State may be handed, so a CTED-only one stays unnamed even

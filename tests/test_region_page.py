@@ -130,6 +130,27 @@ def test_the_heat_map_groups_measures_by_section_and_has_its_data_table(client, 
     assert "?export=heatmap&amp;format=csv" in html
 
 
+def test_the_heat_maps_data_table_gives_both_ratings_of_every_state_and_measure(client, analyst, ratings, world):
+    rate(world, analyst, "jam", "records", Status.LARGELY, AT_2024)
+    rate(world, analyst, "jam", "records", Status.PARTIALLY, AT_2024, kind=SELF_REPORTED)
+    html = page(client, analyst, "caribbean").content.decode()
+    table = re.search(r"<caption>Ratings, Caribbean.*?</table>", html, re.S).group(0)
+    records = world["records"]
+    jamaica = ["Jamaica", "JAM", str(records.section), "SALW-06", records.title]
+    assert (
+        "<tr>"
+        + "".join(f"<td>{value}</td>" for value in jamaica)
+        + ("<td>Largely implemented</td><td>Partially implemented</td><td>yes</td></tr>")
+        in table
+    )
+    # Trinidad and Tobago has no rating of SALW-06: its row is there, empty.
+    assert "<td>TTO</td><td>" in table and table.count("<tr><td>") == 4
+    rows = export(client, analyst, "caribbean", "heatmap")
+    assert rows[0][-3:] == ["CTED assessment", "Self-report", "Self-report differs"]
+    assert [*jamaica, "Largely implemented", "Partially implemented", "yes"] in rows
+    assert ["Trinidad and Tobago", "TTO", *jamaica[2:], "", "", ""] in rows
+
+
 # History: trend and "as of"
 
 

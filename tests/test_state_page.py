@@ -195,6 +195,23 @@ def test_each_rating_shows_status_explanation_and_source(client, world, analyst,
     assert "Last confirmed" in row
 
 
+def test_text_typed_into_a_rating_is_escaped_and_dates_are_in_the_sites_time_zone(
+    client, world, analyst, focal_jam, settings
+):
+    settings.TIME_ZONE = "America/Jamaica"  # UTC-5: 1 May 2024 at 02:00 UTC is still 30 April there
+    _rate(
+        world, "jam", "marking", ASSESSED, Status.PARTIALLY, at=dt.datetime(2024, 5, 1, 2, tzinfo=dt.UTC),
+        by=analyst, explanation="<script>alert(1)</script> & more", source_document='Act "No. 5" <2020>',
+        source_url='https://example.org/?a=1&b="2"',
+    )  # fmt: skip
+    row = _row(_page(client, focal_jam), "SALW-04")
+    assert "<script>" not in row
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in row
+    assert "<cite>Act &quot;No. 5&quot; &lt;2020&gt;</cite>" in row
+    assert 'href="https://example.org/?a=1&amp;b=&quot;2&quot;"' in row
+    assert '<time datetime="2024-04-30T21:00:00-05:00">30 Apr 2024</time>' in row
+
+
 def test_a_measure_without_ratings_says_so(client, ratings, focal_jam):
     assert "Not rated yet." in _row(_page(client, focal_jam), "SALW-06")
 
