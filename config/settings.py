@@ -88,6 +88,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_filters",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "states",
     "measures",
@@ -155,3 +159,48 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 # History is append-only: the admin's "revert to this version" would rewrite a past state as if it were new.
 SIMPLE_HISTORY_REVERT_DISABLED = True
+
+# The API under /api/v1/ (implementation/api.py). Tokens are made in the admin, by administrators.
+REST_FRAMEWORK = {
+    # Token first: its scheme is the one a 401 names in WWW-Authenticate.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["implementation.api_defaults.HasTrackerRole"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "implementation.api_defaults.PageNumberPagination",
+    # No browsable API: its pages carry inline scripts, which the coming CSP forbids; /api/docs/ replaces it.
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "implementation.renderers.CSVRenderer",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "implementation.api_schema.ApiSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SCR 2370 implementation tracker API",
+    "DESCRIPTION": (
+        "Read access to the States, regions, catalogue, ratings, rating history, assessments and "
+        "recommendations a user may see, and submissions by focal points. Every list takes "
+        "?format=csv (or Accept: text/csv) for a spreadsheet of the page."
+    ),
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Swagger UI from drf-spectacular-sidecar's static files: nothing is loaded from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "kind" and a "status"; each choice set gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "RatingStatusEnum": "implementation.models.Rating.Status",
+        "RatingKindEnum": "implementation.models.Rating.Kind",
+        "AssessmentKindEnum": "implementation.models.Assessment.Kind",
+        "AssessmentStatusEnum": "implementation.models.Assessment.Status",
+        "RecommendationStatusEnum": "implementation.models.Recommendation.Status",
+        "RegionKindEnum": "states.models.Region.Kind",
+    },
+}

@@ -17,5 +17,6 @@ urlpatterns = [
     path("imports/ratings/", spreadsheet_views.bulk_import, name="bulk_import"),
     path("imports/ratings/<int:pk>/", spreadsheet_views.bulk_import_preview, name="bulk_import_preview"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include("implementation.api")),
     path("admin/", admin.site.urls),
 ]

@@ -27,6 +27,24 @@ class RatingFilterForm(forms.Form):
         return as_of
 
 
+class MomentField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 date, or date and time, that the database can store (in UTC, years 1 to 9999)."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        try:
+            if moment is not None:
+                moment.astimezone(dt.UTC)
+        except OverflowError:
+            # 0001-01-01T00:00+02:00 parses, but is before the first moment UTC can express.
+            raise forms.ValidationError("Enter a date and time between the years 1 and 9999 in UTC.") from None
+        return moment
+
+
+class MomentFilter(django_filters.IsoDateTimeFilter):
+    field_class = MomentField
+
+
 class RatingFilterSet(django_filters.FilterSet):
     region = django_filters.CharFilter(method="filter_region", label="Region (slug)")
     state = django_filters.CharFilter(field_name="state__iso3", lookup_expr="iexact", label="State (ISO3)")
@@ -48,9 +66,20 @@ class RatingFilterSet(django_filters.FilterSet):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
+    # For a client that keeps a copy: every save stamps last_confirmed_at, a mere confirmation included.
+    updated_since = MomentFilter(
+        field_name="last_confirmed_at",
+        lookup_expr="gte",
+        label="Updated since",
+        help_text="Only ratings saved or confirmed at or after this date or date and time (ISO 8601).",
+    )
+
     class Meta:
         model = Rating
-        fields = ["region", "state", "measure", "section", "domain", "phase", "capacity", "status", "kind", "as_of"]
+        fields = [
+            "region", "state", "measure", "section", "domain", "phase", "capacity", "status", "kind", "as_of",
+            "updated_since",
+        ]  # fmt: skip
         form = RatingFilterForm
 
     def __init__(self, *args, **kwargs):

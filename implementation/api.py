@@ -1,0 +1,327 @@
+"""
+The API under /api/v1/, its OpenAPI schema at /api/schema/ and its docs at /api/docs/.
+
+Each viewset starts from its model's ``visible_to(request.user)``, the same QuerySet
+method the pages use, so the API shows each person exactly what the pages show them.
+Authentication, the role check, filtering, pagination and the CSV renderer are set
+once, in ``REST_FRAMEWORK`` (config/settings.py; the classes it names are in
+api_defaults.py and renderers.py).
+"""
+
+import django_filters
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import BigIntegerField, Case, Exists, F, OuterRef, Prefetch, When
+from django.urls import include, path
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework import exceptions, mixins, routers, status, viewsets
+from rest_framework.response import Response
+
+from measures.models import Edition, Measure
+from states.models import MemberState, Region, RegionMembership
+
+from . import serializers, workflow
+from .api_schema import DETAIL
+from .filters import MomentFilter, RatingFilterSet, end_of_day
+from .models import Assessment, Rating, Recommendation, Submission
+
+# Ratings and their history in the order of the pages: by State, then as the catalogue lists measures.
+RATING_ORDER = ("state__name", "measure__section__position", "measure__position", "measure__code", "kind")
+
+
+class StateFilterSet(django_filters.FilterSet):
+    region = django_filters.CharFilter(method="filter_region", label="Region (slug)")
+    readable = django_filters.BooleanFilter(label="Only the States whose records you may read (or only the others)")
+
+    class Meta:
+        model = MemberState
+        fields = ["region", "readable"]
+
+    def filter_region(self, queryset, name, value):
+        region = Region.objects.filter(slug=value).first()
+        if region is None:
+            return queryset.none()
+        return queryset.in_region(region)
+
+
+class StateViewSet(viewsets.ReadOnlyModelViewSet):
+    """Every Member State: names and codes are public. ``readable`` says whose records you may read."""
+
+    serializer_class = serializers.StateSerializer
+    filterset_class = StateFilterSet
+    lookup_field = "iso3"
+
+    def get_queryset(self):
+        readable = MemberState.objects.visible_to(self.request.user)
+        return MemberState.objects.annotate(readable=Exists(readable.filter(pk=OuterRef("pk")))).order_by("name")
+
+
+class RegionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Regions and the States that belong to them today."""
+
+    serializer_class = serializers.RegionSerializer
+    filterset_fields = ["kind"]
+    lookup_field = "slug"
+
+    def get_queryset(self):
+        members = RegionMembership.objects.current().select_related("state").order_by("state__iso3")
+        return Region.objects.prefetch_related(
+            Prefetch("memberships", queryset=members, to_attr="current_memberships")
+        ).order_by("name")
+
+
+class EditionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Editions of the guideline catalogue; one of them is current."""
+
+    serializer_class = serializers.EditionSerializer
+    lookup_field = "code"
+
+    def get_queryset(self):
+        return Edition.objects.select_related("previous").order_by("-published_on", "code")
+
+
+class MeasureFilterSet(django_filters.FilterSet):
+    edition = django_filters.CharFilter(
+        field_name="edition__code", label="Edition (code)", help_text="The current edition when left out."
+    )
+    section = django_filters.CharFilter(field_name="section__code", lookup_expr="iexact", label="Section (code)")
+    domain = django_filters.ChoiceFilter(choices=Measure.Domain.choices)
+    phase = django_filters.ChoiceFilter(choices=Measure.Phase.choices)
+
+    class Meta:
+        model = Measure
+        fields = ["edition", "section", "domain", "phase"]
+
+    def filter_queryset(self, queryset):
+        if not self.form.cleaned_data.get("edition"):
+            queryset = queryset.current()
+        return super().filter_queryset(queryset)
+
+
+class MeasureViewSet(viewsets.ReadOnlyModelViewSet):
+    """The catalogue of measures, of the current edition unless ``edition`` names another."""
+
+    serializer_class = serializers.MeasureSerializer
+    filterset_class = MeasureFilterSet
+    lookup_field = "code"
+
+    def get_queryset(self):
+        return (
+            Measure.objects.select_related("edition", "section", "predecessor")
+            .prefetch_related("instruments")
+            .order_by("edition", "section__position", "position", "code")
+        )
+
+
+def with_shown_assessment(rows, user):
+    """
+    Annotate ``shown_assessment``: the row's assessment id when ``user`` may read that
+    assessment, else ``None``, so that a CTED-only assessment is not even named.
+    """
+    readable = Assessment.objects.visible_to(user)
+    return rows.annotate(
+        shown_assessment=Case(
+            When(assessment__in=readable, then=F("assessment_id")), default=None, output_field=BigIntegerField()
+        )
+    )
+
+
+class RatingViewSet(viewsets.ReadOnlyModelViewSet):
+    """
+    Ratings of the current edition, both kinds. With ``as_of``, each as it stood at the
+    end of that day; with ``updated_since``, only those saved or confirmed since.
+    """
+
+    serializer_class = serializers.RatingSerializer
+    filterset_class = RatingFilterSet
+    # The rating's id, which its history rows share: the same lookup works "as of" a day.
+    lookup_field = "id"
+
+    def get_queryset(self):
+        return Rating.objects.visible_to(self.request.user).current_edition()
+
+    def filter_queryset(self, queryset):
+        # "As of" swaps the ratings for history rows, so the joins come after the filters.
+        rows = super().filter_queryset(queryset).select_related("state", "measure", "set_by")
+        return with_shown_assessment(rows, self.request.user).order_by(*RATING_ORDER)
+
+    def get_serializer_context(self):
+        # "Stale" is judged at the end of the as-of day. The date is valid by now: the
+        # FilterSet refused a bad one before any row was serialised.
+        as_of = self.request.query_params.get("as_of")
+        context = super().get_serializer_context()
+        context["at"] = (
+            end_of_day(RatingFilterSet.base_filters["as_of"].field.clean(as_of)) if as_of else timezone.now()
+        )
+        return context
+
+
+class RatingHistoryFilterSet(RatingFilterSet):
+    since = MomentFilter(field_name="history_date", lookup_expr="gte", label="Changed since")
+    until = MomentFilter(field_name="history_date", lookup_expr="lte", label="Changed until")
+
+    class Meta(RatingFilterSet.Meta):
+        model = Rating.history.model
+        fields = [
+            "region", "state", "measure", "section", "domain", "phase", "capacity", "status", "kind", "since", "until",
+        ]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # History rows are already "as of" their own date; since/until select them by it.
+        del self.filters["as_of"]
+        del self.filters["updated_since"]
+
+
+class RatingHistoryViewSet(viewsets.ReadOnlyModelViewSet):
+    """
+    Every change to the ratings you may read, newest first: as on a State's profile
+    timeline, with who made it and why.
+    """
+
+    serializer_class = serializers.RatingHistorySerializer
+    filterset_class = RatingHistoryFilterSet
+
+    def get_queryset(self):
+        return Rating.history.visible_to(self.request.user)
+
+    def filter_queryset(self, queryset):
+        rows = super().filter_queryset(queryset).select_related("state", "measure", "history_user")
+        return with_shown_assessment(rows, self.request.user).order_by("-history_date", "-history_id")
+
+
+class AssessmentFilterSet(django_filters.FilterSet):
+    state = django_filters.CharFilter(field_name="state__iso3", lookup_expr="iexact", label="State (ISO3)")
+
+    class Meta:
+        model = Assessment
+        fields = ["state", "kind", "status", "confidentiality"]
+
+
+class AssessmentViewSet(viewsets.ReadOnlyModelViewSet):
+    """Assessments of the States you may read; CTED-only ones for analysts alone."""
+
+    serializer_class = serializers.AssessmentSerializer
+    filterset_class = AssessmentFilterSet
+
+    def get_queryset(self):
+        return (
+            Assessment.objects.visible_to(self.request.user)
+            .select_related("state")
+            .order_by("-conducted_on", "state__name", "pk")
+        )
+
+
+class RecommendationFilterSet(django_filters.FilterSet):
+    state = django_filters.CharFilter(field_name="state__iso3", lookup_expr="iexact", label="State (ISO3)")
+    measure = django_filters.CharFilter(method="filter_measure", label="Measure (code)")
+
+    class Meta:
+        model = Recommendation
+        fields = ["state", "measure", "status", "priority"]
+
+    def filter_measure(self, queryset, name, value):
+        # A filter on the many-to-many would repeat a recommendation once per matching measure.
+        return queryset.filter(pk__in=Recommendation.objects.filter(measures__code__iexact=value).values("pk"))
+
+
+class RecommendationViewSet(viewsets.ReadOnlyModelViewSet):
+    """CTED's recommendations to the States you may read, with the measures they concern."""
+
+    serializer_class = serializers.RecommendationSerializer
+    filterset_class = RecommendationFilterSet
+
+    def get_queryset(self):
+        rows = Recommendation.objects.visible_to(self.request.user).select_related("state")
+        rows = rows.prefetch_related(Prefetch("measures", queryset=Measure.objects.order_by("code")))
+        return with_shown_assessment(rows, self.request.user).order_by("state__name", "status", "priority", "pk")
+
+
+# Path converters rather than regexes: a lookup takes any value but "/", so that a
+# malformed one (an id with a dot, a lowercase ISO3) gets the API's JSON 404, not the site's page.
+class SubmissionFilterSet(django_filters.FilterSet):
+    state = django_filters.CharFilter(field_name="state__iso3", lookup_expr="iexact", label="State (ISO3)")
+    measure = django_filters.CharFilter(field_name="measure__code", lookup_expr="iexact", label="Measure (code)")
+
+    class Meta:
+        model = Submission
+        fields = ["state", "measure", "status", "review"]
+
+
+class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """
+    Focal points' proposed self-reports and their review, newest first. A focal point
+    POSTs one for their State; it changes no rating until an analyst accepts it.
+    """
+
+    serializer_class = serializers.SubmissionSerializer
+    filterset_class = SubmissionFilterSet
+
+    def get_queryset(self):
+        return (
+            Submission.objects.visible_to(self.request.user)
+            .select_related("state", "measure", "submitted_by", "reviewed_by")
+            .order_by("-submitted_at", "-id")
+        )
+
+    @extend_schema(
+        responses={
+            201: serializers.SubmissionSerializer,
+            409: OpenApiResponse(
+                DETAIL, description="Someone else's submission for this measure is pending; name it in `replaces`."
+            ),
+        }
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        try:
+            submission = workflow.submit(
+                state=values.pop("state"),
+                measure=values.pop("measure"),
+                replaces=values.pop("replaces_id", None),
+                by=request.user,
+                channel=Submission.Channel.API,
+                **values,
+            )
+        # EditConflict is a ValidationError, so it is caught first.
+        except workflow.EditConflict as conflict:
+            return Response({"detail": " ".join(conflict.messages)}, status=status.HTTP_409_CONFLICT)
+        except ValidationError as error:
+            raise exceptions.ValidationError(_by_field(error)) from None
+        except PermissionDenied as refusal:
+            raise exceptions.PermissionDenied(str(refusal)) from None
+        return Response(self.get_serializer(submission).data, status=status.HTTP_201_CREATED)
+
+
+def _by_field(error):
+    """A Django ``ValidationError``'s messages by field, as DRF answers bad input."""
+    if hasattr(error, "error_dict"):
+        return error.message_dict
+    return {"non_field_errors": error.messages}
+
+
+router = routers.DefaultRouter(use_regex_path=False)
+# ?format=csv chooses the renderer; a second spelling (ratings.csv) would only double the schema.
+router.include_format_suffixes = False
+router.register("states", StateViewSet, basename="api-state")
+router.register("regions", RegionViewSet, basename="api-region")
+router.register("editions", EditionViewSet, basename="api-edition")
+router.register("measures", MeasureViewSet, basename="api-measure")
+router.register("ratings", RatingViewSet, basename="api-rating")
+router.register("rating-history", RatingHistoryViewSet, basename="api-rating-history")
+router.register("assessments", AssessmentViewSet, basename="api-assessment")
+router.register("recommendations", RecommendationViewSet, basename="api-recommendation")
+router.register("submissions", SubmissionViewSet, basename="api-submission")
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="implementation/api_docs.html"),
+        name="api-docs",
+    ),
+]

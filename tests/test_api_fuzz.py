@@ -1,0 +1,134 @@
+"""
+Fuzzing the API from its own OpenAPI schema: schemathesis generates requests for every
+operation (paths, filters, bodies) and checks each answer against the schema.
+
+Driven through schemathesis's Python API inside an ordinary test: its pytest plugin
+(``schemathesis.pytest.from_fixture``) fails under pytest 9.2 ("'Function' object has no
+attribute '_nodeid'"). Requests go to Django's WSGI application in this process, on the
+test database, as an analyst and as a focal point, each with a token.
+"""
+
+import datetime as dt
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, given, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from implementation import workflow
+from implementation.models import Assessment, Confidentiality, Rating, Recommendation
+from implementation.services import set_rating
+from measures.models import Edition, Measure, Section
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# Per operation and user: enough to reach every filter and body field, while the whole
+# test (about 20 operations, two users) stays under a minute.
+EXAMPLES = 20
+FUZZ_SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    # Repeatable in CI: the same requests every run.
+    derandomize=True,
+    # The data is made once per test, not per example, on purpose: the requests only read,
+    # or write submissions that later examples may meet, as clients would.
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@pytest.fixture
+def demo_like(world, analyst, focal_jam, focal_ken, coordinator):
+    """A little of everything seed_demo makes: history, both kinds, shared and CTED-only records, a submission."""
+    older = Edition.objects.create(code="2019", title="2019 edition", published_on=dt.date(2019, 6, 1))
+    old_section = Section.objects.create(edition=older, code="B", title="SALW")
+    old_marking = Measure.objects.create(
+        edition=older, section=old_section, code="SALW-04", title="Marking", domain="salw", phase="upstream",
+        legislative=True,
+    )  # fmt: skip
+    world["edition"].previous = older
+    world["edition"].save()
+    world["marking"].predecessor = old_marking
+    world["marking"].save()
+    shared = Assessment.objects.create(
+        state=world["jam"], kind=Assessment.Kind.COUNTRY_VISIT, conducted_on=dt.date(2024, 3, 1),
+        confidentiality=Confidentiality.SHARED, status=Assessment.Status.FINAL, summary="DEMO — visit",
+    )  # fmt: skip
+    Assessment.objects.create(state=world["jam"], kind=Assessment.Kind.DESK_REVIEW, conducted_on=dt.date(2025, 1, 5))
+    steps = [Rating.Status.NO_INFORMATION, Rating.Status.NOT_IMPLEMENTED, Rating.Status.PARTIALLY]
+    for year, status in enumerate(steps, start=2023):
+        for key in ("jam", "tto", "ken"):
+            for measure in ("marking", "records"):
+                for kind in Rating.Kind:
+                    set_rating(
+                        state=world[key], measure=world[measure], kind=kind, by=analyst, reason=f"Review {year}",
+                        at=dt.datetime(year, 6, 1, tzinfo=dt.UTC), status=status,
+                        explanation="=HYPERLINK(\"http://x\") — Décret n° 12", source_document="Firearms Act",
+                        assessment=shared if key == "jam" and kind == Rating.Kind.ASSESSED else None,
+                    )  # fmt: skip
+    set_rating(
+        state=world["ken"], measure=world["records"], kind=Rating.Kind.SELF_REPORTED, by=analyst, reason="No registry",
+        status=Rating.Status.NOT_APPLICABLE, justification="No civilian holdings",
+    )  # fmt: skip
+    recommendation = Recommendation.objects.create(state=world["jam"], text="DEMO — Mark on import", assessment=shared)
+    recommendation.measures.set([world["marking"], world["records"]])
+    workflow.submit(
+        state=world["jam"], measure=world["marking"], by=focal_jam, status=Rating.Status.LARGELY,
+        explanation="Regulation adopted",
+    )  # fmt: skip
+    return world
+
+
+@pytest.fixture
+def wsgi_app():
+    # Django's test client does the same: a request must not close the connection that
+    # holds the test's transaction.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield get_wsgi_application()
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def fuzz(app, user):
+    """Every operation of the schema as ``user``; returns the failures as (operation, error) pairs."""
+    # identity: the WSGI client would not un-gzip what GZipMiddleware compresses.
+    headers = {"Authorization": f"Token {Token.objects.create(user=user).key}", "Accept-Encoding": "identity"}
+    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", app, headers=headers)
+    failures = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @FUZZ_SETTINGS
+        @given(case=operation.as_strategy())
+        def check(case):
+            case.call_and_validate(headers=headers, checks=CHECKS)
+
+        try:
+            check()
+        except Exception as error:  # noqa: BLE001 - every failure is collected and reported below
+            failures.append((operation.label, error))
+    return failures
+
+
+@pytest.mark.parametrize("who", ["analyst", "focal_jam"])
+def test_every_operation_answers_as_its_schema_says(request, demo_like, wsgi_app, who):
+    failures = fuzz(wsgi_app, request.getfixturevalue(who))
+    assert not failures, "\n\n".join(f"{label}:\n{error}" for label, error in failures)
+
+
+def test_the_fuzzer_reaches_every_operation(demo_like, analyst, wsgi_app):
+    # A schema that lost its operations (or failed to load) would make the fuzz test pass vacuously.
+    headers = {"Authorization": f"Token {Token.objects.create(user=analyst).key}", "Accept-Encoding": "identity"}
+    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", wsgi_app, headers=headers)
+    labels = {result.ok().label for result in schema.get_all_operations()}
+    assert {"GET /api/v1/ratings/", "GET /api/v1/rating-history/", "POST /api/v1/submissions/"} <= labels
+    assert len(labels) == 19
