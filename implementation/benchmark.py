@@ -50,6 +50,9 @@ DEFAULT_WARMUPS = 2
 # Seconds after which a series of timings stops early, with at least MIN_RUNS timings.
 DEFAULT_BUDGET = 60
 MIN_RUNS = 3
+# How many times, and how many seconds apart, ``settle`` vacuums a table until all its pages are visible to all.
+SETTLE_ATTEMPTS = 30
+SETTLE_PAUSE = 2.0
 # "As of" pages look this far back: about eighteen months.
 AS_OF_DAYS_BACK = 548
 HISTORY_STARTS = dt.datetime(2016, 1, 1, tzinfo=dt.UTC)
@@ -149,15 +152,32 @@ def build_dataset(*, history_rows=DEFAULT_HISTORY_ROWS, seed=DEFAULT_SEED, state
     )
 
 
-def settle():
+def settle(*, attempts=SETTLE_ATTEMPTS, pause=SETTLE_PAUSE):
     """
     VACUUM ANALYZE the tables the dataset filled, outside any transaction: a freshly loaded
     table has no visibility map (so no index-only scans) and unset hint bits, which the
     first reads would otherwise pay for, unlike on a database that has been in use.
+
+    A VACUUM run while another transaction that began before the build is still open (an
+    autovacuum ANALYZE of the reference data, typically) can mark no page visible to all,
+    and says nothing: each table is vacuumed again, ``pause`` seconds apart, until all its
+    pages are marked, at most ``attempts`` times. Returns ``(table, pages, pages marked)``
+    for the tables left with unmarked pages, so that the caller can say so.
     """
+    unsettled = []
     with connection.cursor() as cursor:
         for table in _ANALYZED:
-            cursor.execute(f"VACUUM (ANALYZE) {table}")
+            for attempt in range(attempts):
+                if attempt:
+                    time.sleep(pause)
+                cursor.execute(f"VACUUM (ANALYZE) {table}")
+                cursor.execute("SELECT relpages, relallvisible FROM pg_class WHERE oid = %s::regclass", [table])
+                pages, visible = cursor.fetchone()
+                if visible >= pages:
+                    break
+            else:
+                unsettled.append((table, pages, visible))
+    return unsettled
 
 
 def ensure_readers():

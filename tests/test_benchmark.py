@@ -112,3 +112,19 @@ def test_command_measures_every_page_and_leaves_no_session_behind(tiny):
 
 def test_as_of_pages_look_about_eighteen_months_back():
     assert dt.timedelta(days=benchmark.AS_OF_DAYS_BACK) // dt.timedelta(days=30) == 18
+
+
+@pytest.mark.postgres
+def test_settle_marks_every_page_of_the_filled_tables_visible_to_all(transactional_db):
+    # VACUUM runs outside a transaction: this test commits, and the database is flushed after it.
+    call_command("load_reference_data", stdout=io.StringIO())
+    states = MemberState.objects.filter(iso3__in=["JAM", "FRA"])
+    benchmark.build_dataset(history_rows=500, states=states, measures=Measure.objects.current()[:20], seed=7)
+
+    assert benchmark.settle(pause=0.2) == []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relpages, relallvisible FROM pg_class WHERE oid = 'implementation_historicalrating'::regclass"
+        )
+        pages, visible = cursor.fetchone()
+    assert pages > 0 and visible == pages

@@ -64,7 +64,11 @@ class Command(BaseCommand):
             elif not other:
                 call_command("load_reference_data", stdout=self.stdout)
                 summary = benchmark.build_dataset(history_rows=options["history_rows"], seed=options["seed"])
-                benchmark.settle()
+                for table, pages, visible in benchmark.settle():
+                    self.stderr.write(
+                        f"Warning: {table} has {pages - visible} of {pages} pages not yet visible to all after "
+                        "repeated VACUUMs (another transaction was open): reads of it may be slower than in use."
+                    )
                 self.stdout.write(
                     f"Built {summary.ratings} ratings with {summary.history_rows} history rows, "
                     f"{summary.assessments} assessments, {summary.recommendations} recommendations and "
