@@ -11,13 +11,16 @@ may not see a State's detail still counts that State in region totals.
 import dataclasses
 import datetime as dt
 import functools
+import math
 from collections import Counter, defaultdict
+from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, get_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.timezone import template_localtime
@@ -125,7 +128,7 @@ class Tally:
                     segment.status.colour,
                     escape(segment.status.label),
                     segment.count,
-                    floatformat(segment.percent, 0),
+                    _decimal(segment.percent, 0),
                 )
                 for segment in self.segments
             )
@@ -150,7 +153,7 @@ def bar_row_html(label, tally, *, href=None, differs=None):
         bar = '<span class="muted">No ratings</span>'
     if tally.scored:
         figures = (
-            f'<span class="figure"><strong>{floatformat(tally.mean_score, 1)}</strong> / 3</span>\n'
+            f'<span class="figure"><strong>{_decimal(tally.mean_score, 1)}</strong> / 3</span>\n'
             f'<span class="figure"><strong>{tally.percent_implemented}%</strong> implemented</span>'
         )
     elif tally.total:
@@ -294,7 +297,7 @@ class MapState:
             ratings = "rating" if t.scored == 1 else "ratings"
             return (
                 f"{t.level.label} ({t.level.abbreviation}), {t.percent_implemented}% implemented or largely, "
-                f"mean score {floatformat(t.mean_score, 1)} of 3 over {t.scored} {ratings}"
+                f"mean score {_decimal(t.mean_score, 1)} of 3 over {t.scored} {ratings}"
             )
         if t.total:
             return f"no scored ratings yet ({t.total} with no information or not applicable)"
@@ -381,6 +384,7 @@ class Overview:
         if self.world_map is None:
             return ""
         outlines = escape(self.world_map.outlines_url)
+        state_url = state_urls()
         parts = []
         for item, shape in self.map_states:
             iso3, fill = escape(shape.iso3), item.key.fill
@@ -388,7 +392,7 @@ class Overview:
             if shape.small:
                 drawn += _MAP_MARKER.format(shape.cx, shape.cy, fill)
             if item.shown:
-                url = escape(reverse("state", args=[item.state.iso3]))
+                url = escape(state_url(item.state.iso3))
                 parts.append(_MAP_LINK.format(url, escape(item.state.name), escape(item.summary), drawn))
             else:
                 parts.append(_MAP_HIDDEN.format(escape(item.state.name), drawn))
@@ -450,6 +454,34 @@ def build_overview(*, user, filters):
         # role_kinds is cached on the user by the view's own check: no query either.
         can_record=is_analyst(user),
     )
+
+
+def _decimal(value, places):
+    """
+    ``value`` (a finite float, ``None`` or a number) as ``{{ value|floatformat:places }}`` writes it, for
+    ``places`` >= 0: rounded half up, localised. Pages write a few hundred such figures and the filter,
+    which handles every kind of argument, was a good part of their time; other values go to the filter.
+    """
+    if value.__class__ is not float or not math.isfinite(value) or places < 0 or settings.USE_THOUSAND_SEPARATOR:
+        return floatformat(value, places)
+    rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    if not rounded:
+        rounded = abs(rounded)  # the filter writes no "-0.0"
+    return f"{rounded:f}".replace(".", get_format("DECIMAL_SEPARATOR"))
+
+
+def state_urls():
+    """
+    A function giving the address of a State's profile from its ISO3 code, as ``reverse("state",
+    args=[iso3])`` does. Pages link to up to 193 States: the URL is reversed once, for a stand-in
+    code, and each State's code put in its place (codes are three capital letters, which need no
+    quoting).
+    """
+    head, _, tail = reverse("state", args=[_STAND_IN]).rpartition(_STAND_IN)
+    return lambda iso3: f"{head}{iso3}{tail}"
+
+
+_STAND_IN = "QQQ"
 
 
 def _counted(rows, *fields):
@@ -527,7 +559,8 @@ class RegionBoard:
         """(Section, [HeatRow]) in catalogue order: a row per measure, a cell per State shown."""
         shown = [row.state for row in self.shown_states]
         # What each column's cells repeat, escaped once per State rather than once per cell.
-        columns = [(state.pk, escape(reverse("state", args=[state.iso3])), escape(state.name)) for state in shown]
+        state_url = state_urls()
+        columns = [(state.pk, escape(state_url(state.iso3)), escape(state.name)) for state in shown]
         return [
             (section, [HeatRow(measure, columns, self.cells) for measure in measures])
             for section, measures in self.sections
@@ -560,10 +593,9 @@ class RegionBoard:
 
     @property
     def state_bars(self):
+        state_url = state_urls()
         return _joined(
-            bar_row_html(
-                row.state.name, row.tally, href=reverse("state", args=[row.state.iso3]), differs=row.divergent
-            )
+            bar_row_html(row.state.name, row.tally, href=state_url(row.state.iso3), differs=row.divergent)
             for row in self.shown_states
         )
 
@@ -747,7 +779,7 @@ class TrendChart:
         return mark_safe(
             "".join(
                 f'<circle class="trend-point" cx="{p.x}" cy="{p.y}" r="4"><title>{p.quarter}: mean score '
-                f"{floatformat(p.point.mean_score, 2)} over {p.point.scored} rated measures</title></circle>"
+                f"{_decimal(p.point.mean_score, 2)} over {p.point.scored} rated measures</title></circle>"
                 for p in self.points
             )
         )

@@ -4,8 +4,18 @@ import datetime as dt
 
 import pytest
 from django.http import QueryDict
+from django.template.defaultfilters import floatformat
+from django.urls import reverse
 
-from implementation.dashboards import Tally, build_overview, build_region_board, build_state_profile, tally
+from implementation.dashboards import (
+    Tally,
+    _decimal,
+    build_overview,
+    build_region_board,
+    build_state_profile,
+    state_urls,
+    tally,
+)
 from implementation.filters import RatingFilterSet
 from implementation.models import Rating
 from implementation.services import set_rating
@@ -157,3 +167,20 @@ def test_another_states_profile_reads_as_not_found(client, focal_jam):
     response = client.get("/states/KEN/")
     assert response.status_code == 404
     assert "not shared with your account" in response.content.decode()
+
+
+# Figures and links written in Python, as the template filters and tags would write them
+
+
+@pytest.mark.parametrize("places", [0, 1, 2])
+def test_figures_are_rounded_and_written_as_floatformat_writes_them(places):
+    values = [n / d for d in range(1, 60) for n in range(0, 3 * d + 1)]
+    values += [0.05, 0.15, 0.25, 1.25, 1.005, 2.675, 99.5, 0.0, 100.0, 1e-9, float("nan"), None, 2]
+    for value in values:
+        assert str(_decimal(value, places)) == str(floatformat(value, places)), value
+
+
+def test_state_urls_give_each_states_profile_address():
+    state_url = state_urls()
+    for iso3 in ["JAM", "KEN", "QQQ", "FRA"]:
+        assert state_url(iso3) == reverse("state", args=[iso3])
