@@ -51,7 +51,7 @@ def submit(*, state, measure, by, channel=Submission.Channel.FORM, replaces=None
         raise ValidationError({"measure": f"{measure.code} is not in the current catalogue; use its new code."})
 
     pending = Submission.objects.select_for_update().filter(state=state, measure=measure).pending().first()
-    replaces_id = getattr(replaces, "pk", replaces)
+    replaces_id = _submission_id(replaces)
     if pending is not None and pending.pk != replaces_id:
         raise EditConflict(
             f"{_name(pending.submitted_by)} submitted a change to {measure.code} on "
@@ -161,6 +161,20 @@ def return_submission(submission, *, by, note, at=None):
     return submission
 
 
+def _submission_id(replaces):
+    # Forms, uploads and the API hand the id over as text, empty when nothing was pending;
+    # compared as text, "12" would never match submission 12 and every edit would conflict.
+    value = getattr(replaces, "pk", replaces)
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            return None
+        if not value.isdigit():
+            raise ValidationError({"replaces": f"{value!r} is not a submission number."})
+        return int(value)
+    return value
+
+
 def _lock_pending(submission, by):
     if not is_analyst(by):
         raise PermissionDenied("Only CTED analysts review submissions.")
@@ -191,11 +205,20 @@ def freeze(*, state, label, by, assessment=None, at=None):
         taken_by=by,
         taken_at=at or timezone.now(),
     )
-    snapshot.full_clean(exclude=["state", "edition", "taken_by", "assessment"])
+    # The State stays in: without it the one-label-per-State constraint would go unchecked
+    # and a repeated label would fail on insert instead of with its message.
+    snapshot.full_clean(exclude=["edition", "taken_by", "assessment"])
     ratings = list(Rating.objects.filter(state=state, measure__edition=edition))
     if not ratings:
         raise ValidationError(f"{state} has no ratings in the current catalogue yet: there is nothing to freeze.")
-    snapshot.save()
+    try:
+        with transaction.atomic():
+            snapshot.save()
+    except IntegrityError:
+        # Another snapshot with this label was saved between the check and the insert.
+        raise ValidationError(
+            {"label": f"{state} already has a snapshot labelled “{snapshot.label}”; choose another label."}
+        ) from None
     SnapshotEntry.objects.bulk_create(
         SnapshotEntry(
             snapshot=snapshot,
