@@ -1,12 +1,23 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from implementation import spreadsheet_views, views
+from implementation import spreadsheet_views, views, workflow_views
 
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("regions/<slug:slug>/", views.region_dashboard, name="region"),
     path("states/<str:iso3>/", views.state_profile, name="state"),
+    path("states/<str:iso3>/snapshots/", workflow_views.snapshots, name="state_snapshots"),
+    path("states/<str:iso3>/snapshots/compare/", workflow_views.compare_snapshots, name="snapshot_compare"),
+    path("states/<str:iso3>/snapshots/<int:pk>/", workflow_views.snapshot_detail, name="snapshot"),
+    path("my-state/", workflow_views.my_state, name="my_state"),
+    path("my-state/<str:iso3>/", workflow_views.my_state_detail, name="my_state_detail"),
+    # A measure code has a dash and a number (SALW-04), so words such as "upload" stay free for other pages.
+    re_path(
+        r"^my-state/(?P<iso3>[A-Za-z]{3})/(?P<code>[A-Za-z]+-[0-9][0-9A-Za-z.-]*)/$",
+        workflow_views.report_measure,
+        name="my_state_report",
+    ),
     path("my-state/<str:iso3>/spreadsheet.xlsx", spreadsheet_views.my_state_spreadsheet, name="my_state_spreadsheet"),
     path("my-state/<str:iso3>/upload/", spreadsheet_views.my_state_upload, name="my_state_upload"),
     path(
@@ -16,6 +27,9 @@ urlpatterns = [
     ),
     path("imports/ratings/", spreadsheet_views.bulk_import, name="bulk_import"),
     path("imports/ratings/<int:pk>/", spreadsheet_views.bulk_import_preview, name="bulk_import_preview"),
+    path("review/", workflow_views.review_queue, name="review"),
+    path("review/<int:pk>/accept/", workflow_views.accept_submission, name="review_accept"),
+    path("review/<int:pk>/return/", workflow_views.return_submission, name="review_return"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("implementation.api")),
     path("admin/", admin.site.urls),
