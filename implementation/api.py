@@ -158,6 +158,10 @@ class RatingViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class RatingHistoryFilterSet(RatingFilterSet):
+    """The ratings' filters, for changes: a change is already "as of" its own date, which since/until select."""
+
+    as_of = None
+    updated_since = None
     since = MomentFilter(field_name="history_date", lookup_expr="gte", label="Changed since")
     until = MomentFilter(field_name="history_date", lookup_expr="lte", label="Changed until")
 
@@ -166,12 +170,6 @@ class RatingHistoryFilterSet(RatingFilterSet):
         fields = [
             "region", "state", "measure", "section", "domain", "phase", "capacity", "status", "kind", "since", "until",
         ]  # fmt: skip
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # History rows are already "as of" their own date; since/until select them by it.
-        del self.filters["as_of"]
-        del self.filters["updated_since"]
 
 
 class RatingHistoryViewSet(viewsets.ReadOnlyModelViewSet):

@@ -85,6 +85,8 @@ def snapshot(rating):
             "admin_user",
             {
                 "auth": {"Group", "User"},
+                # API tokens: administrators alone (Django's model permissions, which no role grants).
+                "authtoken": {"TokenProxy"},
                 "implementation": STATE_LINKED | {"ConfidentialNote"},
                 "measures": CATALOGUE,
                 "states": {"MemberState", "Region", "Role", "Workshop"},

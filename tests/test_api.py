@@ -665,12 +665,18 @@ def test_the_schema_is_openapi_3_and_lists_every_resource(world, analyst):
     assert {"/api/v1/ratings/", "/api/v1/ratings/{id}/", "/api/v1/rating-history/", "/api/v1/submissions/"} <= paths
     ratings = schema["paths"]["/api/v1/ratings/"]["get"]
     assert {"updated_since", "as_of", "region", "page", "page_size"} <= {p["name"] for p in ratings["parameters"]}
+    history = {p["name"] for p in schema["paths"]["/api/v1/rating-history/"]["get"]["parameters"]}
+    assert {"since", "until", "state", "measure"} <= history
+    assert not {"as_of", "updated_since"} & history
     assert {"200", "400", "401", "403", "404"} == set(ratings["responses"])
     assert set(schema["paths"]["/api/v1/submissions/"]["post"]["responses"]) >= {"201", "400", "403", "409"}
 
 
-def test_the_schema_is_for_signed_in_users(world):
+def test_the_schema_and_docs_are_for_people_with_a_role(world, nobody):
     assert api().get("/api/schema/").status_code == 401
+    assert api().get("/api/docs/").status_code == 401
+    assert api(nobody).get("/api/schema/").status_code == 403
+    assert api(nobody).get("/api/docs/").status_code == 403
 
 
 def test_the_schema_validates_without_warnings(world):
