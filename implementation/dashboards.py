@@ -19,11 +19,13 @@ from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.dates import MONTHS_3
 from django.utils.formats import date_format, get_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.timezone import template_localtime
+from django.utils.translation import get_language
 
 from measures.models import Measure, Section
 from states.models import MemberState, Region, RegionMembership, Workshop, is_analyst
@@ -981,8 +983,24 @@ def status_badge_html(status):
 
 
 def _date(value, format_string):
-    """``value`` as ``{{ value|date:format_string }}`` writes it: in the current time zone, localised, escaped."""
-    return escape(date_format(template_localtime(value), format_string))
+    """
+    ``value`` as ``{{ value|date:format_string }}`` writes it: in the current time zone, localised,
+    escaped. The two formats of the profile are written directly (a profile writes some 500 dates,
+    and the general formatter translates the month's name each time); others go to ``date_format``.
+    """
+    value = template_localtime(value)
+    if format_string == "j M Y":
+        return f"{value.day} {_month_abbreviations(get_language())[value.month]} {value.year:04d}"
+    if format_string == "c":
+        return escape(value.isoformat())
+    return escape(date_format(value, format_string))
+
+
+@functools.lru_cache(maxsize=8)
+def _month_abbreviations(language):
+    """The date format's "M" (e.g. "Jan") of each month, index 1 to 12, in ``language``."""
+    with translation.override(language):
+        return [None, *(str(MONTHS_3[month]).title() for month in range(1, 13))]
 
 
 @dataclasses.dataclass
@@ -1110,6 +1128,7 @@ def build_state_profile(*, state, user, filters):
         change.before = Status(change.previous_status) if change.previous_status else None
         change.after = Status(change.status)
         change.removed = change.history_type == "-"
+        change.summary_html = _change_html(change)
     # 5. Regions on the day; 6.-7. open recommendations and 8.-9. needs, with their measures.
     open_recommendations = [Recommendation.Status.OPEN, Recommendation.Status.IN_PROGRESS]
     recommendations = Recommendation.objects.visible_to(user).filter(state=state, status__in=open_recommendations)
@@ -1140,6 +1159,18 @@ def build_state_profile(*, state, user, filters):
         profile.can_assess = is_analyst(user)
         profile.can_report = Rating(state=state, kind=SELF_REPORTED).is_editable_by(user)
     return profile
+
+
+def _change_html(change):
+    """What a timeline row changed, as the ``_state.html#change`` partial shows it: from and to, as badges."""
+    if change.removed:
+        return mark_safe("Rating removed")
+    after = status_badge_html(change.after)
+    if change.before is None:
+        return mark_safe(f'<span class="muted">new:</span> {after}')
+    if change.before == change.after:
+        return mark_safe(f'{after} <span class="muted">(unchanged)</span>')
+    return mark_safe(f'{status_badge_html(change.before)} <span aria-label="to">→</span> {after}')
 
 
 def _current_memberships(as_of):

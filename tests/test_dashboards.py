@@ -4,11 +4,14 @@ import datetime as dt
 
 import pytest
 from django.http import QueryDict
+from django.template import Context, Template
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
+from django.utils import translation
 
 from implementation.dashboards import (
     Tally,
+    _date,
     _decimal,
     build_overview,
     build_region_board,
@@ -184,3 +187,16 @@ def test_state_urls_give_each_states_profile_address():
     state_url = state_urls()
     for iso3 in ["JAM", "KEN", "QQQ", "FRA"]:
         assert state_url(iso3) == reverse("state", args=[iso3])
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("format_string", ["j M Y", "c", "F Y"])
+def test_dates_are_written_as_the_date_filter_writes_them(settings, language, format_string):
+    settings.TIME_ZONE = "America/Jamaica"
+    values = [dt.date(2024, month, 1) for month in range(1, 13)]
+    values += [dt.datetime(2024, month, 1, 2, 30, tzinfo=dt.UTC) for month in range(1, 13)]  # still last month there
+    values += [dt.datetime(999, 5, 6, 12, tzinfo=dt.UTC), dt.datetime(2025, 12, 31, 23, 59, 59, 999, tzinfo=dt.UTC)]
+    template = Template(f'{{{{ value|date:"{format_string}" }}}}')
+    with translation.override(language):
+        for value in values:
+            assert _date(value, format_string) == template.render(Context({"value": value})), value
