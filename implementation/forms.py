@@ -17,6 +17,11 @@ def _constraint_message(model, name):
 
 
 class WorkflowErrors:
+    @property
+    def labels_in_error(self):
+        """The labels of the fields with an error, for a summary above a long form."""
+        return [field.label for field in self.visible_fields() if field.errors]
+
     def add_workflow_error(self, error):
         """Show a ``ValidationError`` from workflow.py beside its field, or above the form."""
         if hasattr(error, "error_dict"):

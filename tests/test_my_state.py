@@ -431,3 +431,11 @@ def test_query_counts_do_not_grow_with_measures_or_submissions(
     with django_assert_num_queries(FORM_QUERIES):
         html = client.get(FORM_URL).content.decode()
     assert html.split('id="history-heading"')[1].count("<tr>") == 1 + 5  # the header and five submissions
+
+
+def test_errors_are_summed_up_above_the_form(client, focal_jam, ratings):
+    client.force_login(focal_jam)
+    data = _form_data(status=Status.NOT_APPLICABLE, source_url="nope")
+    html = client.post(FORM_URL, data).content.decode()
+    summary = re.search(r'<div class="form-errors" role="alert">(.*?)</div>', html, re.S).group(1)
+    assert "Not sent: check Why not applicable, Source URL below." in summary
