@@ -28,17 +28,18 @@ class RatingFilterForm(forms.Form):
 
 
 class MomentField(django_filters.fields.IsoDateTimeField):
-    """An ISO 8601 date, or date and time, that the database can store (in UTC, years 1 to 9999)."""
+    """An ISO 8601 date, or date and time, as the moment in UTC that the database compares."""
 
     def to_python(self, value):
         moment = super().to_python(value)
+        if moment is None:
+            return None
         try:
-            if moment is not None:
-                moment.astimezone(dt.UTC)
+            # In UTC: PostgreSQL refuses offsets ISO 8601 allows, such as -17:15.
+            return moment.astimezone(dt.UTC)
         except OverflowError:
             # 0001-01-01T00:00+02:00 parses, but is before the first moment UTC can express.
             raise forms.ValidationError("Enter a date and time between the years 1 and 9999 in UTC.") from None
-        return moment
 
 
 class MomentFilter(django_filters.IsoDateTimeFilter):

@@ -359,6 +359,8 @@ def confirmed_later(ratings, world, analyst):
         ("2025-03-01T12:00:00Z", {("JAM", "self_reported"), ("KEN", "assessed")}),
         ("2025-03-01T12:00:00.000001Z", {("KEN", "assessed")}),
         ("2025-03-01T13:00:00+01:00", {("JAM", "self_reported"), ("KEN", "assessed")}),
+        # An offset PostgreSQL would not take by itself.
+        ("2025-03-01T00:00:00+17:15", {("JAM", "self_reported"), ("KEN", "assessed")}),
         ("2025-03-03", set()),
         ("2024-05-01", {("JAM", "assessed"), ("JAM", "self_reported"), ("KEN", "assessed"), ("KEN", "self_reported")}),
     ],
