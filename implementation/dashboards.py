@@ -24,6 +24,7 @@ from django.utils import timezone, translation
 from django.utils.dates import MONTHS_3
 from django.utils.formats import date_format, get_format
 from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 from django.utils.timezone import template_localtime
 from django.utils.translation import get_language
 
@@ -875,7 +876,7 @@ def build_region_board(*, region, user, filters):
         least_implemented=ranked[:LEAST_IMPLEMENTED],
         trend=quarterly_trend(history),
         workshops=list(region.workshops.order_by("starts_on")),
-        needs=list(
+        needs=_with_summaries(
             needs.select_related("state")
             .prefetch_related("measures")
             .order_by(Priority.order_expression(), "state__name")
@@ -885,6 +886,26 @@ def build_region_board(*, region, user, filters):
         # role_kinds is cached on the user by the view's own check: no query.
         can_record=is_analyst(user),
     )
+
+
+def _with_summaries(needs):
+    """
+    The needs, each with ``summary_html``: its line in the region page's list (the
+    ``_region.html#need`` partial), written here rather than by a partial per need.
+    """
+    needs, state_url = list(needs), state_urls()
+    for need in needs:
+        measures = ", ".join(f'<span class="code">{escape(m.code)}</span>' for m in need.measures.all())
+        need.summary_html = mark_safe(
+            f'<li><a href="{escape(state_url(need.state.iso3))}">{escape(need.state.name)}</a>: '
+            f"{escape(need.get_kind_display())}\n"
+            f'  <span class="muted">({escape(need.get_priority_display().lower())} priority, '
+            f"{escape(need.get_status_display().lower())})</span>\n"
+            f"  <br>{escape(Truncator(need.description).words(24, truncate=' …'))}"
+            + (f' <span class="muted">Measures: {measures}.</span>' if measures else "")
+            + "</li>"
+        )
+    return needs
 
 
 def _filtered_measures(filters):

@@ -41,6 +41,16 @@ class Table(ExportTable):
         return mark_safe("".join(f"<tr>{''.join(map(cell, values))}</tr>" for values in self.values()))
 
 
+class ValuesTable(Table):
+    """A table whose rows are already the tuples of its columns' values, in the order of its headers."""
+
+    def __init__(self, title, headers, rows):
+        super().__init__(title=title, columns=[Column(h, itemgetter(i)) for i, h in enumerate(headers)], rows=rows)
+
+    def values(self):
+        return self.rows
+
+
 def _label(status):
     return status.label if status else ""
 
@@ -93,24 +103,19 @@ def overview_tables(board):
 def region_tables(board):
     shown = board.shown_states
     return {
-        "heatmap": Table(
-            title=f"Ratings, {board.region.name}",
-            columns=[
-                Column(header, itemgetter(index))
-                for index, header in enumerate(
-                    [
-                        "Member State",
-                        "ISO3",
-                        "Section",
-                        "Measure",
-                        "Title",
-                        "CTED assessment",
-                        "Self-report",
-                        "Self-report differs",
-                    ]
-                )
+        "heatmap": ValuesTable(
+            f"Ratings, {board.region.name}",
+            [
+                "Member State",
+                "ISO3",
+                "Section",
+                "Measure",
+                "Title",
+                "CTED assessment",
+                "Self-report",
+                "Self-report differs",
             ],
-            rows=_heatmap_rows(board),
+            _heatmap_rows(board),
         ),
         "states": Table(
             title=f"Member States, {board.region.name}",
@@ -164,11 +169,11 @@ def _heatmap_rows(board):
     """
     One row per State shown × measure, its values in the order of the heat map's columns.
     Each State's and measure's values are read once, and each pair of statuses labelled
-    once: the heat map of a large region has some 3,000 rows.
+    once: the heat map of a large region has some 3,000 rows. Made as they are read (the
+    table is read once, shown or downloaded), so that they are not all held at once.
     """
     measures = [(measure.pk, str(measure.section), measure.code, measure.title) for measure in board.measures]
     cells, empty, labelled = board.cells, Cell(), {}
-    rows = []
     for row in board.shown_states:
         state_id, name, iso3 = row.state.pk, row.state.name, row.state.iso3
         for measure_id, section, code, title in measures:
@@ -181,8 +186,7 @@ def _heatmap_rows(board):
                     _label(cell.reported_status),
                     "yes" if cell.diverges else "",
                 )
-            rows.append((name, iso3, section, code, title, *labels))
-    return rows
+            yield (name, iso3, section, code, title, *labels)
 
 
 def state_tables(board):
