@@ -1059,6 +1059,11 @@ class ProfileRow:
         """Whether a rating shown here has gone unconfirmed past ``STALE_AFTER``."""
         return self._is_stale(self.assessed) or self._is_stale(self.reported)
 
+    @property
+    def sides_html(self):
+        """Both sides, as ``RatingSide.html`` writes each."""
+        return mark_safe("".join(side.html for side in self.sides))
+
     @functools.cached_property
     def sides(self):
         """CTED's assessment, then the State's self-report, each a ``RatingSide``."""
@@ -1121,6 +1126,27 @@ class StateProfile:
     def stale(self):
         return sum(1 for row in self.rows if row.stale)
 
+    @property
+    def timeline_html(self):
+        """The timeline's table rows: when, measure, which rating, the change, why, source and by whom."""
+        return mark_safe("".join(_timeline_row(change) for change in self.timeline))
+
+
+def _timeline_row(change):
+    when = change.history_date
+    by = change.history_user.get_username() if change.history_user else ""
+    return (
+        "\n        <tr>\n"
+        f'          <td data-label="When"><time datetime="{_date(when, "c")}">{_date(when, "j M Y")}</time></td>\n'
+        f'          <td data-label="Measure">{escape(change.measure.code)}</td>\n'
+        f'          <td data-label="Rating">{escape(change.get_kind_display())}</td>\n'
+        f'          <td data-label="Change">{_change_html(change)}</td>\n'
+        f'          <td data-label="Why">{escape(change.history_change_reason or "–")}</td>\n'
+        f'          <td data-label="Source">{escape(change.source_document or "–")}</td>\n'
+        f'          <td data-label="By">{escape(by or "–")}</td>\n'
+        "        </tr>"
+    )
+
 
 def build_state_profile(*, state, user, filters):
     """
@@ -1157,7 +1183,6 @@ def build_state_profile(*, state, user, filters):
         change.before = Status(change.previous_status) if change.previous_status else None
         change.after = Status(change.status)
         change.removed = change.history_type == "-"
-        change.summary_html = _change_html(change)
     # 5. Regions on the day; 6.-7. open recommendations and 8.-9. needs, with their measures.
     open_recommendations = [Recommendation.Status.OPEN, Recommendation.Status.IN_PROGRESS]
     recommendations = Recommendation.objects.visible_to(user).filter(state=state, status__in=open_recommendations)
