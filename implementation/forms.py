@@ -37,6 +37,9 @@ class SubmissionForm(WorkflowErrors, forms.ModelForm):
     # The pending submission on the page when the form was opened (empty if none): submitting
     # replaces it, while one that arrived after the form was opened is a conflict.
     replaces = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # The self-report's version shown beside the form (empty if there was none): a change to
+    # it after the form was opened is a conflict too, rather than being overruled unread.
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = Submission
@@ -65,9 +68,9 @@ class SubmissionForm(WorkflowErrors, forms.ModelForm):
         return cleaned
 
     @classmethod
-    def initial_from(cls, record, *, replaces):
+    def initial_from(cls, record, *, replaces, reported):
         """Initial values copied from ``record`` (a pending submission or a rating), or none."""
-        initial = {"replaces": replaces.pk if replaces else None}
+        initial = {"replaces": replaces.pk if replaces else None, "version": reported.version if reported else None}
         if record is not None:
             initial |= {field: getattr(record, field) for field in SUBMITTED_FIELDS}
         return initial

@@ -22,6 +22,8 @@ from .services import RATED_FIELDS, EditConflict, save_rating, set_rating
 __all__ = ["EditConflict", "submit", "accept", "return_submission", "freeze", "compare_snapshots"]
 
 SUBMITTED_FIELDS = tuple(field for field in RATED_FIELDS if field != "assessment")
+# ``submit``'s seen_version when the caller showed no self-report version (spreadsheets, the API).
+UNSEEN = object()
 REASON_MAX_LENGTH = Rating.history.model._meta.get_field("history_change_reason").max_length
 
 
@@ -31,7 +33,9 @@ def may_submit(user, state):
 
 
 @transaction.atomic
-def submit(*, state, measure, by, channel=Submission.Channel.FORM, replaces=None, at=None, **values):
+def submit(
+    *, state, measure, by, channel=Submission.Channel.FORM, replaces=None, seen_version=UNSEEN, at=None, **values
+):
     """
     Record ``by``'s proposed self-report for ``state`` × ``measure``. Returns the new
     pending submission.
@@ -40,7 +44,9 @@ def submit(*, state, measure, by, channel=Submission.Channel.FORM, replaces=None
     ``ValidationError`` with messages by field, and nothing is saved. If a submission for
     the measure is already pending, the new one replaces it only when ``replaces`` names
     it, i.e. when the submitter saw it; otherwise someone else submitted in between and
-    ``EditConflict`` is raised, so that neither report is lost.
+    ``EditConflict`` is raised, so that neither report is lost. Likewise, a form that
+    showed the self-report passes the ``seen_version`` it showed (``None``: there was
+    none); if the self-report changed since, the submission is refused.
     """
     unknown = set(values) - set(SUBMITTED_FIELDS)
     if unknown:
@@ -69,13 +75,21 @@ def submit(*, state, measure, by, channel=Submission.Channel.FORM, replaces=None
         )
 
     self_report = Rating.objects.filter(state=state, measure=measure, kind=Rating.Kind.SELF_REPORTED).first()
+    current_version = self_report.version if self_report else None
+    if seen_version is not UNSEEN and _submission_id(seen_version) != current_version:
+        raise EditConflict(
+            f"{state}'s self-report on {measure.code} was changed after you opened the form (now: "
+            f"{self_report.get_status_display() if self_report else 'none'}). Yours was not saved: read the "
+            "current self-report above, then send yours again.",
+            code="edit_conflict",
+        )
     submission = Submission(
         state=state,
         measure=measure,
         submitted_by=by,
         submitted_at=at or timezone.now(),
         channel=channel,
-        base_version=self_report.version if self_report else None,
+        base_version=current_version,
         replaces=pending,
         **values,
     )

@@ -190,7 +190,9 @@ def report_measure(request, iso3, code):
     """The self-report form for one measure; what is sent waits for an analyst's review."""
     state = _reporting_state_or_404(request, iso3)
     measure = get_object_or_404(Measure.objects.current().select_related("section"), code__iexact=code)
-    ratings = {r.kind: r for r in Rating.objects.visible_to(request.user).filter(state=state, measure=measure)}
+    ratings = {
+        r.kind: r for r in Rating.objects.visible_to(request.user).filter(state=state, measure=measure).with_version()
+    }
     history = list(
         Submission.objects.visible_to(request.user)
         .filter(state=state, measure=measure)
@@ -208,13 +210,15 @@ def report_measure(request, iso3, code):
                     by=request.user,
                     channel=Submission.Channel.FORM,
                     replaces=form.cleaned_data["replaces"],
+                    seen_version=form.cleaned_data["version"],
                     **form.values,
                 )
             except workflow.EditConflict as conflict:
-                # The input stays, and now names the submission shown above it: sending it
-                # again, having read that one, replaces it.
+                # The input stays, and now names the submission and self-report shown above
+                # it: sending it again, having read those, replaces them.
                 data = request.POST.copy()
                 data["replaces"] = pending.pk if pending else ""
+                data["version"] = reported.version if reported else ""
                 form = SubmissionForm(data)
                 form.is_valid()
                 form.add_error(None, conflict)
@@ -228,7 +232,9 @@ def report_measure(request, iso3, code):
                 )
                 return redirect("my_state")
     else:
-        form = SubmissionForm(initial=SubmissionForm.initial_from(pending or reported, replaces=pending))
+        form = SubmissionForm(
+            initial=SubmissionForm.initial_from(pending or reported, replaces=pending, reported=reported)
+        )
     row = ReportRow(
         measure,
         reported=reported,

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from implementation import workflow
 from implementation.models import Rating, Submission
-from implementation.services import set_rating
+from implementation.services import save_rating, set_rating
 from measures.models import Measure
 from states.models import Role
 
@@ -46,8 +46,11 @@ def _section(html, heading_id):
     return match.group(1)
 
 
-def _form_data(**values):
+def _form_data(code="SALW-04", **values):
+    # The form carries the version of Jamaica's self-report it showed (empty: none yet).
+    shown = Rating.objects.filter(state__iso3="JAM", measure__code=code, kind=Rating.Kind.SELF_REPORTED).first()
     data = {
+        "version": shown.version if shown else "",
         "status": Status.LARGELY,
         "explanation": "Marking enforced at the port since January.",
         "justification": "",
@@ -333,6 +336,28 @@ def test_edit_conflict_between_main_and_alternate_focal_points(client, focal_jam
     assert first.review == Submission.Review.SUPERSEDED
 
 
+def test_a_self_report_changed_while_the_form_was_open_is_a_conflict(client, focal_jam, analyst, ratings, world):
+    client.force_login(focal_jam)
+    page = client.get(FORM_URL).content.decode()
+    shown = ratings["jam", Rating.Kind.SELF_REPORTED]
+    assert f'name="version" value="{shown.version}"' in page
+    data = _form_data(status=Status.IMPLEMENTED)
+    # An analyst corrects the self-report in the admin meanwhile.
+    changed = Rating.objects.get(pk=shown.pk)
+    changed.status = Status.NOT_IMPLEMENTED
+    save_rating(changed, by=analyst, reason="Law repealed")
+
+    response = client.post(FORM_URL, data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "self-report on SALW-04 was changed after you opened the form (now: Not implemented)" in html
+    assert not Submission.objects.exists()
+    # Having read it, sending again goes through: the form now carries the new version.
+    assert f'name="version" value="{changed.version}"' in html
+    assert client.post(FORM_URL, {**data, "version": str(changed.version)}).status_code == 302
+    assert Submission.objects.get().base_version == changed.version
+
+
 def test_a_submission_reviewed_while_the_form_was_open_is_a_conflict(client, focal_jam, analyst, ratings, world):
     pending = _submit(world, focal_jam)
     client.force_login(focal_jam)
@@ -364,7 +389,7 @@ def test_successor_focal_point_sees_the_whole_history(client, focal_jam, analyst
     assert "jo" in history and "Returned" in history and "Which regulation?" in history
     # The successor may replace their predecessor's pending submission.
     client.force_login(successor)
-    data = _form_data(replaces=str(still_pending.pk))
+    data = _form_data("SALW-06", replaces=str(still_pending.pk))
     assert client.post("/my-state/JAM/SALW-06/", data).status_code == 302
     still_pending.refresh_from_db()
     assert still_pending.review == Submission.Review.SUPERSEDED
