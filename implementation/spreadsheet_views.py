@@ -9,14 +9,14 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from states.models import MemberState, is_analyst
 
 from . import spreadsheets, workflow
-from .exports import CONTENT_TYPES, safe_filename
+from .exports import CONTENT_TYPES, export_response, safe_filename
 from .models import StagedUpload
 
 
@@ -69,15 +69,15 @@ def my_state_upload_preview(request, iso3, pk):
         try:
             count = spreadsheets.apply_self_report(staged, by=request.user)
         except spreadsheets.UploadRefused as refused:
-            context = {"state": state, "staged": staged, "refused": refused}
-            return render(request, "implementation/upload_preview.html", context, status=409)
+            context = {"state": state, "refused": refused}
+            return _preview(request, "implementation/upload_preview.html", staged, context, status=409)
         messages.success(
             request,
             f"{count} submission{'s' if count != 1 else ''} sent for review from {staged.file_name}. A CTED analyst "
             "will accept or return each.",
         )
         return redirect("my_state_upload", iso3=state.iso3)
-    return render(request, "implementation/upload_preview.html", {"state": state, "staged": staged})
+    return _preview(request, "implementation/upload_preview.html", staged, {"state": state})
 
 
 @login_required
@@ -104,11 +104,23 @@ def bulk_import_preview(request, pk):
         try:
             count = spreadsheets.apply_assessed(staged, by=request.user)
         except spreadsheets.UploadRefused as refused:
-            context = {"staged": staged, "refused": refused}
-            return render(request, "implementation/bulk_import_preview.html", context, status=409)
+            context = {"refused": refused}
+            return _preview(request, "implementation/bulk_import_preview.html", staged, context, status=409)
         messages.success(request, f"{count} assessed rating{'s' if count != 1 else ''} set from {staged.file_name}.")
         return redirect("bulk_import")
-    return render(request, "implementation/bulk_import_preview.html", {"staged": staged})
+    return _preview(request, "implementation/bulk_import_preview.html", staged, {})
+
+
+def _preview(request, template, staged, context, status=200):
+    """The preview page, or with ``?format=csv|xlsx`` every change it lists, for a file too long to show whole."""
+    fmt = request.GET.get("format")
+    if fmt is not None:
+        try:
+            return export_response(spreadsheets.changes_table(staged), fmt, f"changes-{staged.file_name}")
+        except ValueError as error:
+            return HttpResponseBadRequest(str(error))
+    context = {**context, "staged": staged, "preview": spreadsheets.preview(staged)}
+    return render(request, template, context, status=status)
 
 
 def _get_state_or_404(request, iso3):

@@ -35,7 +35,7 @@ from collections import Counter
 import openpyxl
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import Truncator
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -47,7 +47,7 @@ from measures.models import Measure
 from states.models import MemberState
 
 from . import workflow
-from .exports import FORMULA_PREFIXES, escape_formula
+from .exports import FORMULA_PREFIXES, Column, Table, escape_formula
 from .models import Rating, StagedUpload, Submission
 from .services import EditConflict
 
@@ -60,6 +60,8 @@ MAX_ROWS = 30_000
 MAX_PROBLEMS_SHOWN = 200
 # Rows per INSERT or UPDATE statement of the bulk import.
 BATCH_SIZE = 1000
+# Rows of a preview shown on the page; all of them are in its CSV download.
+PREVIEW_ROWS = 500
 # A preview nobody confirmed is deleted after this long, at the next upload of anyone.
 STAGED_FOR = dt.timedelta(days=1)
 
@@ -68,7 +70,9 @@ INSTRUCTIONS_SHEET = "Instructions"
 DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d %B %Y", "%d %b %Y"]
 VALUE_FIELDS = ("status", "explanation", "justification", "source_document", "source_reference", "source_url")
 VALUE_FIELDS += ("source_date",)
-HISTORY_REASON_MAX_LENGTH = Rating.history.model._meta.get_field("history_change_reason").max_length
+# Read once: ``Rating.history`` builds a new manager class on every access.
+HistoricalRating = Rating.history.model
+HISTORY_REASON_MAX_LENGTH = HistoricalRating._meta.get_field("history_change_reason").max_length
 
 
 @dataclasses.dataclass(frozen=True)
@@ -313,7 +317,26 @@ def _status_names():
 STATUS_BY_NAME = {_header_key(name): status for status in Rating.Status for name in (status.label, status.value)}
 
 
-class StatusField(forms.CharField):
+class SharedField:
+    """
+    A form field that the forms of all rows share rather than copy. A form deep-copies its
+    fields for each instance, and for 14,000 rows that copying took longer than the checks;
+    these fields are never changed after the form class is made, so one copy serves all.
+    """
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class TextField(SharedField, forms.CharField):
+    pass
+
+
+class URLField(SharedField, forms.URLField):
+    pass
+
+
+class StatusField(SharedField, forms.CharField):
     """A status, given as its label ("Largely implemented") or its code ("largely")."""
 
     def to_python(self, value):
@@ -326,7 +349,7 @@ class StatusField(forms.CharField):
         return status.value
 
 
-class SourceDateField(forms.DateField):
+class SourceDateField(SharedField, forms.DateField):
     """A date: a date cell of a workbook, or text in one of ``DATE_FORMATS``."""
 
     def to_python(self, value):
@@ -353,14 +376,14 @@ class RowForm(forms.Form):
     to what the row may name; ``for_state`` limits the rows to one State.
     """
 
-    state = forms.CharField(error_messages={"required": "Give the State's ISO3 code, e.g. JAM."})
-    code = forms.CharField(error_messages={"required": "Give the measure's code, e.g. SALW-04."})
+    state = TextField(error_messages={"required": "Give the State's ISO3 code, e.g. JAM."})
+    code = TextField(error_messages={"required": "Give the measure's code, e.g. SALW-04."})
     status = StatusField(required=False)
-    explanation = forms.CharField(required=False)
-    justification = forms.CharField(required=False)
-    source_document = forms.CharField(required=False, max_length=_max_length("source_document"))
-    source_reference = forms.CharField(required=False, max_length=_max_length("source_reference"))
-    source_url = forms.URLField(required=False, max_length=_max_length("source_url"))
+    explanation = TextField(required=False)
+    justification = TextField(required=False)
+    source_document = TextField(required=False, max_length=_max_length("source_document"))
+    source_reference = TextField(required=False, max_length=_max_length("source_reference"))
+    source_url = URLField(required=False, max_length=_max_length("source_url"))
     source_date = SourceDateField(required=False, input_formats=DATE_FORMATS)
 
     def __init__(self, data, *, states, measures, for_state=None):
@@ -475,8 +498,7 @@ ADDED = "added"
 CHANGED = "changed"
 
 
-def _labels():
-    return {field: str(COLUMN_BY_FIELD[field].header) for field in VALUE_FIELDS}
+LABELS = {field: COLUMN_BY_FIELD[field].header for field in VALUE_FIELDS}
 
 
 def _shown(field, value):
@@ -508,7 +530,7 @@ def _compare(number, values, current, *, fields):
             new[field] = values[field] or ("" if field != "source_date" else None)
         else:
             new[field] = getattr(current, field) if current is not None else ("" if field != "source_date" else None)
-    labels = _labels()
+    labels = LABELS
     if current is None:
         action = ADDED
         changes = [[labels[f], "", _shown(f, new[f])] for f in VALUE_FIELDS if new[f] not in ("", None)]
@@ -530,8 +552,24 @@ def _compare(number, values, current, *, fields):
     }
     if action != UNCHANGED:
         row["changes"] = changes
-        row["values"] = {f: (v.isoformat() if isinstance(v, dt.date) else v) for f, v in new.items()}
+        row["values"] = {field: _json(value) for field, value in new.items()}
     return row
+
+
+def _seen(rating):
+    """
+    What the preview compared a row with: ``rating``'s values, or ``None`` when there was no
+    rating. Confirming checks them again rather than the rating's version (its latest history
+    row): that lookup, made for one rating at a time, ran for minutes over 14,000 ratings
+    where PostgreSQL had no statistics yet, and it is the values that a change would overwrite.
+    """
+    if rating is None:
+        return None
+    return {field: _json(getattr(rating, field)) for field in VALUE_FIELDS}
+
+
+def _json(value):
+    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 def _values_from(row):
@@ -554,6 +592,48 @@ def _summary(sheet, rows, blank):
         "ignored_columns": sheet.ignored_headers,
         "missing_columns": missing,
     }
+
+
+@dataclasses.dataclass
+class Preview:
+    """What a page shows of a staged upload: the first rows that change, and the first left unchanged."""
+
+    changes: list
+    unchanged: list
+    more_changes: int
+    more_unchanged: int
+
+
+def preview(staged, limit=None):
+    """The ``Preview`` of ``staged``: at most ``limit`` (``PREVIEW_ROWS``) rows of each kind, in file order."""
+    limit = limit or PREVIEW_ROWS
+    changes = [row for row in staged.rows if row["action"] != UNCHANGED]
+    unchanged = [row for row in staged.rows if row["action"] == UNCHANGED]
+    return Preview(changes[:limit], unchanged[:limit], max(len(changes) - limit, 0), max(len(unchanged) - limit, 0))
+
+
+def changes_table(staged):
+    """Every change ``staged`` would make, one line per row and field, as an export ``Table``."""
+    lines = (
+        {**row, "field": field, "old": old, "new": new}
+        for row in staged.rows
+        if row["action"] != UNCHANGED
+        for field, old, new in row["changes"]
+    )
+    return Table(
+        title=f"Changes in {staged.file_name}",
+        columns=[
+            Column("Row", "row"),
+            Column("State", "iso3"),
+            Column("Code", "code"),
+            Column("Measure", "title"),
+            Column("Added or changed", "action"),
+            Column("Field", "field"),
+            Column("Now", "old"),
+            Column("From the file", "new"),
+        ],
+        rows=lines,
+    )
 
 
 def _refuse_if(problems):
@@ -594,9 +674,7 @@ def stage_self_report(*, state, upload, by):
     _refuse_if(problems)
     self_reports = {
         rating.measure_id: rating
-        for rating in Rating.objects.filter(state=state, kind=Rating.Kind.SELF_REPORTED)
-        .current_edition()
-        .with_version()
+        for rating in Rating.objects.filter(state=state, kind=Rating.Kind.SELF_REPORTED).current_edition()
     }
     pending = {
         submission.measure_id: submission
@@ -619,7 +697,7 @@ def stage_self_report(*, state, upload, by):
                 row["pending"] = waiting.pk
                 row["pending_by"] = waiting.submitted_by.get_full_name() or waiting.submitted_by.get_username()
         if row["action"] != UNCHANGED:
-            row["version"] = current.version if current is not None else None
+            row["seen"] = _seen(current)
         rows.append(row)
     return _stage(
         kind=StagedUpload.Kind.SELF_REPORT,
@@ -645,13 +723,13 @@ def apply_self_report(staged, *, by):
     measures = Measure.objects.select_related("edition").in_bulk([row["measure"] for row in rows])
     self_reports = {
         rating.measure_id: rating
-        for rating in Rating.objects.filter(state=state, kind=Rating.Kind.SELF_REPORTED, measure__in=list(measures))
-        .select_for_update()
-        .with_version()
+        for rating in Rating.objects.filter(
+            state=state, kind=Rating.Kind.SELF_REPORTED, measure__in=list(measures)
+        ).select_for_update()
     }
     for row in rows:
         current = self_reports.get(row["measure"])
-        if (current.version if current else None) != row["version"]:
+        if _seen(current) != row["seen"]:
             raise UploadRefused([_changed_since(row, current, "self-report")])
         try:
             workflow.submit(
@@ -714,16 +792,14 @@ def stage_assessed(*, upload, by):
     state_ids = {values["state"].pk for _, values in checked}
     ratings = {
         (rating.state_id, rating.measure_id): rating
-        for rating in Rating.objects.filter(kind=Rating.Kind.ASSESSED, state__in=state_ids)
-        .current_edition()
-        .with_version()
+        for rating in Rating.objects.filter(kind=Rating.Kind.ASSESSED, state__in=state_ids).current_edition()
     }
     rows = []
     for number, values in checked:
         current = ratings.get((values["state"].pk, values["code"].pk))
         row = _compare(number, values, current, fields=sheet.fields)
         if row["action"] != UNCHANGED:
-            row["version"] = current.version if current is not None else None
+            row["seen"] = _seen(current)
         rows.append(row)
     return _stage(
         kind=StagedUpload.Kind.ASSESSED,
@@ -753,53 +829,39 @@ def apply_assessed(staged, *, by, at=None):
     # State and measure ids rather than a join, so that only ratings are locked.
     current = {
         (rating.state_id, rating.measure_id): rating
-        for rating in Rating.objects.select_for_update()
-        .filter(
+        for rating in Rating.objects.select_for_update().filter(
             kind=Rating.Kind.ASSESSED,
             state_id__in={row["state"] for row in rows},
             measure_id__in={row["measure"] for row in rows},
         )
-        .with_version()
     }
-    conflicts = []
-    updated, created, history = [], [], []
+    conflicts, updated, created = [], [], []
     for row in rows:
         rating = current.get((row["state"], row["measure"]))
-        if (rating.version if rating else None) != row["version"]:
+        if _seen(rating) != row["seen"]:
             conflicts.append(_changed_since(row, rating, "assessed rating"))
             continue
         values = _values_from(row)
         if rating is None:
-            rating = Rating(
-                state_id=row["state"], measure_id=row["measure"], kind=Rating.Kind.ASSESSED, set_by=by, set_at=at
-            )
-            previous, history_type = "", "+"
+            rating = Rating(state_id=row["state"], measure_id=row["measure"], kind=Rating.Kind.ASSESSED)
+            rating.previous_status, rating.set_by_id, rating.set_at = "", by.pk, at
             created.append(rating)
         else:
-            previous, history_type = rating.status, "~"
+            rating.previous_status = rating.status
             if rating.status != values["status"]:
-                rating.set_by, rating.set_at = by, at
+                rating.set_by_id, rating.set_at = by.pk, at
             updated.append(rating)
         for field, value in values.items():
             setattr(rating, field, value)
         rating.last_confirmed_at = at
-        history.append((rating, previous, history_type))
     if conflicts:
         raise UploadRefused(conflicts)
 
     reason = Truncator(f"Bulk import {staged.file_name}").chars(HISTORY_REASON_MAX_LENGTH)
+    write = _write_postgresql if connection.vendor == "postgresql" else _write_orm
     try:
-        Rating.objects.bulk_update(
-            updated, [*VALUE_FIELDS, "set_by", "set_at", "last_confirmed_at"], batch_size=BATCH_SIZE
-        )
-        Rating.objects.bulk_create(created, batch_size=BATCH_SIZE)
-        Rating.history.model.objects.bulk_create(
-            [
-                _history_row(rating, previous, history_type, by=by, at=at, reason=reason)
-                for rating, previous, history_type in history
-            ],
-            batch_size=BATCH_SIZE,
-        )
+        with transaction.atomic():
+            write(updated, created, by=by, at=at, reason=reason)
     except IntegrityError as error:
         # A row the checks above let through and the database refused, e.g. an assessed
         # rating of the same measure created by someone else since the lock was taken.
@@ -808,20 +870,105 @@ def apply_assessed(staged, *, by, at=None):
     return len(rows)
 
 
-# Copied into each history row: the rating's columns, as simple_history copies them on a save.
-HISTORY_COPIED = [field.attname for field in Rating._meta.concrete_fields]
+# The rating columns an import writes, and those simple_history copies into a history row.
+WRITTEN = [*VALUE_FIELDS, "set_by", "set_at", "last_confirmed_at"]
+HISTORY_COPIED = [field.attname for field in HistoricalRating.tracked_fields]
 
 
-def _history_row(rating, previous, history_type, *, by, at, reason):
-    """The history row a ``save_rating`` of ``rating`` would append (see Rating.history)."""
-    return Rating.history.model(
-        **{attname: getattr(rating, attname) for attname in HISTORY_COPIED},
-        previous_status=previous,
-        history_date=at,
-        history_user=by,
-        history_change_reason=reason,
-        history_type=history_type,
+def _write_orm(updated, created, *, by, at, reason):
+    """Write the ratings and their history rows with Django's bulk operations: a few queries per thousand rows."""
+    # An upsert on the primary key rather than bulk_update: bulk_update's CASE WHEN id = …
+    # per field grows with the batch for every row, and took over a minute for 14,000
+    # rows. These rows exist and are locked, so every insert turns into its update.
+    Rating.objects.bulk_create(
+        updated, update_conflicts=True, unique_fields=["id"], update_fields=WRITTEN, batch_size=BATCH_SIZE
     )
+    Rating.objects.bulk_create(created, batch_size=BATCH_SIZE)
+    HistoricalRating.objects.bulk_create(
+        [
+            HistoricalRating(
+                **{attname: getattr(rating, attname) for attname in HISTORY_COPIED},
+                previous_status=rating.previous_status,
+                history_date=at,
+                history_user=by,
+                history_change_reason=reason,
+                history_type=history_type,
+            )
+            for ratings, history_type in ((updated, "~"), (created, "+"))
+            for rating in ratings
+        ],
+        batch_size=BATCH_SIZE,
+    )
+
+
+def _write_postgresql(updated, created, *, by, at, reason):
+    """
+    What ``_write_orm`` writes, in three statements whatever the number of rows: an UPDATE
+    and an INSERT that read their rows from arrays (``unnest``), then an INSERT ... SELECT
+    that copies each rating as it now stands into its history row. Django spent about four
+    seconds of CPU building the bulk_create statements for 14,000 ratings and their history
+    rows; this takes a small fraction of that (docs/performance.md, "Bulk import").
+    """
+    quote = connection.ops.quote_name
+    rating_table, history_table = quote(Rating._meta.db_table), quote(HistoricalRating._meta.db_table)
+    fields = [Rating._meta.get_field(name) for name in WRITTEN]
+    columns = [quote(field.column) for field in fields]
+    types = [_array_type(field) for field in fields]
+    with connection.cursor() as cursor:
+        if updated:
+            assignments = ", ".join(f"{column} = v.{column}" for column in columns)
+            cursor.execute(
+                f"UPDATE {rating_table} AS r SET {assignments} "
+                f"FROM unnest(%s::bigint[], {', '.join(f'%s::{t}[]' for t in types)}) AS v(id, {', '.join(columns)}) "
+                "WHERE r.id = v.id",
+                [[rating.pk for rating in updated], *_arrays(updated, fields)],
+            )
+        if created:
+            keys = ["state_id", "measure_id", "kind"]
+            cursor.execute(
+                f"INSERT INTO {rating_table} ({', '.join(keys)}, {', '.join(columns)}) "
+                f"SELECT v.state_id, v.measure_id, %s, {', '.join(f'v.{column}' for column in columns)} "
+                f"FROM unnest(%s::bigint[], %s::bigint[], {', '.join(f'%s::{t}[]' for t in types)}) "
+                f"AS v(state_id, measure_id, {', '.join(columns)})",
+                [
+                    Rating.Kind.ASSESSED.value,
+                    [rating.state_id for rating in created],
+                    [rating.measure_id for rating in created],
+                    *_arrays(created, fields),
+                ],
+            )
+        written = [*updated, *created]
+        copied = [quote(Rating._meta.get_field(attname).column) for attname in HISTORY_COPIED]
+        cursor.execute(
+            f"INSERT INTO {history_table} ({', '.join(copied)}, previous_status, history_type, history_date, "
+            "history_user_id, history_change_reason) "
+            f"SELECT {', '.join(f'r.{column}' for column in copied)}, v.previous_status, v.history_type, %s, %s, %s "
+            f"FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[]) WITH ORDINALITY "
+            "AS v(state_id, measure_id, previous_status, history_type, position) "
+            f"JOIN {rating_table} AS r ON r.state_id = v.state_id AND r.measure_id = v.measure_id AND r.kind = %s "
+            "ORDER BY v.position",
+            [
+                at,
+                by.pk,
+                reason,
+                [rating.state_id for rating in written],
+                [rating.measure_id for rating in written],
+                [rating.previous_status for rating in written],
+                ["~"] * len(updated) + ["+"] * len(created),
+                Rating.Kind.ASSESSED.value,
+            ],
+        )
+
+
+def _array_type(field):
+    """The PostgreSQL type of an array of ``field``'s values, as ``unnest`` reads it."""
+    if field.is_relation:
+        return "bigint"
+    return {"DateField": "date", "DateTimeField": "timestamptz"}.get(field.get_internal_type(), "text")
+
+
+def _arrays(ratings, fields):
+    return [[getattr(rating, field.attname) for rating in ratings] for field in fields]
 
 
 # The State's workbook
