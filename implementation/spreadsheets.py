@@ -13,15 +13,18 @@ Both read the same columns (``COLUMNS``) from an XLSX or CSV file, and go in two
    ratings with one history row each. A row whose rating changed after the preview
    refuses the whole file (``UploadRefused``), naming the row.
 
-The bulk import writes with ``bulk_update``/``bulk_create`` rather than ``services.set_rating``
-per row: a full catalogue for every State is some 14,000 rows, and a save per row took
-minutes (docs/performance.md, "Bulk import"). It stamps who and when, and writes the
-history rows (``previous_status`` included), as ``services.save_rating`` does.
+The bulk import does not call ``services.set_rating`` per row: a full catalogue for every
+State is some 14,000 rows, to be applied in under 5 s. It writes all rows at once, on
+PostgreSQL in three statements (``_write_postgresql``), elsewhere with Django's bulk
+operations (``_write_orm``), and stamps who and when and writes the history rows
+(``previous_status`` included) as ``services.save_rating`` does. The figures are in
+docs/performance.md, "Bulk import".
 
-django-import-export was considered and not used: its flow is built around the admin,
-it saves row by row (with a history row each through simple_history's signals), and it
-has no notion of our submissions; the parts needed here (read a sheet with openpyxl or
-``csv``, a form per row, a preview) are a few hundred lines.
+django-import-export was considered and not used: its flow is built around the admin, it
+saves row by row (a query or more per row, and a history row each through simple_history's
+signals), which does not fit 14,000 rows in 5 s, and it knows nothing of submissions. What
+is needed here (read a sheet with openpyxl or ``csv``, a form per row, a preview) is a few
+hundred lines.
 """
 
 import csv
@@ -58,7 +61,7 @@ MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
 MAX_ROWS = 30_000
 # Problems listed for a bad file; the rest are counted.
 MAX_PROBLEMS_SHOWN = 200
-# Rows per INSERT or UPDATE statement of the bulk import.
+# Rows per statement where the bulk import writes through Django's bulk operations.
 BATCH_SIZE = 1000
 # Rows of a preview shown on the page; all of them are in its CSV download.
 PREVIEW_ROWS = 500
@@ -68,8 +71,8 @@ STAGED_FOR = dt.timedelta(days=1)
 SHEET = "Ratings"
 INSTRUCTIONS_SHEET = "Instructions"
 DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d %B %Y", "%d %b %Y"]
-VALUE_FIELDS = ("status", "explanation", "justification", "source_document", "source_reference", "source_url")
-VALUE_FIELDS += ("source_date",)
+# What a row of the spreadsheet sets: the fields of a submission, the same as a rating's but its assessment.
+VALUE_FIELDS = workflow.SUBMITTED_FIELDS
 # Read once: ``Rating.history`` builds a new manager class on every access.
 HistoricalRating = Rating.history.model
 HISTORY_REASON_MAX_LENGTH = HistoricalRating._meta.get_field("history_change_reason").max_length
@@ -136,9 +139,9 @@ class Problem:
 class UploadRefused(Exception):
     """The upload cannot be applied; ``problems`` say where and why. Nothing was written."""
 
-    def __init__(self, problems, total=None):
+    def __init__(self, problems):
         self.problems = list(problems)[:MAX_PROBLEMS_SHOWN]
-        self.total = total if total is not None else len(problems)
+        self.total = len(problems)
         super().__init__("; ".join(str(problem) for problem in self.problems[:3]))
 
     @property
@@ -164,7 +167,7 @@ def read_sheet(upload):
     """
     The ``Sheet`` in ``upload`` (an uploaded file: XLSX or CSV, told apart by content, not
     by name), or ``UploadRefused`` if it is too large, of another kind, has no "Ratings"
-    sheet, lacks a required column, or holds formulas.
+    sheet or lacks a required column. Formula cells are marked (``Formula``) for the checks.
     """
     if upload.size > MAX_UPLOAD_BYTES:
         megabytes = math.ceil(upload.size / 1024 / 1024 * 10) / 10
@@ -449,9 +452,10 @@ def _check_rows(sheet, *, states, measures, for_state=None):
     problems, checked, seen = [], [], {}
     blank = 0
     for number, raw in sheet.rows:
-        data = {}
+        data, formulas = {}, set()
         for field, value in raw.items():
             if isinstance(value, Formula) or (sheet.file_format == "csv" and str(value or "").startswith("=")):
+                formulas.add(field)
                 problems.append(
                     Problem(
                         f"holds a formula ({Truncator(str(value)).chars(40)}); formulas are refused. Type the value "
@@ -471,6 +475,8 @@ def _check_rows(sheet, *, states, measures, for_state=None):
         form = RowForm(data, states=states, measures=measures, for_state=for_state)
         if not form.is_valid():
             for field, errors in form.errors.items():
+                if field in formulas:
+                    continue  # already said: the cell holds a formula
                 header = COLUMN_BY_FIELD[field].header if field in COLUMN_BY_FIELD else None
                 problems.extend(Problem(error, row=number, column=header) for error in errors)
             continue

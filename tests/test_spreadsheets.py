@@ -12,6 +12,8 @@ import openpyxl
 import pytest
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from implementation import workflow
@@ -22,6 +24,16 @@ from measures.models import Measure
 from states.models import Role
 
 SELF = Rating.Kind.SELF_REPORTED
+# Confirming a State's spreadsheet: 1-2. session and user; 3. the State; 4. may_submit;
+# 5. the preview, among the user's; 6. a savepoint; 7. the preview, locked; 8. its State;
+# 9. the measures of its rows; 10. the State's self-reports for them, locked; 11. the preview
+# deleted; 12. the savepoint released.
+FIXED_CONFIRM_QUERIES = 12
+# Then per row, workflow.submit: a savepoint; the submitter's role; the pending submission
+# locked; the self-report; three constraint checks (a savepoint, the check, its release
+# each); a savepoint, the submission, its history row, the savepoint released; the first
+# savepoint released.
+PER_SUBMISSION_QUERIES = 18
 HEADER = [column.header for column in COLUMNS]
 STATUS_LABELS = [str(status.label) for status in Rating.Status]
 
@@ -589,3 +601,19 @@ def test_upload_preview_and_confirm_do_not_read_row_by_row(
         # menu: workshop regions, the user's roles, the user's own State
         with django_assert_num_queries(8):
             client.get(response["Location"])
+
+
+def test_confirming_costs_a_fixed_number_of_queries_per_submission(client, focal_jam, ratings, more_measures):
+    # Each row goes through workflow.submit, which checks and locks that one measure, so the
+    # count grows by a fixed amount per row; the rest does not grow.
+    client.force_login(focal_jam)
+    queries = {}
+    for rows in (1, 6):
+        Submission.objects.all().delete()
+        url = upload(client, csv_upload([row(code=measure.code) for measure in more_measures[:rows]]))["Location"]
+        with CaptureQueriesContext(connection) as captured:
+            assert client.post(url).status_code == 302
+        queries[rows] = [query["sql"] for query in captured.captured_queries]
+    assert Submission.objects.count() == 6
+    assert len(queries[1]) == FIXED_CONFIRM_QUERIES + PER_SUBMISSION_QUERIES
+    assert len(queries[6]) == FIXED_CONFIRM_QUERIES + 6 * PER_SUBMISSION_QUERIES
