@@ -501,9 +501,7 @@ def test_only_the_states_focal_points_upload(client, request, ratings, who, stat
     assert counts() == before
 
 
-def test_one_cannot_confirm_someone_elses_preview(client, focal_jam, ratings, world, django_user_model):
-    alternate = django_user_model.objects.create_user("alt", is_staff=True)
-    Role.objects.create(user=alternate, kind=Role.Kind.FOCAL_POINT, state=world["jam"], is_alternate=True)
+def test_one_cannot_confirm_someone_elses_preview(client, focal_jam, alternate, ratings):
     client.force_login(focal_jam)
     url = upload(client, csv_upload([row()]))["Location"]
     client.force_login(alternate)
