@@ -62,9 +62,11 @@ def my_state_upload(request, iso3):
 def my_state_upload_preview(request, iso3, pk):
     state = _get_state_or_404(request, iso3)
     _require_focal_point(request.user, state)
-    staged = get_object_or_404(
-        StagedUpload.objects.of(request.user), pk=pk, kind=StagedUpload.Kind.SELF_REPORT, state=state
+    staged = (
+        StagedUpload.objects.of(request.user).filter(pk=pk, kind=StagedUpload.Kind.SELF_REPORT, state=state).first()
     )
+    if staged is None:
+        return _gone(request, "my_state_upload", iso3=state.iso3)
     if request.method == "POST":
         try:
             count = spreadsheets.apply_self_report(staged, by=request.user)
@@ -99,7 +101,9 @@ def bulk_import(request):
 @login_required
 def bulk_import_preview(request, pk):
     _require_analyst(request.user)
-    staged = get_object_or_404(StagedUpload.objects.of(request.user), pk=pk, kind=StagedUpload.Kind.ASSESSED)
+    staged = StagedUpload.objects.of(request.user).filter(pk=pk, kind=StagedUpload.Kind.ASSESSED).first()
+    if staged is None:
+        return _gone(request, "bulk_import")
     if request.method == "POST":
         try:
             count = spreadsheets.apply_assessed(staged, by=request.user)
@@ -121,6 +125,17 @@ def _preview(request, template, staged, context, status=200):
             return HttpResponseBadRequest(str(error))
     context = {**context, "staged": staged, "preview": spreadsheets.preview(staged)}
     return render(request, template, context, status=status)
+
+
+def _gone(request, upload_page, **kwargs):
+    # Most often a second click on "confirm": the browser shows the answer to that one, so
+    # it says what happened rather than "not found". Someone else's preview reads the same.
+    messages.warning(
+        request,
+        "This preview is no longer waiting: it was confirmed, or replaced by a later upload. Check what it changed "
+        "before uploading the file again.",
+    )
+    return redirect(upload_page, **kwargs)
 
 
 def _get_state_or_404(request, iso3):

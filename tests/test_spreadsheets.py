@@ -505,8 +505,9 @@ def test_one_cannot_confirm_someone_elses_preview(client, focal_jam, alternate, 
     client.force_login(focal_jam)
     url = upload(client, csv_upload([row()]))["Location"]
     client.force_login(alternate)
-    assert client.get(url).status_code == 404
-    assert client.post(url).status_code == 404
+    for response in (client.get(url), client.post(url)):
+        assert response.status_code == 302
+        assert response["Location"] == reverse("my_state_upload", args=["JAM"])
     assert not Submission.objects.exists()
 
 
@@ -557,7 +558,9 @@ def test_confirming_twice_submits_once(client, focal_jam, ratings):
     client.force_login(focal_jam)
     url = upload(client, csv_upload([row()]))["Location"]
     assert client.post(url).status_code == 302
-    assert client.post(url).status_code == 404
+    again = client.post(url)
+    assert again["Location"] == reverse("my_state_upload", args=["JAM"])
+    assert "no longer waiting: it was confirmed" in str(list(get_messages(again.wsgi_request))[-1])
     assert Submission.objects.count() == 1
 
 
