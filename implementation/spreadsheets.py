@@ -201,9 +201,7 @@ def _xlsx_rows(data):
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as error:  # openpyxl raises many kinds (KeyError, ValueError, XML errors) for a broken file
-        raise UploadRefused(
-            [Problem(f"The workbook could not be read ({type(error).__name__}): save it again.")]
-        ) from None
+        raise _unreadable(error) from None
     try:
         if SHEET not in workbook.sheetnames:
             found = ", ".join(f"'{name}'" for name in workbook.sheetnames)
@@ -214,15 +212,22 @@ def _xlsx_rows(data):
         # Some programs write a wrong size into the file; read the rows that are there.
         sheet.reset_dimensions()
         rows = []
-        for number, cells in enumerate(sheet.iter_rows(min_row=1, min_col=1), start=1):
-            rows.append((number, [_xlsx_value(cell) for cell in cells]))
-            if len(rows) > MAX_ROWS + 1:
-                break
+        try:
+            for number, cells in enumerate(sheet.iter_rows(min_row=1, min_col=1), start=1):
+                rows.append((number, [_xlsx_value(cell) for cell in cells]))
+                if len(rows) > MAX_ROWS + 1:
+                    break
+        except Exception as error:  # as above; defusedxml's refusal of entities among them
+            raise _unreadable(error) from None
     finally:
         workbook.close()
     if not rows:
         raise UploadRefused([Problem(f"The '{SHEET}' sheet is empty.")])
     return rows[0][1], rows[1:]
+
+
+def _unreadable(error):
+    return UploadRefused([Problem(f"The workbook could not be read ({type(error).__name__}): save it again.")])
 
 
 class Formula(str):

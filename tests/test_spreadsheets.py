@@ -378,6 +378,28 @@ def zip_upload():
     return SimpleUploadedFile("ratings.xlsx", buffer.getvalue())
 
 
+def entity_bomb_workbook():
+    """A workbook whose sheet declares an entity that expands a thousandfold a level ("billion laughs")."""
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Ratings"
+    workbook.active.append(HEADER)
+    plain = io.BytesIO()
+    workbook.save(plain)
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(bomb, "w") as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                doctype = (
+                    '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+                    + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8))
+                    + "]>"
+                )
+                content = doctype.encode() + content.replace(b"State", b"&i;", 1)
+            target.writestr(item, content)
+    return SimpleUploadedFile("ratings.xlsx", bomb.getvalue())
+
+
 BAD_FILES = {
     "wrong State": (
         lambda: csv_upload([row(), row(state="KEN", code="SALW-06")]),
@@ -450,6 +472,7 @@ BAD_FILES = {
         zip_upload,
         "The file is a zip archive but not an Excel workbook (.xlsx).",
     ),
+    "XML entity bomb": (entity_bomb_workbook, "The workbook could not be read ("),
     "binary file": (
         lambda: SimpleUploadedFile("ratings.csv", bytes(range(256))),
         "The file is neither an XLSX workbook nor a UTF-8 CSV file.",
