@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv run test lint check bench bench-import clean
+.PHONY: venv run serve test lint check bench bench-import clean
 
 venv: $(VENV)/.installed
 
@@ -23,6 +23,15 @@ run: venv
 	$(PY) manage.py load_reference_data
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver 127.0.0.1:8000
+
+# Production-style serving: gunicorn on PostgreSQL, static files through WhiteNoise. Needs
+# DATABASE_URL, DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS (see .env.example and docs/operations.md).
+serve: venv
+	@test -n "$$DATABASE_URL" || { echo "make serve: set DATABASE_URL to a PostgreSQL database (see docs/operations.md)." >&2; exit 2; }
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py collectstatic --no-input --verbosity 0
+	$(PY) manage.py check --deploy --fail-level ERROR
+	$(VENV)/bin/gunicorn --config config/gunicorn.py config.wsgi
 
 # PostgreSQL when DATABASE_URL is set, SQLite otherwise. Exit 5 means pytest collected nothing.
 test: venv

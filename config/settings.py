@@ -6,11 +6,14 @@ One module, configured from the environment. Every variable is listed in
 naming the variable, rather than being silently replaced by a default.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from config import logs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -49,7 +52,13 @@ def env_database(name, default):
     """Read a database URL; an unknown scheme or a URL without a name is refused."""
     raw = os.environ.get(name) or default
     try:
-        config = dj_database_url.parse(raw, conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 60))
+        config = dj_database_url.parse(
+            raw,
+            conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 60),
+            # A kept connection is checked before reuse, so that a restarted database costs
+            # one failed request at most per worker, not errors until the connection ages out.
+            conn_health_checks=True,
+        )
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} is not a usable database URL ({exc}); got {raw!r}.") from exc
     if not config.get("NAME"):
@@ -93,6 +102,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_structlog",
     "states",
     "measures",
     "implementation",
@@ -100,6 +113,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from each app server, compressed and cached for ever (their
+    # names carry a hash), so that no separate file server is needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Pages carry a world map and large tables, and focal points often work on slow links.
     # Django pads compressed responses against BREACH-style length attacks.
     "django.middleware.gzip.GZipMiddleware",
@@ -107,10 +124,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # One log line per request, with a request id that every other line of the request carries.
+    "django_structlog.middlewares.RequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "states.middleware.RequireTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Stamps the logged-in user on every history row written during a request.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes requires: it turns a lockout into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -139,7 +162,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -152,6 +175,16 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed, compressed copies made by collectstatic (`make serve` runs it). Without DEBUG,
+    # a page naming a static file that collectstatic has not seen fails loudly.
+    "staticfiles": {
+        "BACKEND": os.environ.get(
+            "DJANGO_STATICFILES_STORAGE", "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -202,5 +235,88 @@ SPECTACULAR_SETTINGS = {
         "AssessmentStatusEnum": "implementation.models.Assessment.Status",
         "RecommendationStatusEnum": "implementation.models.Recommendation.Status",
         "RegionKindEnum": "states.models.Region.Kind",
+# Sign-in: django-axes locks an account after repeated failures; TOTP is offered to all.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("DJANGO_LOGIN_LOCKOUT_MINUTES", 30))
+# An account is locked after that many failures, whatever address they come from; and an
+# address is locked after that many failures, whatever accounts they tried (password
+# spraying tries one password on many accounts and never trips the first rule).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+# Behind a proxy, the client address is the one it forwards (see DJANGO_BEHIND_PROXY).
+AXES_IPWARE_PROXY_COUNT = 1 if env_bool("DJANGO_BEHIND_PROXY", False) else None
+# With this on, analysts and administrators must confirm a TOTP code before anything else.
+REQUIRE_TWO_FACTOR_FOR_ANALYSTS = env_bool("DJANGO_REQUIRE_2FA_FOR_ANALYSTS", False)
+OTP_TOTP_ISSUER = "SCR 2370 tracker"
+
+# Sessions live in the database, so any app server can serve any request.
+SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_HOURS", 8) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# HTTPS. DJANGO_HTTPS (default: on unless DEBUG) says the site is reached over HTTPS:
+# cookies are marked secure, browsers are told to keep to HTTPS (HSTS) and plain HTTP is
+# redirected. DJANGO_BEHIND_PROXY trusts the proxy's X-Forwarded-Proto header; set it only
+# when a proxy that sets that header is the sole way in.
+HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+# The load balancer's health probe comes over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+X_FRAME_OPTIONS = "DENY"
+
+# Content Security Policy: everything from this site, nothing inline. Pages, charts and the
+# API docs ship their own files; a style or script attribute would be refused by browsers.
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+
+# Logs: one JSON object per line on standard error, each carrying the request id (taken from
+# an X-Request-ID header set by the proxy, or made up) so that a request can be followed
+# across lines and app servers. DJANGO_LOG_FORMAT=console prints them for people instead.
+# The proxy's request id is used only behind a proxy; otherwise anyone could choose it.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = BEHIND_PROXY
+LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO").upper()
+LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "json")
+if LOG_FORMAT not in logs.RENDERERS:
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be one of {', '.join(logs.RENDERERS)}; got {LOG_FORMAT!r}.")
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured(f"DJANGO_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL; got {LOG_LEVEL!r}.")
+logs.configure()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"structured": {"()": "config.logs.formatter", "renderer": LOG_FORMAT}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "structured"}},
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    "loggers": {
+        # Each request is logged once, by django-structlog; Django's own lines would repeat it.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+        # django-axes says "AXES: BEGIN version ..." at every start; its lockouts are audited below.
+        "axes": {"level": "WARNING"},
+        # Sign-ins and refusals (states/audit.py) are kept whatever the general level.
+        "tracker.audit": {"level": "INFO"},
     },
 }

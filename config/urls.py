@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from config.health import healthz
 from implementation import spreadsheet_views, views, workflow_views
+from states import accounts
 
 urlpatterns = [
     path("", views.overview, name="overview"),
@@ -30,7 +32,11 @@ urlpatterns = [
     path("review/", workflow_views.review_queue, name="review"),
     path("review/<int:pk>/accept/", workflow_views.accept_submission, name="review_accept"),
     path("review/<int:pk>/return/", workflow_views.return_submission, name="review_return"),
-    path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("implementation.api")),
+    # Before Django's own: the login asks for a TOTP code from accounts that have set one up.
+    path("accounts/login/", accounts.LoginView.as_view(), name="login"),
+    path("accounts/two-factor/", accounts.two_factor, name="two_factor"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -87,6 +87,9 @@ def snapshot(rating):
                 "auth": {"Group", "User"},
                 # API tokens: administrators alone (Django's model permissions, which no role grants).
                 "authtoken": {"TokenProxy"},
+                # Sign-in records and two-factor devices: administrators only.
+                "axes": {"AccessAttempt", "AccessFailureLog", "AccessLog"},
+                "otp_totp": {"TOTPDevice"},
                 "implementation": STATE_LINKED | {"ConfidentialNote"},
                 "measures": CATALOGUE,
                 "states": {"MemberState", "Region", "Role", "Workshop"},

@@ -1,0 +1,119 @@
+"""
+Signing in: the password, then a TOTP code for accounts that have set one up, and the
+page where anyone sets it up. django-otp does the cryptography; django-axes counts the
+failures (a wrong code counts like a wrong password) and locks the account.
+"""
+
+import base64
+
+import segno
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import signals as auth_signals
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
+from django_otp import devices_for_user, match_token
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .models import is_analyst
+
+
+def two_factor_required(user):
+    """Whether the settings require ``user`` to confirm a TOTP code (analysts and administrators)."""
+    return settings.REQUIRE_TWO_FACTOR_FOR_ANALYSTS and is_analyst(user)
+
+
+class LoginForm(AuthenticationForm):
+    otp_token = forms.CharField(
+        label="Code from your authenticator app",
+        required=False,
+        max_length=8,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        help_text="Only if you have set up two-factor sign-in.",
+    )
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        self.otp_device = None
+        if not any(devices_for_user(user, confirmed=True)):
+            return
+        token = self.cleaned_data.get("otp_token", "").strip()
+        self.otp_device = match_token(user, token) if token else None
+        if self.otp_device is None:
+            # Counted by django-axes like a wrong password.
+            auth_signals.user_login_failed.send(
+                sender=__name__, credentials={"username": user.get_username()}, request=self.request
+            )
+            raise forms.ValidationError(
+                "Enter the current six-digit code from your authenticator app."
+                if not token
+                else "That code is wrong or has expired; enter the current one.",
+                code="otp",
+            )
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if form.otp_device is not None:
+            otp_login(self.request, form.otp_device)
+        return response
+
+
+class ConfirmDeviceForm(forms.Form):
+    token = forms.CharField(
+        label="Code shown by the app",
+        max_length=8,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+@login_required
+def two_factor(request):
+    """Set up TOTP: scan the code, confirm with one code, and from then on sign in with one."""
+    user = request.user
+    confirmed = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if confirmed is not None:
+        # Set up already; a session that has not confirmed a code yet (the requirement was
+        # switched on after the user logged in) confirms one here.
+        form = None if user.is_verified() else ConfirmDeviceForm(request.POST or None)
+        if form is not None and form.is_valid():
+            if confirmed.verify_token(form.cleaned_data["token"].strip()):
+                otp_login(request, confirmed)
+                return redirect("overview")
+            auth_signals.user_login_failed.send(
+                sender=__name__, credentials={"username": user.get_username()}, request=request
+            )
+            form.add_error("token", "That code is wrong or has expired; enter the current one.")
+        return render(request, "registration/two_factor.html", {"device": confirmed, "form": form})
+    device, _ = TOTPDevice.objects.get_or_create(user=user, confirmed=False, defaults={"name": "Authenticator app"})
+    form = ConfirmDeviceForm(request.POST or None)
+    if form.is_valid():
+        if device.verify_token(form.cleaned_data["token"].strip()):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            otp_login(request, device)
+            messages.success(request, "Two-factor sign-in is on. You will be asked for a code each time you log in.")
+            return redirect("two_factor")
+        form.add_error("token", "That code does not match; check the phone's clock and enter the current code.")
+    qr = segno.make(device.config_url, error="m")
+    context = {
+        "form": form,
+        "required": two_factor_required(user),
+        # segno writes plain SVG markup: no script and no style attribute, so the CSP allows it.
+        "qr_svg": mark_safe(qr.svg_inline(scale=4, title="QR code for your authenticator app")),  # noqa: S308
+        "secret": _base32(device),
+    }
+    return render(request, "registration/two_factor.html", context)
+
+
+def _base32(device):
+    key = base64.b32encode(device.bin_key).decode()
+    return " ".join(key[i : i + 4] for i in range(0, len(key), 4))
