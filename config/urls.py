@@ -40,3 +40,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
+
+# A database outage answers 503 "back in a moment" rather than 500 (see config/health.py).
+handler500 = "config.health.server_error"

@@ -281,3 +281,25 @@ def test_healthz_answers_503_when_the_database_does_not(client, db, monkeypatch)
     monkeypatch.setattr("config.health.connection", Unreachable())
     response = client.get("/healthz")
     assert (response.status_code, response.json()) == (503, {"status": "unavailable", "database": "OperationalError"})
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "says"),
+    [
+        (OperationalError("server closed the connection unexpectedly"), 503, "back in a moment"),
+        (RuntimeError("a bug"), 500, "Something went wrong on our side"),
+    ],
+)
+def test_a_database_outage_answers_503_and_any_other_error_500(db, analyst, monkeypatch, error, status, says):
+    from django.test import Client
+
+    def fail(**kwargs):
+        raise error
+
+    monkeypatch.setattr("implementation.dashboards.build_overview", fail)
+    client = Client(raise_request_exception=False)
+    client.force_login(analyst)
+    response = client.get("/")
+    assert response.status_code == status
+    assert says in response.content.decode()
+    assert (response.get("Retry-After") == "30") is (status == 503)
