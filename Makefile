@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv run serve test lint check bench bench-import clean
+.PHONY: venv run serve test lint check bench bench-import load clean
 
 venv: $(VENV)/.installed
 
@@ -64,7 +64,16 @@ bench-import: export DJANGO_SECRET_KEY := bench-only-key-for-a-throwaway-databas
 bench-import: venv
 	PYTHON=$(PY) scripts/with-postgres sh -c \
 		'$(PY) manage.py migrate --verbosity 0 && $(PY) manage.py bench_import $(BENCH_ARGS)'
+# Load and fault test on loopback (docs/operations.md): gunicorn + a throwaway PostgreSQL,
+# 64 users for 30 s, then the same while PostgreSQL restarts. About two minutes.
+.venv-load/.installed: scripts/load/requirements.txt
+	python="$$(scripts/find-python)" && "$$python" -m venv .venv-load
+	.venv-load/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/load/requirements.txt
+	touch $@
+
+load: venv .venv-load/.installed
+	PYTHON=$(PY) scripts/load-test
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-load staticfiles .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
