@@ -1,8 +1,76 @@
-"""The four journeys of the production-readiness checklist, in a real browser."""
+"""
+The four journeys of the production-readiness checklist, in a real browser. The first
+three are one story: Jamaica's focal point reports, an analyst accepts, and the
+Caribbean coordinator sees the change on the region's dashboard and downloads it.
+"""
 
-from implementation.models import Rating
+import io
+import re
+
+import openpyxl
+from playwright.sync_api import expect
+
+from implementation.models import Rating, Submission
 
 from .conftest import shoot, sign_in
+
+SOURCE = "Firearms (Marking) Regulations 2026"
+
+
+def test_1_to_3_a_report_is_sent_accepted_and_seen_on_the_region_dashboard(open_page, passwords, ratings, world):
+    # 1. The focal point for Jamaica updates a rating with a source and sees it pending.
+    page = open_page()
+    sign_in(page, "jo")
+    page.get_by_role("link", name="My State").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Jamaica")
+    shoot(page, "1-focal-jam-my-state")
+    page.get_by_role("link", name=re.compile(r"Update the self-report on SALW-04")).click()
+    page.get_by_label("Status").select_option(label="Largely implemented")
+    page.get_by_label("Explanation").fill("Marking at import is now enforced at the port.")
+    page.get_by_label("Source document").fill(SOURCE)
+    page.get_by_label("Article or section").fill("reg. 4")
+    page.get_by_label("Source date").fill("2026-09-01")
+    shoot(page, "1-focal-jam-form")
+    page.get_by_role("button", name="Send for review").click()
+    expect(page.get_by_role("status").or_(page.locator(".messages"))).to_contain_text("sent for review")
+    expect(page.locator("#measure-SALW-04")).to_contain_text("Pending review")
+    shoot(page, "1-focal-jam-pending")
+    submission = Submission.objects.get()
+    assert (submission.status, submission.source_document, submission.review) == ("largely", SOURCE, "pending")
+
+    # 2. The analyst reviews it and accepts it, updating CTED's assessed rating too.
+    page = open_page()
+    sign_in(page, "ana")
+    page.get_by_role("link", name="Review (1)").click()
+    item = page.locator(f"#submission-{submission.pk}")
+    expect(item).to_contain_text("Jamaica")
+    expect(item).to_contain_text(SOURCE)
+    shoot(page, "2-analyst-review-queue")
+    item.get_by_label("Also update CTED's assessed rating").check()
+    item.get_by_role("button", name="Accept").click()
+    expect(page.get_by_text("No submission is waiting for review")).to_be_visible()
+    shoot(page, "2-analyst-accepted")
+    submission.refresh_from_db()
+    assert submission.review == Submission.Review.ACCEPTED
+    for kind in Rating.Kind:
+        assert Rating.objects.get(state=world["jam"], measure=world["marking"], kind=kind).status == "largely"
+
+    # 3. The Caribbean coordinator opens the region dashboard, sees the change, downloads the XLSX.
+    page = open_page()
+    sign_in(page, "cora")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Caribbean").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Caribbean")
+    heat_map = page.locator("table", has=page.get_by_text("SALW-04")).first
+    expect(heat_map).to_contain_text("Largely implemented")
+    shoot(page, "3-coordinator-region")
+    link = page.locator("a[href*='format=xlsx']").first
+    with page.expect_download() as download_info:
+        link.click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".xlsx")
+    workbook = openpyxl.load_workbook(io.BytesIO(open(download.path(), "rb").read()), read_only=True)
+    cells = [str(cell) for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True) for cell in row]
+    assert "Jamaica" in cells or "JAM" in cells
 
 
 def test_4_the_focal_point_for_jamaica_is_refused_kenyas_pages(open_page, passwords, ratings, world):
