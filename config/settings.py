@@ -235,6 +235,9 @@ SPECTACULAR_SETTINGS = {
         "AssessmentStatusEnum": "implementation.models.Assessment.Status",
         "RecommendationStatusEnum": "implementation.models.Recommendation.Status",
         "RegionKindEnum": "states.models.Region.Kind",
+    },
+}
+
 # Sign-in: django-axes locks an account after repeated failures; TOTP is offered to all.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
