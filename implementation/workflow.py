@@ -122,7 +122,9 @@ def accept(submission, *, by, note="", update_assessed=False, at=None):
     at = at or timezone.now()
     values = {field: getattr(submission, field) for field in SUBMITTED_FIELDS}
     reason = Truncator(
-        f"Submission #{submission.pk} by {_name(submission.submitted_by)} accepted" + (f": {note}" if note else "")
+        # Named by who sent it and when, as people know it; an id would differ between copies of the data.
+        f"Submission by {_name(submission.submitted_by)} of {_when(submission.submitted_at)} accepted"
+        + (f": {note}" if note else "")
     ).chars(REASON_MAX_LENGTH)
 
     self_report = Rating.objects.filter(
