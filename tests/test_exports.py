@@ -6,7 +6,9 @@ formula injection. No database: the rows are plain dicts and objects.
 import csv
 import datetime as dt
 import io
+import re
 from decimal import Decimal
+from html import unescape
 from types import SimpleNamespace
 
 import openpyxl
@@ -325,3 +327,19 @@ def test_html_rows_escape_text_and_mark_empty_values():
         rows=[{"a": "<b>x</b>", "b": None}, {"a": 3, "b": "y"}],
     )
     assert str(table.html_rows()) == "<tr><td>&lt;b&gt;x&lt;/b&gt;</td><td>–</td></tr><tr><td>3</td><td>y</td></tr>"
+
+
+@pytest.mark.parametrize("path", ["/", "/regions/caribbean/", "/states/JAM/", "/review/"])
+def test_every_link_on_a_page_that_keeps_its_query_leads_where_it_says(client, analyst, ratings, path):
+    # Django's {% querystring %} writes the "?" itself: a link written "?{% querystring %}"
+    # reads "??export=…", which browsers send as a parameter named "?export", so every
+    # download link silently gave the page again.
+    client.force_login(analyst)
+    html = client.get(path, {"domain": "salw"}).content.decode()
+    assert 'href="??' not in html
+    downloads = [unescape(href) for href in re.findall(r'href="(\?[^"]*export=[^"]*)"', html)]
+    assert downloads or path == "/review/"
+    for href in downloads:
+        response = client.get(path + href)
+        assert response.status_code == 200, href
+        assert response["Content-Disposition"].startswith("attachment"), href

@@ -127,7 +127,7 @@ def test_the_heat_map_groups_measures_by_section_and_has_its_data_table(client, 
     assert '<th scope="rowgroup" colspan="3"><span>B. SALW controls</span></th>' in html
     assert 'aria-labelledby="heatmap-heading"' in html
     assert "<summary>Show the data table</summary>" in html
-    assert "?export=heatmap&amp;format=csv" in html
+    assert 'href="?export=heatmap&amp;format=csv"' in html
 
 
 def test_the_heat_maps_data_table_gives_both_ratings_of_every_state_and_measure(client, analyst, ratings, world):
