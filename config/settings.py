@@ -301,7 +301,8 @@ SECURE_CSP = {
 # The proxy's request id is used only behind a proxy; otherwise anyone could choose it.
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = BEHIND_PROXY
 LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO").upper()
-LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "json")
+# Readable lines while developing (make run), JSON everywhere else.
+LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "console" if DEBUG else "json")
 if LOG_FORMAT not in logs.RENDERERS:
     raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be one of {', '.join(logs.RENDERERS)}; got {LOG_FORMAT!r}.")
 if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
