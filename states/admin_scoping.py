@@ -12,7 +12,7 @@ import dataclasses
 
 from django.contrib import admin
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
@@ -110,12 +110,24 @@ class ScopedAdmin(ScopedAdminMixin, admin.ModelAdmin):
 class ScopedHistoryAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     """A ModelAdmin for a model with ``history = HistoricalRecords()``, with a read-only history page."""
 
+    def history_view(self, request, object_id, extra_context=None):
+        self._not_found_outside_scope(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._not_found_outside_scope(request, object_id)
         # History is append-only. SIMPLE_HISTORY_REVERT_DISABLED hides the Revert button,
         # but simple-history still saves a posted form, so a past version is only shown.
         if request.method not in ("GET", "HEAD"):
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _not_found_outside_scope(self, request, object_id):
+        # As on the change page, a record outside the reader's States answers like one that
+        # does not exist; a 403 would tell them the id exists. Analysts read every State and
+        # keep simple-history's page for deleted records, which get_object cannot find.
+        if may_read(request.user, self.readers) and not is_analyst(request.user):
+            self.get_object(request, unquote(object_id))
 
     def render_history_view(self, request, template, context, **kwargs):
         # A past version is displayed like a view-only change form: every field as text,

@@ -301,11 +301,12 @@ def test_rating_change_view_opens_only_for_the_users_states(client, request, rat
         ("admin_user", "ken", 200),
         ("analyst", "ken", 200),
         ("coordinator", "jam", 200),
-        ("coordinator", "ken", 403),
+        # Outside the reader's States, as for a record that does not exist: a 403 would say it does.
+        ("coordinator", "ken", 404),
         ("focal_jam", "jam", 200),
-        ("focal_jam", "ken", 403),
+        ("focal_jam", "ken", 404),
         ("focal_ken", "ken", 200),
-        ("focal_ken", "jam", 403),
+        ("focal_ken", "jam", 404),
         ("nobody", "jam", 403),
     ],
 )
@@ -319,18 +320,20 @@ def test_rating_history_opens_only_for_the_users_states(client, request, ratings
 
 def test_focal_point_cannot_open_another_states_rating_history(client, focal_jam, ratings):
     # simple-history falls back to the last historical row when the admin's queryset
-    # misses the object; the object permission must still refuse it.
+    # misses the object; it must still answer as for an id that does not exist.
     client.force_login(focal_jam)
     response = client.get(rating_url(ratings["ken", SELF], "history"))
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert "KEN" not in response.content.decode()
+    missing = client.get(admin_url("implementation_rating_history", 987654))
+    assert missing.status_code == 404
 
 
 def test_focal_point_cannot_open_a_past_version_of_another_states_rating(client, focal_jam, ratings):
     client.force_login(focal_jam)
     rating = ratings["ken", SELF]
     url = admin_url("implementation_rating_simple_history", rating.pk, rating.history.first().history_id)
-    assert client.get(url).status_code == 403
+    assert client.get(url).status_code == 404
 
 
 @pytest.mark.parametrize(("who", "named"), [("analyst", True), ("focal_jam", False), ("coordinator", False)])

@@ -773,8 +773,8 @@ ROUTES = {
         ("/admin/measures/measure/{measure}/", (ADMIN_LOGIN, 302, 302, 302, 302)),
     ],
     "admin/implementation/rating/^([^/]+)/history/([^/]+)/$": [
-        ("/admin/implementation/rating/{rating_jam}/history/{rating_jam_version}/", (ADMIN_LOGIN, 200, 403, 200, 200)),
-        ("/admin/implementation/rating/{rating_ken}/history/{rating_ken_version}/", (ADMIN_LOGIN, 403, 200, 403, 200)),
+        ("/admin/implementation/rating/{rating_jam}/history/{rating_jam_version}/", (ADMIN_LOGIN, 200, 404, 200, 200)),
+        ("/admin/implementation/rating/{rating_ken}/history/{rating_ken_version}/", (ADMIN_LOGIN, 404, 200, 404, 200)),
     ],
     "admin/implementation/rating/": [
         ("/admin/implementation/rating/", (ADMIN_LOGIN, 200, 200, 200, 200)),
@@ -783,8 +783,8 @@ ROUTES = {
         ("/admin/implementation/rating/add/", (ADMIN_LOGIN, 403, 403, 403, 200)),
     ],
     "admin/implementation/rating/<path:object_id>/history/": [
-        ("/admin/implementation/rating/{rating_jam}/history/", (ADMIN_LOGIN, 200, 403, 200, 200)),
-        ("/admin/implementation/rating/{rating_ken}/history/", (ADMIN_LOGIN, 403, 200, 403, 200)),
+        ("/admin/implementation/rating/{rating_jam}/history/", (ADMIN_LOGIN, 200, 404, 200, 200)),
+        ("/admin/implementation/rating/{rating_ken}/history/", (ADMIN_LOGIN, 404, 200, 404, 200)),
     ],
     "admin/implementation/rating/<path:object_id>/delete/": [
         ("/admin/implementation/rating/{rating_jam}/delete/", (ADMIN_LOGIN, 403, 404, 403, 403)),
@@ -801,15 +801,15 @@ ROUTES = {
     "admin/implementation/assessment/^([^/]+)/history/([^/]+)/$": [
         (
             "/admin/implementation/assessment/{assessment_jam}/history/{assessment_jam_version}/",
-            (ADMIN_LOGIN, 200, 403, 200, 200),
+            (ADMIN_LOGIN, 200, 404, 200, 200),
         ),
         (
             "/admin/implementation/assessment/{assessment_ken}/history/{assessment_ken_version}/",
-            (ADMIN_LOGIN, 403, 200, 403, 200),
+            (ADMIN_LOGIN, 404, 200, 404, 200),
         ),
         (
             "/admin/implementation/assessment/{cted_assessment_jam}/history/{cted_assessment_jam_version}/",
-            (ADMIN_LOGIN, 403, 403, 403, 200),
+            (ADMIN_LOGIN, 404, 404, 404, 200),
         ),
     ],
     "admin/implementation/assessment/": [
@@ -819,9 +819,9 @@ ROUTES = {
         ("/admin/implementation/assessment/add/", (ADMIN_LOGIN, 403, 403, 403, 200)),
     ],
     "admin/implementation/assessment/<path:object_id>/history/": [
-        ("/admin/implementation/assessment/{assessment_jam}/history/", (ADMIN_LOGIN, 200, 403, 200, 200)),
-        ("/admin/implementation/assessment/{assessment_ken}/history/", (ADMIN_LOGIN, 403, 200, 403, 200)),
-        ("/admin/implementation/assessment/{cted_assessment_jam}/history/", (ADMIN_LOGIN, 403, 403, 403, 200)),
+        ("/admin/implementation/assessment/{assessment_jam}/history/", (ADMIN_LOGIN, 200, 404, 200, 200)),
+        ("/admin/implementation/assessment/{assessment_ken}/history/", (ADMIN_LOGIN, 404, 200, 404, 200)),
+        ("/admin/implementation/assessment/{cted_assessment_jam}/history/", (ADMIN_LOGIN, 404, 404, 404, 200)),
     ],
     "admin/implementation/assessment/<path:object_id>/delete/": [
         ("/admin/implementation/assessment/{assessment_jam}/delete/", (ADMIN_LOGIN, 403, 404, 403, 200)),
@@ -841,11 +841,11 @@ ROUTES = {
     "admin/implementation/recommendation/^([^/]+)/history/([^/]+)/$": [
         (
             "/admin/implementation/recommendation/{recommendation_jam}/history/{recommendation_jam_version}/",
-            (ADMIN_LOGIN, 200, 403, 200, 200),
+            (ADMIN_LOGIN, 200, 404, 200, 200),
         ),
         (
             "/admin/implementation/recommendation/{recommendation_ken}/history/{recommendation_ken_version}/",
-            (ADMIN_LOGIN, 403, 200, 403, 200),
+            (ADMIN_LOGIN, 404, 200, 404, 200),
         ),
     ],
     "admin/implementation/recommendation/": [
@@ -855,8 +855,8 @@ ROUTES = {
         ("/admin/implementation/recommendation/add/", (ADMIN_LOGIN, 403, 403, 403, 200)),
     ],
     "admin/implementation/recommendation/<path:object_id>/history/": [
-        ("/admin/implementation/recommendation/{recommendation_jam}/history/", (ADMIN_LOGIN, 200, 403, 200, 200)),
-        ("/admin/implementation/recommendation/{recommendation_ken}/history/", (ADMIN_LOGIN, 403, 200, 403, 200)),
+        ("/admin/implementation/recommendation/{recommendation_jam}/history/", (ADMIN_LOGIN, 200, 404, 200, 200)),
+        ("/admin/implementation/recommendation/{recommendation_ken}/history/", (ADMIN_LOGIN, 404, 200, 404, 200)),
     ],
     "admin/implementation/recommendation/<path:object_id>/delete/": [
         ("/admin/implementation/recommendation/{recommendation_jam}/delete/", (ADMIN_LOGIN, 403, 404, 403, 200)),
@@ -873,11 +873,11 @@ ROUTES = {
     "admin/implementation/assistanceneed/^([^/]+)/history/([^/]+)/$": [
         (
             "/admin/implementation/assistanceneed/{need_jam}/history/{need_jam_version}/",
-            (ADMIN_LOGIN, 200, 403, 200, 200),
+            (ADMIN_LOGIN, 200, 404, 200, 200),
         ),
         (
             "/admin/implementation/assistanceneed/{need_ken}/history/{need_ken_version}/",
-            (ADMIN_LOGIN, 403, 200, 403, 200),
+            (ADMIN_LOGIN, 404, 200, 404, 200),
         ),
     ],
     "admin/implementation/assistanceneed/": [
@@ -887,8 +887,8 @@ ROUTES = {
         ("/admin/implementation/assistanceneed/add/", (ADMIN_LOGIN, 403, 403, 403, 200)),
     ],
     "admin/implementation/assistanceneed/<path:object_id>/history/": [
-        ("/admin/implementation/assistanceneed/{need_jam}/history/", (ADMIN_LOGIN, 200, 403, 200, 200)),
-        ("/admin/implementation/assistanceneed/{need_ken}/history/", (ADMIN_LOGIN, 403, 200, 403, 200)),
+        ("/admin/implementation/assistanceneed/{need_jam}/history/", (ADMIN_LOGIN, 200, 404, 200, 200)),
+        ("/admin/implementation/assistanceneed/{need_ken}/history/", (ADMIN_LOGIN, 404, 200, 404, 200)),
     ],
     "admin/implementation/assistanceneed/<path:object_id>/delete/": [
         ("/admin/implementation/assistanceneed/{need_jam}/delete/", (ADMIN_LOGIN, 403, 404, 403, 200)),
@@ -937,11 +937,11 @@ ROUTES = {
     "admin/implementation/submission/^([^/]+)/history/([^/]+)/$": [
         (
             "/admin/implementation/submission/{submission_jam}/history/{submission_jam_version}/",
-            (ADMIN_LOGIN, 200, 403, 200, 200),
+            (ADMIN_LOGIN, 200, 404, 200, 200),
         ),
         (
             "/admin/implementation/submission/{submission_ken}/history/{submission_ken_version}/",
-            (ADMIN_LOGIN, 403, 200, 403, 200),
+            (ADMIN_LOGIN, 404, 200, 404, 200),
         ),
     ],
     "admin/implementation/submission/": [
@@ -951,8 +951,8 @@ ROUTES = {
         ("/admin/implementation/submission/add/", (ADMIN_LOGIN, 403, 403, 403, 403)),
     ],
     "admin/implementation/submission/<path:object_id>/history/": [
-        ("/admin/implementation/submission/{submission_jam}/history/", (ADMIN_LOGIN, 200, 403, 200, 200)),
-        ("/admin/implementation/submission/{submission_ken}/history/", (ADMIN_LOGIN, 403, 200, 403, 200)),
+        ("/admin/implementation/submission/{submission_jam}/history/", (ADMIN_LOGIN, 200, 404, 200, 200)),
+        ("/admin/implementation/submission/{submission_ken}/history/", (ADMIN_LOGIN, 404, 200, 404, 200)),
     ],
     "admin/implementation/submission/<path:object_id>/delete/": [
         ("/admin/implementation/submission/{submission_jam}/delete/", (ADMIN_LOGIN, 403, 404, 403, 403)),
