@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
 from config.health import healthz
@@ -36,7 +37,11 @@ urlpatterns = [
     # Before Django's own: the login asks for a TOTP code from accounts that have set one up.
     path("accounts/login/", accounts.LoginView.as_view(), name="login"),
     path("accounts/two-factor/", accounts.two_factor, name="two_factor"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Django's sign-out and password change; not its password reset by email: accounts are
+    # made by administrators, who also reset passwords, and no mail server is configured.
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

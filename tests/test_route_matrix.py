@@ -414,18 +414,6 @@ ROUTES = {
     "accounts/password_change/done/": [
         ("/accounts/password_change/done/", (LOGIN, 200, 200, 200, 200)),
     ],
-    "accounts/password_reset/": [
-        ("/accounts/password_reset/", (200, 200, 200, 200, 200)),
-    ],
-    "accounts/password_reset/done/": [
-        ("/accounts/password_reset/done/", (200, 200, 200, 200, 200)),
-    ],
-    "accounts/reset/<uidb64>/<token>/": [
-        ("/accounts/reset/MQ/not-a-token/", (200, 200, 200, 200, 200)),
-    ],
-    "accounts/reset/done/": [
-        ("/accounts/reset/done/", (200, 200, 200, 200, 200)),
-    ],
     "healthz": [
         ("/healthz", (200, 200, 200, 200, 200)),
     ],
