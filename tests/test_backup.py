@@ -7,6 +7,7 @@ comes back, with the rules that keep history append-only.
 import os
 import subprocess
 import uuid
+from contextlib import closing
 
 import psycopg2
 import pytest
@@ -40,7 +41,9 @@ def run(script, *args, database):
 
 
 def rows(database, table):
-    with psycopg2.connect(database) as db, db.cursor() as cursor:
+    # closing(): psycopg2's own "with" ends the transaction but leaves the connection open,
+    # which would keep the test database from being dropped.
+    with closing(psycopg2.connect(database)) as db, db.cursor() as cursor:
         cursor.execute(f"SELECT {COMPARED[table]} FROM {table} ORDER BY 1")
         return cursor.fetchall()
 
@@ -79,7 +82,7 @@ def test_a_dump_restores_into_an_empty_database_with_every_rating_and_history_ro
     assert len(rows(empty_database, "implementation_historicalrating")) == Rating.history.count() == 5
 
     # The restored history is still append-only: the triggers came back with the tables.
-    with psycopg2.connect(empty_database) as db, db.cursor() as cursor:
+    with closing(psycopg2.connect(empty_database)) as db, db.cursor() as cursor:
         with pytest.raises(psycopg2.errors.IntegrityConstraintViolation, match="append-only"):
             cursor.execute("UPDATE implementation_historicalrating SET status = 'implemented'")
 
