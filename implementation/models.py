@@ -166,7 +166,33 @@ class RatingHistoryBase(models.Model):
         abstract = True
 
 
-class Rating(models.Model):
+class RatedValues(models.Model):
+    """
+    What a rating says besides its status: why, and on what source. Ratings have them,
+    and so do the records that carry a copy of a rating's values: a focal point's
+    submission, and an entry of a frozen snapshot.
+    """
+
+    explanation = models.TextField(blank=True, help_text="Why this status: what is in place and what is missing.")
+    justification = models.TextField(
+        "why not applicable",
+        blank=True,
+        help_text="Required for 'Not applicable', e.g. 'No drone industry and no civil UAS market'.",
+    )
+    source_document = models.CharField(
+        max_length=300, blank=True, help_text="The title of the law, report or record, e.g. 'Firearms Act 2022'."
+    )
+    source_reference = models.CharField(
+        "article or section", max_length=100, blank=True, help_text="Where in the document, e.g. 's. 12(3)'."
+    )
+    source_url = models.URLField("source URL", max_length=500, blank=True)
+    source_date = models.DateField("source date", null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Rating(RatedValues):
     """Where one State stands on one measure, as CTED assessed it or as the State reported it."""
 
     class Kind(models.TextChoices):
@@ -214,20 +240,7 @@ class Rating(models.Model):
     measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="ratings")
     kind = models.CharField(max_length=20, choices=Kind)
     status = models.CharField(max_length=20, choices=Status, default=Status.NO_INFORMATION)
-    explanation = models.TextField(blank=True, help_text="Why this status: what is in place and what is missing.")
-    justification = models.TextField(
-        "why not applicable",
-        blank=True,
-        help_text="Required for 'Not applicable', e.g. 'No drone industry and no civil UAS market'.",
-    )
-    source_document = models.CharField(
-        max_length=300, blank=True, help_text="The title of the law, report or record, e.g. 'Firearms Act 2022'."
-    )
-    source_reference = models.CharField(
-        "article or section", max_length=100, blank=True, help_text="Where in the document, e.g. 's. 12(3)'."
-    )
-    source_url = models.URLField("source URL", max_length=500, blank=True)
-    source_date = models.DateField("source date", null=True, blank=True)
+    # explanation, justification and the source fields come from RatedValues.
     assessment = models.ForeignKey(
         Assessment,
         on_delete=models.PROTECT,
@@ -471,31 +484,6 @@ class ConfidentialNote(models.Model):
 
     def __str__(self):
         return f"Note on {self.state.iso3} ({self.created_at:%d %b %Y})"
-
-
-class RatedValues(models.Model):
-    """
-    What a rating says besides its status, for the records that carry a copy of a
-    rating's values: a focal point's submission, and an entry of a frozen snapshot.
-    """
-
-    explanation = models.TextField(blank=True, help_text="Why this status: what is in place and what is missing.")
-    justification = models.TextField(
-        "why not applicable",
-        blank=True,
-        help_text="Required for 'Not applicable', e.g. 'No drone industry and no civil UAS market'.",
-    )
-    source_document = models.CharField(
-        max_length=300, blank=True, help_text="The title of the law, report or record, e.g. 'Firearms Act 2022'."
-    )
-    source_reference = models.CharField(
-        "article or section", max_length=100, blank=True, help_text="Where in the document, e.g. 's. 12(3)'."
-    )
-    source_url = models.URLField("source URL", max_length=500, blank=True)
-    source_date = models.DateField("source date", null=True, blank=True)
-
-    class Meta:
-        abstract = True
 
 
 class SubmissionQuerySet(ScopedQuerySet):
