@@ -29,4 +29,6 @@ def navigation(request):
         ),
         "nav_own_state": SimpleLazyObject(own_state),
         "nav_review": SimpleLazyObject(review_queue),
+        # Roles are read once per request and kept on the user, so this costs no query of its own.
+        "nav_is_analyst": SimpleLazyObject(lambda: user is not None and is_analyst(user)),
     }

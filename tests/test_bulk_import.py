@@ -255,12 +255,13 @@ def test_a_focal_point_cannot_confirm_an_analysts_import(client, analyst, focal_
     assert counts() == before
 
 
-def test_rating_list_links_to_the_import(client, analyst, ratings):
-    client.force_login(analyst)
-    response = client.get(reverse("admin:implementation_rating_changelist"))
-    assert (
-        f'<a href="{reverse("bulk_import")}">Import assessed ratings (CTED analysts)</a>' in response.content.decode()
-    )
+def test_rating_list_links_to_the_import_for_analysts_only(client, analyst, focal_jam, coordinator, ratings):
+    link = f'<a href="{reverse("bulk_import")}">Import assessed ratings</a>'
+    for user, shown in ((analyst, True), (focal_jam, False), (coordinator, False)):
+        client.force_login(user)
+        response = client.get(reverse("admin:implementation_rating_changelist"))
+        assert response.status_code == 200
+        assert (link in response.content.decode()) is shown, user
 
 
 # Queries
