@@ -421,7 +421,8 @@ ROUTES = {
         ("/admin/", (ADMIN_LOGIN, 200, 200, 200, 200)),
     ],
     "admin/login/": [
-        ("/admin/login/", (200, 302, 302, 302, 302)),
+        # The site's own sign-in page, with its two-factor code and lockout, serves the admin too.
+        ("/admin/login/", (302, 302, 302, 302, 302)),
     ],
     "admin/logout/": [
         ("/admin/logout/", ("→ /admin/", 405, 405, 405, 405)),

@@ -303,3 +303,16 @@ def test_a_database_outage_answers_503_and_any_other_error_500(db, analyst, monk
     assert response.status_code == status
     assert says in response.content.decode()
     assert (response.get("Retry-After") == "30") is (status == 503)
+
+
+def test_the_admin_signs_in_through_the_sites_own_page(client, focal_jam):
+    response = client.get("/admin/login/?next=/admin/implementation/rating/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/admin/implementation/rating/"
+    # A password alone does not get past the two-factor code through the admin's form either.
+    focal_jam.set_password("the right password 2370")
+    focal_jam.save()
+    TOTPDevice.objects.create(user=focal_jam, name="phone", confirmed=True)
+    client.post("/admin/login/", {"username": "jo", "password": "the right password 2370"})
+    assert "_auth_user_id" not in client.session
+    assert client.get("/admin/").status_code == 302
