@@ -876,9 +876,8 @@ class _Builder:
 _SNAPSHOT_FIELDS = (
     "measure_id",
     "kind",
-    "status",
     "set_by_id",
     "set_at",
     "last_confirmed_at",
-    *workflow.SUBMITTED_FIELDS[1:],
+    *workflow.SUBMITTED_FIELDS,
 )

@@ -313,9 +313,7 @@ class Rating(RatedValues):
         """The id of the latest history row (``RatingQuerySet.with_version``), or ``None`` before the first save."""
         if "version" not in self.__dict__:
             self.__dict__["version"] = (
-                Rating.history.filter(id=self.pk).order_by("-history_id").values_list("history_id", flat=True).first()
-                if self.pk
-                else None
+                self.history.order_by("-history_id").values_list("history_id", flat=True).first() if self.pk else None
             )
         return self.__dict__["version"]
 
@@ -323,6 +321,10 @@ class Rating(RatedValues):
     def version(self, value):
         # Set by the with_version() annotation, and by a save.
         self.__dict__["version"] = value
+
+    def latest_change(self):
+        """The rating's latest history row, with who made it: what an edit conflict reports."""
+        return self.history.select_related("history_user").order_by("-history_id").first()
 
     def is_editable_by(self, user):
         """``RatingQuerySet.editable_by`` for one rating, saved or not yet saved."""

@@ -25,7 +25,7 @@ def check_version(rating, version):
     who saved in between, and when, so that the editor can reload, compare and redo.
     """
     Rating.objects.select_for_update().filter(pk=rating.pk).exists()
-    latest = Rating.history.filter(id=rating.pk).order_by("-history_id").select_related("history_user").first()
+    latest = rating.latest_change()
     if latest is None or latest.history_id == version:
         return
     who = latest.history_user.get_username() if latest.history_user else "an import"

@@ -133,7 +133,7 @@ def accept(submission, *, by, note="", update_assessed=False, at=None):
     if self_report is None:
         self_report = Rating(state=submission.state, measure=submission.measure, kind=Rating.Kind.SELF_REPORTED)
     elif self_report.version != submission.base_version:
-        latest = Rating.history.filter(id=self_report.pk).order_by("-history_id").first()
+        latest = self_report.latest_change()
         raise EditConflict(
             f"The self-report changed after this was submitted ({_name(latest.history_user)}, "
             f"{_when(latest.history_date)}, now {latest.get_status_display()}). Accepting would overwrite that "
@@ -240,11 +240,10 @@ def freeze(*, state, label, by, assessment=None, at=None):
             snapshot=snapshot,
             measure_id=rating.measure_id,
             kind=rating.kind,
-            status=rating.status,
             set_by_id=rating.set_by_id,
             set_at=rating.set_at,
             last_confirmed_at=rating.last_confirmed_at,
-            **{field: getattr(rating, field) for field in SUBMITTED_FIELDS if field != "status"},
+            **{field: getattr(rating, field) for field in SUBMITTED_FIELDS},
         )
         for rating in ratings
     )
@@ -298,7 +297,7 @@ def _catalogue_order(measure):
 def _values(entry):
     if entry is None:
         return None
-    return (entry.status, *(getattr(entry, field) for field in SUBMITTED_FIELDS if field != "status"))
+    return tuple(getattr(entry, field) for field in SUBMITTED_FIELDS)
 
 
 def _name(user):

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from implementation import workflow
@@ -60,7 +60,7 @@ def test_analyst_hands_over_and_the_successor_inherits_the_whole_record(
     pending.refresh_from_db()
     assert (pending.review, replacement.replaces) == (Submission.Review.SUPERSEDED, pending)
     # The leaver can no longer submit.
-    with pytest.raises(Exception, match="Only a focal point of Jamaica"):
+    with pytest.raises(PermissionDenied, match="Only a focal point of Jamaica"):
         workflow.submit(state=world["jam"], measure=world["records"], by=focal_jam, status="partially")
 
 
