@@ -38,6 +38,7 @@ urlpatterns = [
     # Before Django's own: the login asks for a TOTP code from accounts that have set one up.
     path("accounts/login/", accounts.LoginView.as_view(), name="login"),
     path("accounts/two-factor/", accounts.two_factor, name="two_factor"),
+    path("accounts/language/", accounts.set_language, name="set_language"),
     # Django's sign-out and password change; not its password reset by email: accounts are
     # made by administrators, who also reset passwords, and no mail server is configured.
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from states.models import other_language_columns
+
 
 class EditionQuerySet(models.QuerySet):
     def current(self):
@@ -132,7 +134,7 @@ class Measure(models.Model):
     )
 
     objects = MeasureQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=other_language_columns("title", "description"))
 
     class Meta:
         ordering = ["edition", "section__position", "position", "code"]

@@ -6,12 +6,23 @@ and revising an edition into a new one that carries the ratings over.
 from collections import Counter
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from implementation.models import Rating
 from implementation.services import carry_over_rating
-from states.services import LoadSummary, ReferenceDataError, check_keys, parse_date, read_json, sync
+from states.services import (
+    LoadSummary,
+    ReferenceDataError,
+    check_keys,
+    check_translated,
+    other_languages,
+    parse_date,
+    read_json,
+    sync,
+    translated,
+)
 
 from .models import Edition, Instrument, Measure, Section
 
@@ -34,16 +45,17 @@ def load_catalogue(path=None):
     data = read_json(path)
     check_keys(data, where=str(path), required=["instruments", "edition"], optional=["about"])
     summary = LoadSummary()
-    instruments = _load_instruments(data["instruments"], summary, path=path)
+    texts = read_translations(path)
+    instruments = _load_instruments(data["instruments"], texts, summary, path=path)
 
     item = data["edition"]
     where = f"{path}, edition"
     check_keys(item, where=where, required=EDITION_FIELDS)
     edition = Edition.objects.filter(code=item["code"]).first()
     values = {
-        "title": item["title"],
+        **translated("title", item["title"], texts["edition"].get("title", {})),
         "published_on": parse_date(item["published_on"], where=where, name="published_on"),
-        "provenance": item["provenance"],
+        **translated("provenance", item["provenance"], texts["edition"].get("provenance", {})),
     }
     if edition is None:
         edition = Edition(code=item["code"], is_current=item["is_current"] and Edition.objects.current() is None)
@@ -57,7 +69,11 @@ def load_catalogue(path=None):
         section_where = f"{path}, section {section_item.get('code', section_position)}"
         check_keys(section_item, where=section_where, required=["code", "title", "measures"])
         section = sections.get(section_item["code"]) or Section(edition=edition, code=section_item["code"])
-        sync(section, {"title": section_item["title"], "position": section_position}, summary, where=section_where)
+        values = {
+            **translated("title", section_item["title"], texts["sections"].get(section_item["code"], {})),
+            "position": section_position,
+        }
+        sync(section, values, summary, where=section_where)
         summary.items["sections"] += 1
         for position, measure_item in enumerate(section_item["measures"]):
             code = measure_item.get("code") if isinstance(measure_item, dict) else None
@@ -66,12 +82,63 @@ def load_catalogue(path=None):
                 raise ReferenceDataError(f"{measure_where}: the code is listed twice.")
             listed.add(code)
             _load_measure(
-                measure_item, edition, section, position, measures, instruments, summary, where=measure_where
+                measure_item,
+                edition,
+                section,
+                position,
+                measures,
+                instruments,
+                texts["measures"].get(code, {}),
+                summary,
+                where=measure_where,
             )
+    for part, known in (
+        ("sections", {section_item["code"] for section_item in item["sections"]}),
+        ("measures", listed),
+        ("instruments", instruments),
+    ):
+        check_translated(texts[part], known, path=path.with_name(f"{path.stem}.<language>.json"), part=part)
     return summary
 
 
-def _load_instruments(items, summary, *, path):
+def read_translations(path):
+    """
+    The texts of ``catalogue.<language>.json`` beside ``path``, for every language that has
+    one, turned around: ``{"sections": {code: {language: title}}, "measures": {code: {field:
+    {language: text}}}, "instruments": {code: {language: name}}, "edition": {field: {language:
+    text}}}``.
+    """
+    texts = {"sections": {}, "measures": {}, "instruments": {}, "edition": {}}
+    for language in other_languages():
+        file = path.with_name(f"{path.stem}.{language}.json")
+        if not file.exists():
+            continue
+        data = read_json(file)
+        check_keys(
+            data,
+            where=str(file),
+            required=["language", "edition", "sections", "measures", "instruments"],
+            optional=["about"],
+        )
+        if data["language"] != language:
+            raise ReferenceDataError(f"{file}, field language: {data['language']!r} should be {language!r}.")
+        check_keys(data["edition"], where=f"{file}, edition", required=[], optional=["title", "provenance"])
+        for field, text in data["edition"].items():
+            texts["edition"].setdefault(field, {})[language] = text
+        for part in ("sections", "measures", "instruments"):
+            if not isinstance(data[part], dict):
+                raise ReferenceDataError(f"{file}, {part}: expected an object keyed by code.")
+        for part in ("sections", "instruments"):
+            for code, text in data[part].items():
+                texts[part].setdefault(code, {})[language] = text
+        for code, measure in data["measures"].items():
+            check_keys(measure, where=f"{file}, measure {code}", required=[], optional=["title", "description"])
+            for field, text in measure.items():
+                texts["measures"].setdefault(code, {}).setdefault(field, {})[language] = text
+    return texts
+
+
+def _load_instruments(items, texts, summary, *, path):
     """The instruments of the file by code, created or updated."""
     existing = {instrument.code: instrument for instrument in Instrument.objects.all()}
     loaded = {}
@@ -81,13 +148,14 @@ def _load_instruments(items, summary, *, path):
         if item["code"] in loaded:
             raise ReferenceDataError(f"{where}: the code is listed twice.")
         instrument = existing.get(item["code"]) or Instrument(code=item["code"])
-        sync(instrument, {"name": item["name"], "kind": item["kind"]}, summary, where=where)
+        values = {"kind": item["kind"], **translated("name", item["name"], texts["instruments"].get(item["code"], {}))}
+        sync(instrument, values, summary, where=where)
         loaded[item["code"]] = instrument
         summary.items["instruments"] += 1
     return loaded
 
 
-def _load_measure(item, edition, section, position, measures, instruments, summary, *, where):
+def _load_measure(item, edition, section, position, measures, instruments, texts, summary, *, where):
     check_keys(item, where=where, required=MEASURE_FIELDS, optional=["description", "basis"])
     unknown = [name for name in item["capacities"] if name not in CAPACITIES]
     if unknown:
@@ -103,8 +171,8 @@ def _load_measure(item, edition, section, position, measures, instruments, summa
         raise ReferenceDataError(f"{where}, field instruments: name at least one instrument.")
     values = {
         "section": section,
-        "title": item["title"],
-        "description": item.get("description", ""),
+        **translated("title", item["title"], texts.get("title", {})),
+        **translated("description", item.get("description", ""), texts.get("description", {})),
         "domain": item["domain"],
         "phase": item["phase"],
         "basis": item.get("basis", ""),
@@ -157,7 +225,10 @@ def create_edition(*, previous, code, title, mapping=None, by, published_on=None
     edition.save()
     sections = {
         section.code: Section.objects.create(
-            edition=edition, code=section.code, title=section.title, position=section.position
+            edition=edition,
+            code=section.code,
+            position=section.position,
+            **{name: getattr(section, name) for name in with_languages("title")},
         )
         for section in previous.sections.all()
     }
@@ -189,9 +260,13 @@ def create_edition(*, previous, code, title, mapping=None, by, published_on=None
     return edition
 
 
+def with_languages(*fields):
+    """``fields`` and their per-language columns, so that a copy keeps every translation."""
+    return [*fields, *(f"{field}_{code}" for field in fields for code, _name in settings.LANGUAGES)]
+
+
 _COPIED_MEASURE_FIELDS = (
-    "title",
-    "description",
+    *with_languages("title", "description"),
     "domain",
     "phase",
     "legislative",

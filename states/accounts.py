@@ -14,13 +14,16 @@ from django.contrib.auth import signals as auth_signals
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
 from django_otp import devices_for_user, match_token
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import is_analyst
+from .models import Preference, is_analyst
 
 
 def two_factor_required(user):
@@ -64,7 +67,42 @@ class LoginView(auth_views.LoginView):
         response = super().form_valid(form)
         if form.otp_device is not None:
             otp_login(self.request, form.otp_device)
+        # The language the user chose on any device, from this sign-in on; the cookie then
+        # carries it, so that reading it costs no query on later requests.
+        language = Preference.language_of(form.get_user())
+        if language:
+            set_language_cookie(response, language)
         return response
+
+
+def set_language_cookie(response, language):
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+
+
+@require_POST
+def set_language(request):
+    """
+    Django's language switch (a cookie, then back to the page), which also keeps a signed-in
+    user's choice for their next sign-in, on any device.
+    """
+    language = request.POST.get("language")
+    if language not in dict(settings.LANGUAGES):
+        return HttpResponseBadRequest(
+            f"Unknown language {language!r}: choose one of {', '.join(dict(settings.LANGUAGES))}."
+        )
+    response = django_set_language(request)
+    if request.user.is_authenticated:
+        Preference.set_language(request.user, language)
+    return response
 
 
 class ConfirmDeviceForm(forms.Form):

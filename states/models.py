@@ -6,6 +6,17 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 
+def other_language_columns(*fields):
+    """
+    The per-language columns that django-modeltranslation adds to ``fields``
+    (``name_en``, ``name_fr``…), for a ``HistoricalRecords(excluded_fields=…)``.
+
+    They are added after the historical model is built, so history could not store them;
+    history follows the text itself, which is the English one.
+    """
+    return [f"{field}_{code}" for field in fields for code, _name in settings.LANGUAGES]
+
+
 class MemberStateQuerySet(models.QuerySet):
     def visible_to(self, user):
         """
@@ -87,7 +98,7 @@ class Region(models.Model):
     description = models.TextField(blank=True, help_text="How the grouping is defined and where that comes from.")
     member_states = models.ManyToManyField(MemberState, through="RegionMembership", related_name="regions")
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=other_language_columns("name"))
 
     class Meta:
         ordering = ["name"]
@@ -317,3 +328,22 @@ def can_read_aggregates(user):
     anyone with a role does.
     """
     return is_analyst(user) or bool(role_kinds(user))
+
+
+class Preference(models.Model):
+    """What a user chose for themselves, kept across devices: for now, the language they read in."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES)
+
+    def __str__(self):
+        return f"{self.user}: {self.language}"
+
+    @classmethod
+    def language_of(cls, user):
+        """The language ``user`` chose, or ``None`` if they never chose one."""
+        return cls.objects.filter(user=user).values_list("language", flat=True).first()
+
+    @classmethod
+    def set_language(cls, user, language):
+        cls.objects.update_or_create(user=user, defaults={"language": language})

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -22,6 +23,7 @@ from .models import MemberState, Region, RegionMembership, Workshop
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 MEMBER_STATE_COLUMNS = ("iso3", "iso2", "m49", "name", "m49_region", "m49_subregion")
+NAMES_FILE = "names.i18n.json"
 
 
 class ReferenceDataError(ValueError):
@@ -105,13 +107,57 @@ def parse_date(value, *, where, name):
         raise ReferenceDataError(f"{where}, field {name}: {value!r} is not a date (YYYY-MM-DD).") from None
 
 
+def other_languages():
+    """The codes of the languages other than English, which the texts are translated into."""
+    return [code for code, _name in settings.LANGUAGES if code != settings.MODELTRANSLATION_DEFAULT_LANGUAGE]
+
+
+def translated(field, english, translations):
+    """
+    The values of ``field`` in every language, for ``sync``: ``english`` for the field and its
+    English column, and each other language's text from ``translations`` ({language: text}), or
+    ``None`` where it is missing, which reads as the English text.
+    """
+    values = {field: english, f"{field}_{settings.MODELTRANSLATION_DEFAULT_LANGUAGE}": english}
+    for code in other_languages():
+        values[f"{field}_{code}"] = translations.get(code) or None
+    return values
+
+
+def read_names(path):
+    """
+    The translated names of ``names.i18n.json`` (beside the file that lists the States and
+    regions, so that another list brings its own): ``{"member_states": {iso3: {language: name}},
+    "regions": {slug: …}, "workshops": {English title: …}}``, empty when the file is absent.
+    """
+    if not path.exists():
+        return {"member_states": {}, "regions": {}, "workshops": {}}
+    data = read_json(path)
+    check_keys(data, where=str(path), required=["member_states", "regions", "workshops"], optional=["about"])
+    for part in ("member_states", "regions", "workshops"):
+        if not isinstance(data[part], dict):
+            raise ReferenceDataError(f"{path}, {part}: expected an object keyed by code.")
+        for key, names in data[part].items():
+            check_keys(names, where=f"{path}, {part} {key}", required=[], optional=other_languages())
+    return data
+
+
+def check_translated(names, known, *, path, part):
+    """Refuse translations of something the English file does not list: a typo would be lost silently."""
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise ReferenceDataError(f"{path}, {part}: {', '.join(unknown)} is not in the English file.")
+
+
 @transaction.atomic
-def load_member_states(path=None):
+def load_member_states(path=None, names_path=None):
     """Create or update the Member States of ``member_states.csv``; returns a ``LoadSummary``."""
     path = Path(path or DATA_DIR / "member_states.csv")
     summary = LoadSummary()
     existing = {state.iso3: state for state in MemberState.objects.all()}
     seen = {column: {} for column in ("iso3", "iso2", "m49", "name")}
+    names_path = names_path or path.with_name(NAMES_FILE)
+    names = read_names(names_path)["member_states"]
     try:
         with path.open(newline="", encoding="utf-8") as data:
             reader = csv.DictReader(data)
@@ -128,15 +174,17 @@ def load_member_states(path=None):
                         )
                     values[row[column]] = line
                 values = {column: row[column] for column in MEMBER_STATE_COLUMNS}
+                values.update(translated("name", row["name"], names.get(iso3, {})))
                 sync(existing.get(iso3) or MemberState(), values, summary, where=where)
                 summary.items["Member States"] += 1
     except OSError as exc:
         raise ReferenceDataError(f"{path}: cannot be read ({exc}).") from None
+    check_translated(names, seen["iso3"], path=names_path, part="member_states")
     return summary
 
 
 @transaction.atomic
-def load_regions(path=None):
+def load_regions(path=None, names_path=None):
     """
     Create or update the regions of ``regions.json``, their memberships and their workshops;
     returns a ``LoadSummary``. The States must be loaded first.
@@ -147,6 +195,9 @@ def load_regions(path=None):
     states = {state.iso3: state for state in MemberState.objects.all()}
     summary = LoadSummary()
     slugs = set()
+    names_path = names_path or path.with_name(NAMES_FILE)
+    names = read_names(names_path)
+    titles = set()
     for index, item in enumerate(data["regions"]):
         where = f"{path}, region {item.get('slug', index) if isinstance(item, dict) else index}"
         check_keys(
@@ -156,12 +207,16 @@ def load_regions(path=None):
             raise ReferenceDataError(f"{where}: the slug is listed twice.")
         slugs.add(item["slug"])
         region = Region.objects.filter(slug=item["slug"]).first() or Region(slug=item["slug"])
-        values = {"name": item["name"], "kind": item["kind"], "description": item.get("description", "")}
+        values = {"kind": item["kind"], "description": item.get("description", "")}
+        values.update(translated("name", item["name"], names["regions"].get(item["slug"], {})))
         sync(region, values, summary, where=where)
         summary.items["regions"] += 1
         _load_memberships(region, item["members"], states, summary, where=where)
         for workshop in item.get("workshops", []):
-            _load_workshop(region, workshop, summary, where=where)
+            _load_workshop(region, workshop, names["workshops"], summary, where=where)
+            titles.add(workshop["title"])
+    check_translated(names["regions"], slugs, path=names_path, part="regions")
+    check_translated(names["workshops"], titles, path=names_path, part="workshops")
     return summary
 
 
@@ -194,7 +249,7 @@ def _load_memberships(region, members, states, summary, *, where):
         sync(membership, values, summary, where=f"{member_where} ({iso3})")
 
 
-def _load_workshop(region, item, summary, *, where):
+def _load_workshop(region, item, names, summary, *, where):
     where = f"{where}, workshop {item.get('title') if isinstance(item, dict) else item!r}"
     check_keys(
         item,
@@ -210,6 +265,7 @@ def _load_workshop(region, item, summary, *, where):
         "mode": item.get("mode", ""),
         "status": item["status"],
         "source": item.get("source", ""),
+        **translated("title", item["title"], names.get(item["title"], {})),
     }
     sync(workshop or Workshop(region=region, title=item["title"]), values, summary, where=where)
     summary.items["workshops"] += 1
