@@ -10,6 +10,7 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import translation
 
 from implementation.models import Rating
 from implementation.services import set_rating
@@ -23,6 +24,16 @@ User = get_user_model()
 def fast_password_hashing(settings):
     # The cast is created with passwords, and Django's default hasher is slow on purpose.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def english_to_start_with():
+    # A request leaves its language active in the thread (LocaleMiddleware does not undo it),
+    # and the test client runs requests in the test's thread: each test starts in English,
+    # as a fresh worker process would, so that fixtures write the English texts.
+    translation.activate("en")
+    yield
+    translation.activate("en")
 
 
 @pytest.fixture

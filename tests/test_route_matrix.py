@@ -405,6 +405,10 @@ ROUTES = {
     "accounts/two-factor/": [
         ("/accounts/two-factor/", (LOGIN, 200, 200, 200, 200)),
     ],
+    # The language switch only answers a POST (it sets a cookie): see tests/test_languages.py.
+    "accounts/language/": [
+        ("/accounts/language/", (405, 405, 405, 405, 405)),
+    ],
     "accounts/logout/": [
         ("/accounts/logout/", (405, 405, 405, 405, 405)),
     ],
