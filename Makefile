@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv run serve test lint check bench bench-import load clean
+.PHONY: venv run serve test lint check messages bench bench-import load clean
 
 venv: $(VENV)/.installed
 
@@ -47,6 +47,15 @@ check: export DJANGO_DEBUG ?= true
 check: venv
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+
+# The French, Spanish and Arabic catalogues (locale/): gather the marked strings, then, once
+# they are translated, compile them. The compiled .mo files are committed. Needs gettext.
+MAKEMESSAGES := $(PY) manage.py makemessages --locale fr --locale es --locale ar --no-obsolete \
+	--ignore '.venv*' --ignore build --ignore staticfiles --ignore tests --ignore docs --ignore scripts
+messages: export DJANGO_DEBUG ?= true
+messages: venv
+	$(MAKEMESSAGES)
+	$(PY) manage.py compilemessages --locale fr --locale es --locale ar --ignore '.venv*'
 
 # The dashboard benchmark (docs/performance.md) on a throwaway PostgreSQL cluster: migrate, build
 # 1.5 million history rows, time the pages. Options: make bench BENCH_ARGS="--runs 5 --budget 30".
