@@ -6,6 +6,7 @@ They live apart from api.py (and from api_schema.py) because DRF imports them wh
 own views are being defined, which is while those modules are still importing DRF.
 """
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import pagination
 from rest_framework.permissions import BasePermission
 
@@ -18,7 +19,7 @@ class HasTrackerRole(BasePermission):
     pages. Which rows each person then reads is each queryset's ``visible_to(user)``.
     """
 
-    message = "Your account has no role in the tracker yet. Ask a CTED analyst to give you one."
+    message = _("Your account has no role in the tracker yet. Ask a CTED analyst to give you one.")
 
     def has_permission(self, request, view):
         return can_read_aggregates(request.user)

@@ -5,11 +5,14 @@ snapshot. They check and carry input; what happens to it is decided in workflow.
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import formats, timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from states.models import MemberState, Region
 
 from .models import Rating, Submission
-from .workflow import SUBMITTED_FIELDS
+from .workflow import RETURN_NEEDS_A_NOTE, SUBMITTED_FIELDS
 
 
 def _constraint_message(model, name):
@@ -50,7 +53,7 @@ class SubmissionForm(WorkflowErrors, forms.ModelForm):
             "source_url": forms.URLInput(attrs={"placeholder": "https://"}),
             "source_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
-        help_texts = {"source_date": "The day the document was adopted or published (YYYY-MM-DD)."}
+        help_texts = {"source_date": _("The day the document was adopted or published (YYYY-MM-DD).")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,17 +87,17 @@ class SubmissionForm(WorkflowErrors, forms.ModelForm):
 class AcceptForm(forms.Form):
     """An analyst accepts a submission."""
 
-    update_assessed = forms.BooleanField(required=False, label="Also update CTED's assessed rating")
-    note = forms.CharField(required=False, label="Note to the State (optional)", widget=forms.Textarea({"rows": 2}))
+    update_assessed = forms.BooleanField(required=False, label=_("Also update CTED's assessed rating"))
+    note = forms.CharField(required=False, label=_("Note to the State (optional)"), widget=forms.Textarea({"rows": 2}))
 
 
 class ReturnForm(forms.Form):
     """An analyst returns a submission, saying why."""
 
     note = forms.CharField(
-        label="Why it is returned",
+        label=_("Why it is returned"),
         widget=forms.Textarea({"rows": 2}),
-        error_messages={"required": "Say why the submission is returned; the focal point will read it."},
+        error_messages={"required": RETURN_NEEDS_A_NOTE},
     )
 
 
@@ -102,10 +105,18 @@ class ReviewFilterForm(forms.Form):
     """Narrows the review queue to a region or a State."""
 
     region = forms.ModelChoiceField(
-        Region.objects.order_by("name"), to_field_name="slug", required=False, empty_label="All regions"
+        Region.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        empty_label=_("All regions"),
+        label=pgettext_lazy("filter", "Region"),
     )
     state = forms.ModelChoiceField(
-        MemberState.objects.none(), to_field_name="iso3", required=False, empty_label="All States", label="State"
+        MemberState.objects.none(),
+        to_field_name="iso3",
+        required=False,
+        empty_label=_("All States"),
+        label=pgettext_lazy("filter", "State"),
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -113,12 +124,24 @@ class ReviewFilterForm(forms.Form):
         self.fields["state"].queryset = MemberState.objects.visible_to(user).order_by("name")
 
 
+# Translators: the choice of no assessment for a snapshot.
+NO_ASSESSMENT = pgettext_lazy("assessment", "None")
+
+
 class FreezeForm(WorkflowErrors, forms.Form):
     """An analyst freezes a State's current ratings into a snapshot."""
 
-    label = forms.CharField(max_length=100, help_text="Names the cycle, e.g. '2025 follow-up'.")
+    label = forms.CharField(
+        max_length=100,
+        label=pgettext_lazy("snapshot", "Label"),
+        help_text=_("Names the cycle, e.g. '2025 follow-up'."),
+    )
     assessment = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="None", help_text="The assessment this snapshot records, if any."
+        queryset=None,
+        required=False,
+        label=pgettext_lazy("snapshot", "Assessment"),
+        empty_label=NO_ASSESSMENT,
+        help_text=_("The assessment this snapshot records, if any."),
     )
 
     def __init__(self, *args, assessments, **kwargs):
@@ -129,21 +152,23 @@ class FreezeForm(WorkflowErrors, forms.Form):
 class CompareForm(forms.Form):
     """Two snapshots of one State to set side by side; ``snapshots`` is the list the page already has."""
 
-    a = forms.TypedChoiceField(coerce=int, label="Before")
-    b = forms.TypedChoiceField(coerce=int, label="After")
-    changed = forms.BooleanField(required=False, label="Changed measures only")
+    a = forms.TypedChoiceField(coerce=int, label=pgettext_lazy("snapshot", "Before"))
+    b = forms.TypedChoiceField(coerce=int, label=pgettext_lazy("snapshot", "After"))
+    changed = forms.BooleanField(required=False, label=_("Changed measures only"))
 
     def __init__(self, *args, snapshots, **kwargs):
         super().__init__(*args, **kwargs)
         self.snapshots = {snapshot.pk: snapshot for snapshot in snapshots}
-        choices = [(s.pk, f"{s.label} ({s.taken_at:%d %b %Y})") for s in snapshots]
+        choices = [
+            (s.pk, f"{s.label} ({formats.date_format(timezone.localtime(s.taken_at), 'd M Y')})") for s in snapshots
+        ]
         self.fields["a"].choices = self.fields["b"].choices = choices
 
     def clean(self):
         cleaned = super().clean()
         if "a" in cleaned and "b" in cleaned:
             if cleaned["a"] == cleaned["b"]:
-                raise ValidationError("Choose two different snapshots to compare.", code="same_snapshot")
+                raise ValidationError(_("Choose two different snapshots to compare."), code="same_snapshot")
             # Earlier first, whichever way round they were chosen: a revised measure is matched
             # with the one it replaced, which only works forwards.
             cleaned["earlier"], cleaned["later"] = sorted(

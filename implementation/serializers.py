@@ -6,6 +6,7 @@ but in each model's ``visible_to``.
 """
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -173,12 +174,12 @@ class SubmissionSerializer(serializers.ModelSerializer):
     state = serializers.SlugRelatedField(
         slug_field="iso3",
         queryset=MemberState.objects.all(),
-        error_messages={"does_not_exist": "No Member State has the ISO3 code {value}."},
+        error_messages={"does_not_exist": _("No Member State has the ISO3 code {value}.")},
     )
     measure = serializers.SlugRelatedField(
         slug_field="code",
         queryset=Measure.objects.current(),
-        error_messages={"does_not_exist": "The current catalogue has no measure {value}."},
+        error_messages={"does_not_exist": _("The current catalogue has no measure {value}.")},
     )
     status = serializers.ChoiceField(choices=Rating.Status.choices)
     explanation = serializers.CharField(required=False, allow_blank=True)

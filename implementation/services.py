@@ -6,7 +6,8 @@ same way.
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from .models import Rating
 
@@ -28,13 +29,25 @@ def check_version(rating, version):
     latest = rating.latest_change()
     if latest is None or latest.history_id == version:
         return
-    who = latest.history_user.get_username() if latest.history_user else "an import"
+    who = latest.history_user.get_username() if latest.history_user else _("an import")
     raise EditConflict(
-        f"This rating was changed by {who} on {timezone.localtime(latest.history_date):%d %b %Y at %H:%M} "
-        f"(now: {latest.get_status_display()}) after you opened it. Your changes were not saved: "
-        "reload the rating, check the other change, and make yours again.",
+        _(
+            "This rating was changed by %(who)s on %(when)s (now: %(status)s) after you opened it. Your changes were "
+            "not saved: reload the rating, check the other change, and make yours again."
+        )
+        % {"who": who, "when": moment_text(latest.history_date), "status": latest.get_status_display()},
         code="edit_conflict",
     )
+
+
+def moment_text(moment):
+    """``moment`` in the reader's time zone and language, as a conflict message names it: "01 Mar 2025 at 09:00"."""
+    moment = timezone.localtime(moment)
+    # Translators: a moment in a message, e.g. "01 Mar 2025 at 09:00".
+    return _("%(date)s at %(time)s") % {
+        "date": formats.date_format(moment, "d M Y"),
+        "time": formats.time_format(moment, "H:i"),
+    }
 
 
 @transaction.atomic
@@ -49,7 +62,7 @@ def save_rating(rating, *, by, reason, at=None, check_permission=True, expected_
     when ``expected_version`` is given and someone saved the rating since that version.
     """
     if check_permission and not rating.is_editable_by(by):
-        raise PermissionDenied("You may not change this rating.")
+        raise PermissionDenied(_("You may not change this rating."))
     if expected_version is not None and rating.pk is not None:
         check_version(rating, expected_version)
     at = at or timezone.now()

@@ -12,6 +12,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from states.models import MemberState, is_analyst
 
@@ -22,9 +24,10 @@ from .models import StagedUpload
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label="Spreadsheet",
-        help_text="The XLSX workbook you downloaded, filled in, or a CSV file with the same columns (UTF-8). At most "
-        "5 MB.",
+        label=gettext_lazy("Spreadsheet"),
+        help_text=gettext_lazy(
+            "The XLSX workbook you downloaded, filled in, or a CSV file with the same columns (UTF-8). At most 5 MB."
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
     )
 
@@ -33,7 +36,9 @@ class UploadForm(forms.Form):
 def my_state_spreadsheet(request, iso3):
     state = _get_state_or_404(request, iso3)
     if not (is_analyst(request.user) or workflow.may_submit(request.user, state)):
-        raise PermissionDenied(f"Only the focal points of {state} and CTED analysts download its spreadsheet.")
+        raise PermissionDenied(
+            _("Only the focal points of %(state)s and CTED analysts download its spreadsheet.") % {"state": state}
+        )
     response = HttpResponse(spreadsheets.workbook_for(state), content_type=CONTENT_TYPES["xlsx"])
     filename = safe_filename(f"{state.iso3}-self-report-{timezone.localdate():%Y-%m-%d}", "xlsx")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -75,8 +80,12 @@ def my_state_upload_preview(request, iso3, pk):
             return _preview(request, "implementation/upload_preview.html", staged, context, status=409)
         messages.success(
             request,
-            f"{count} submission{'s' if count != 1 else ''} sent for review from {staged.file_name}. A CTED analyst "
-            "will accept or return each.",
+            ngettext(
+                "%(count)s submission sent for review from %(file)s. A CTED analyst will accept or return it.",
+                "%(count)s submissions sent for review from %(file)s. A CTED analyst will accept or return each.",
+                count,
+            )
+            % {"count": count, "file": staged.file_name},
         )
         return redirect("my_state_upload", iso3=state.iso3)
     return _preview(request, "implementation/upload_preview.html", staged, {"state": state})
@@ -95,7 +104,19 @@ def bulk_import(request):
         else:
             return redirect("bulk_import_preview", pk=staged.pk)
     status = 400 if request.method == "POST" else 200
-    return render(request, "implementation/bulk_import.html", {"form": form, "refused": refused}, status=status)
+    context = {
+        "form": form,
+        "refused": refused,
+        # The columns as the page names them, in the reader's language, as the workbook does.
+        "columns": spreadsheets.COLUMN_BY_FIELD,
+        "optional_columns": [
+            column.header
+            for column in spreadsheets.COLUMNS
+            if column.field not in spreadsheets.REQUIRED_FIELDS and not column.informative
+        ],
+        "sheet": spreadsheets.SHEET,
+    }
+    return render(request, "implementation/bulk_import.html", context, status=status)
 
 
 @login_required
@@ -110,7 +131,13 @@ def bulk_import_preview(request, pk):
         except spreadsheets.UploadRefused as refused:
             context = {"refused": refused}
             return _preview(request, "implementation/bulk_import_preview.html", staged, context, status=409)
-        messages.success(request, f"{count} assessed rating{'s' if count != 1 else ''} set from {staged.file_name}.")
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s assessed rating set from %(file)s.", "%(count)s assessed ratings set from %(file)s.", count
+            )
+            % {"count": count, "file": staged.file_name},
+        )
         return redirect("bulk_import")
     return _preview(request, "implementation/bulk_import_preview.html", staged, {})
 
@@ -132,8 +159,10 @@ def _gone(request, upload_page, **kwargs):
     # it says what happened rather than "not found". Someone else's preview reads the same.
     messages.warning(
         request,
-        "This preview is no longer waiting: it was confirmed, or replaced by a later upload. Check what it changed "
-        "before uploading the file again.",
+        _(
+            "This preview is no longer waiting: it was confirmed, or replaced by a later upload. Check what it "
+            "changed before uploading the file again."
+        ),
     )
     return redirect(upload_page, **kwargs)
 
@@ -146,11 +175,14 @@ def _get_state_or_404(request, iso3):
 def _require_focal_point(user, state):
     if not workflow.may_submit(user, state):
         raise PermissionDenied(
-            f"Only a focal point of {state} uploads its spreadsheet. CTED analysts set assessed ratings through the "
-            "bulk import."
+            _(
+                "Only a focal point of %(state)s uploads its spreadsheet. CTED analysts set assessed ratings through "
+                "the bulk import."
+            )
+            % {"state": state}
         )
 
 
 def _require_analyst(user):
     if not is_analyst(user):
-        raise PermissionDenied("Only CTED analysts import assessed ratings.")
+        raise PermissionDenied(_("Only CTED analysts import assessed ratings."))

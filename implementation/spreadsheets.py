@@ -37,10 +37,13 @@ from collections import Counter
 
 import openpyxl
 from django import forms
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
@@ -50,7 +53,7 @@ from measures.models import Measure
 from states.models import MemberState
 
 from . import workflow
-from .exports import FORMULA_PREFIXES, Column, Table, escape_formula
+from .exports import FORMULA_PREFIXES, Column, Table, escape_formula, sheet_title
 from .models import Rating, StagedUpload, Submission
 from .services import EditConflict
 
@@ -68,8 +71,10 @@ PREVIEW_ROWS = 500
 # A preview nobody confirmed is deleted after this long, at the next upload of anyone.
 STAGED_FOR = dt.timedelta(days=1)
 
+# The sheet an upload reads, found by this name in whatever language the workbook was
+# downloaded: it is a key, like the measure codes, and is not translated.
 SHEET = "Ratings"
-INSTRUCTIONS_SHEET = "Instructions"
+INSTRUCTIONS_SHEET = gettext_lazy("Instructions")
 DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d %B %Y", "%d %b %Y"]
 # What a row of the spreadsheet sets: the fields of a submission, the same as a rating's but its assessment.
 VALUE_FIELDS = workflow.SUBMITTED_FIELDS
@@ -78,16 +83,25 @@ HistoricalRating = Rating.history.model
 HISTORY_REASON_MAX_LENGTH = HistoricalRating._meta.get_field("history_change_reason").max_length
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class SheetColumn:
-    """A column of the spreadsheet: the field it fills, its header, and other headers taken for it."""
+    """
+    A column of the spreadsheet: the field it fills, its header (``title``, translated), and
+    other headers taken for it (``aliases``, in English, as people name the columns of their
+    own files).
+    """
 
     field: str
-    header: str
+    title: str
     width: int
     aliases: tuple = ()
     # Filled in by the tracker for the reader's information, and ignored on upload.
     informative: bool = False
+
+    @property
+    def header(self):
+        """The header in the active language, as the download writes it and messages name the column."""
+        return str(self.title)
 
     @property
     def letter(self):
@@ -95,17 +109,22 @@ class SheetColumn:
 
 
 COLUMNS = (
-    SheetColumn("state", "State", 8, ("state iso3", "iso3", "state (iso3)")),
-    SheetColumn("code", "Code", 11, ("measure code",)),
-    SheetColumn("section", "Section", 22, informative=True),
-    SheetColumn("title", "Measure", 45, ("measure title",), informative=True),
-    SheetColumn("status", "Status", 22),
-    SheetColumn("explanation", "Explanation", 50),
-    SheetColumn("justification", "Why not applicable", 30, ("justification",)),
-    SheetColumn("source_document", "Source document", 30),
-    SheetColumn("source_reference", "Article or section", 16, ("source reference", "reference")),
-    SheetColumn("source_url", "Source URL", 30, ("url",)),
-    SheetColumn("source_date", "Source date", 13, ("date",)),
+    SheetColumn("state", pgettext_lazy("spreadsheet column", "State"), 8, ("state iso3", "iso3", "state (iso3)")),
+    SheetColumn("code", pgettext_lazy("spreadsheet column", "Code"), 11, ("measure code",)),
+    SheetColumn("section", pgettext_lazy("spreadsheet column", "Section"), 22, informative=True),
+    SheetColumn("title", pgettext_lazy("spreadsheet column", "Measure"), 45, ("measure title",), informative=True),
+    SheetColumn("status", pgettext_lazy("spreadsheet column", "Status"), 22),
+    SheetColumn("explanation", pgettext_lazy("spreadsheet column", "Explanation"), 50),
+    SheetColumn("justification", pgettext_lazy("spreadsheet column", "Why not applicable"), 30, ("justification",)),
+    SheetColumn("source_document", pgettext_lazy("spreadsheet column", "Source document"), 30),
+    SheetColumn(
+        "source_reference",
+        pgettext_lazy("spreadsheet column", "Article or section"),
+        16,
+        ("source reference", "reference"),
+    ),
+    SheetColumn("source_url", pgettext_lazy("spreadsheet column", "Source URL"), 30, ("url",)),
+    SheetColumn("source_date", pgettext_lazy("spreadsheet column", "Source date"), 13, ("date",)),
 )
 COLUMN_BY_FIELD = {column.field: column for column in COLUMNS}
 REQUIRED_FIELDS = ("state", "code", "status")
@@ -115,7 +134,45 @@ def _header_key(text):
     return " ".join(str(text).lower().replace("_", " ").split())
 
 
-HEADER_LOOKUP = {_header_key(name): column for column in COLUMNS for name in (column.header, *column.aliases)}
+@dataclasses.dataclass(frozen=True)
+class Vocabulary:
+    """What an upload reads as a column header or a status, by ``_header_key``."""
+
+    columns: dict  # → SheetColumn
+    statuses: dict  # → Rating.Status
+    # Names that the translations give to two different columns or statuses: each keeps its
+    # first meaning (English before the translations), and a test fails on any.
+    clashes: list
+
+
+def vocabulary():
+    """
+    The headers and status names an upload understands: the machine names (field names, the
+    English aliases, status codes), then the headers and status labels in every language of
+    the site, English first. A file downloaded from a page in French therefore reads the same
+    when it is uploaded from a page in English, and the other way round. Built per upload: a
+    few dozen look-ups in catalogues already loaded.
+    """
+    columns, statuses, clashes = {}, {}, []
+
+    def add(names, name, meaning):
+        key = _header_key(name)
+        if key and names.setdefault(key, meaning) is not meaning:
+            clashes.append(key)
+
+    for column in COLUMNS:
+        for name in (column.field, *column.aliases):
+            add(columns, name, column)
+    for status in Rating.Status:
+        add(statuses, status.value, status)
+    languages = [settings.LANGUAGE_CODE, *(code for code, _name in settings.LANGUAGES)]
+    for language in dict.fromkeys(languages):
+        with translation.override(language):
+            for column in COLUMNS:
+                add(columns, column.header, column)
+            for status in Rating.Status:
+                add(statuses, status.label, status)
+    return Vocabulary(columns, statuses, clashes)
 
 
 # Problems
@@ -131,9 +188,13 @@ class Problem:
 
     def __str__(self):
         if self.row is None:
-            return self.message
-        where = f"Row {self.row}" + (f", column {self.column}" if self.column else "")
-        return f"{where}: {self.message}"
+            return str(self.message)
+        if self.column:
+            # Translators: a problem in an uploaded file, e.g. "Row 12, column Status: 'Mostly' is not a status".
+            pattern = _("Row %(row)s, column %(column)s: %(message)s")
+        else:
+            pattern = _("Row %(row)s: %(message)s")
+        return pattern % {"row": self.row, "column": self.column, "message": self.message}
 
 
 class UploadRefused(Exception):
@@ -171,7 +232,11 @@ def read_sheet(upload):
     """
     if upload.size > MAX_UPLOAD_BYTES:
         megabytes = math.ceil(upload.size / 1024 / 1024 * 10) / 10
-        raise UploadRefused([Problem(f"The file is {megabytes:.1f} MB; the limit is 5 MB.")])
+        message = _("The file is %(size)s MB; the limit is %(limit)s MB.") % {
+            "size": formats.number_format(megabytes, 1),
+            "limit": formats.number_format(MAX_UPLOAD_BYTES // 1024 // 1024),
+        }
+        raise UploadRefused([Problem(message)])
     upload.seek(0)
     data = upload.read()
     if data.startswith(b"PK\x03\x04"):
@@ -185,8 +250,10 @@ def read_sheet(upload):
 
 def _xlsx_rows(data):
     not_a_workbook = Problem(
-        "The file is a zip archive but not an Excel workbook (.xlsx). Upload the workbook you downloaded, or a CSV "
-        "file."
+        _(
+            "The file is a zip archive but not an Excel workbook (.xlsx). Upload the workbook you downloaded, or a "
+            "CSV file."
+        )
     )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -197,7 +264,10 @@ def _xlsx_rows(data):
     if not {"[Content_Types].xml", "xl/workbook.xml"} <= names:
         raise UploadRefused([not_a_workbook])
     if unzipped > MAX_UNZIPPED_BYTES:
-        raise UploadRefused([Problem("The workbook unpacks to more than 100 MB; it cannot be a sheet of ratings.")])
+        message = _("The workbook unpacks to more than %(limit)s MB; it cannot be a sheet of ratings.") % {
+            "limit": formats.number_format(MAX_UNZIPPED_BYTES // 1024 // 1024)
+        }
+        raise UploadRefused([Problem(message)])
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as error:  # openpyxl raises many kinds (KeyError, ValueError, XML errors) for a broken file
@@ -205,9 +275,10 @@ def _xlsx_rows(data):
     try:
         if SHEET not in workbook.sheetnames:
             found = ", ".join(f"'{name}'" for name in workbook.sheetnames)
-            raise UploadRefused(
-                [Problem(f"The workbook has no sheet called '{SHEET}' (it has {found}). Fill in the '{SHEET}' sheet.")]
+            message = _(
+                "The workbook has no sheet called '%(sheet)s' (it has %(found)s). Fill in the '%(sheet)s' sheet."
             )
+            raise UploadRefused([Problem(message % {"sheet": SHEET, "found": found})])
         sheet = workbook[SHEET]
         # Some programs write a wrong size into the file; read the rows that are there.
         sheet.reset_dimensions()
@@ -222,12 +293,13 @@ def _xlsx_rows(data):
     finally:
         workbook.close()
     if not rows:
-        raise UploadRefused([Problem(f"The '{SHEET}' sheet is empty.")])
+        raise UploadRefused([Problem(_("The '%(sheet)s' sheet is empty.") % {"sheet": SHEET})])
     return rows[0][1], rows[1:]
 
 
 def _unreadable(error):
-    return UploadRefused([Problem(f"The workbook could not be read ({type(error).__name__}): save it again.")])
+    message = _("The workbook could not be read (%(error)s): save it again.") % {"error": type(error).__name__}
+    return UploadRefused([Problem(message)])
 
 
 class Formula(str):
@@ -242,24 +314,27 @@ def _xlsx_value(cell):
 
 def _csv_rows(data):
     if data.startswith(b"%PDF"):
-        raise UploadRefused([Problem("The file is a PDF. Upload the XLSX workbook you downloaded, or a CSV file.")])
+        raise UploadRefused([Problem(_("The file is a PDF. Upload the XLSX workbook you downloaded, or a CSV file."))])
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise UploadRefused(
-            [Problem("The file is an old Excel (.xls) or password-protected workbook. Save it as .xlsx, unprotected.")]
-        )
+        message = _("The file is an old Excel (.xls) or password-protected workbook. Save it as .xlsx, unprotected.")
+        raise UploadRefused([Problem(message)])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UploadRefused(
             [
                 Problem(
-                    "The file is neither an XLSX workbook nor a UTF-8 CSV file. In Excel, save it as "
-                    "'Excel Workbook (.xlsx)' or 'CSV UTF-8'."
+                    # Translators: 'Excel Workbook (.xlsx)' and 'CSV UTF-8' are the names Excel gives these
+                    # file types in its "Save as" dialog, in the translated Excel where it has one.
+                    _(
+                        "The file is neither an XLSX workbook nor a UTF-8 CSV file. In Excel, save it as "
+                        "'Excel Workbook (.xlsx)' or 'CSV UTF-8'."
+                    )
                 )
             ]
         ) from None
     if "\x00" in text:
-        raise UploadRefused([Problem("The file is neither an XLSX workbook nor a CSV file.")])
+        raise UploadRefused([Problem(_("The file is neither an XLSX workbook nor a CSV file."))])
     first_line = text.split("\n", 1)[0]
     # Excel writes ";" between cells where the decimal separator is a comma.
     delimiter = max([",", ";", "\t"], key=first_line.count)
@@ -271,36 +346,40 @@ def _csv_rows(data):
             if len(rows) > MAX_ROWS + 1:
                 break
     except csv.Error as error:
-        raise UploadRefused([Problem(f"The file could not be read as CSV ({error}).", row=len(rows) + 1)]) from None
+        message = _("The file could not be read as CSV (%(error)s).") % {"error": error}
+        raise UploadRefused([Problem(message, row=len(rows) + 1)]) from None
     if not rows:
-        raise UploadRefused([Problem("The file is empty.")])
+        raise UploadRefused([Problem(_("The file is empty."))])
     return rows[0][1], rows[1:]
 
 
 def _to_sheet(file_format, header, rows):
     if len(rows) > MAX_ROWS:
-        raise UploadRefused([Problem(f"The file has more than {MAX_ROWS:,} rows; split it into smaller files.")])
+        message = _("The file has more than %(limit)s rows; split it into smaller files.") % {
+            "limit": formats.number_format(MAX_ROWS, force_grouping=True)
+        }
+        raise UploadRefused([Problem(message)])
+    columns = vocabulary().columns
     positions, ignored, problems = {}, [], []
     for index, name in enumerate(header):
         if name is None or not str(name).strip():
             continue
-        column = HEADER_LOOKUP.get(_header_key(name))
+        column = columns.get(_header_key(name))
         if column is None:
             ignored.append(str(name).strip())
         elif column.field in positions:
-            problems.append(Problem(f"The column '{column.header}' appears twice; keep one.", row=1))
+            message = _("The column '%(column)s' appears twice; keep one.") % {"column": column.header}
+            problems.append(Problem(message, row=1))
         else:
             positions[column.field] = index
     missing = [COLUMN_BY_FIELD[field].header for field in REQUIRED_FIELDS if field not in positions]
     if missing:
         expected = ", ".join(column.header for column in COLUMNS if not column.informative)
-        problems.append(
-            Problem(
-                f"The first row must name the columns; missing: {', '.join(missing)}. "
-                f"The columns are: {expected} (as in the downloaded workbook).",
-                row=1,
-            )
+        message = _(
+            "The first row must name the columns; missing: %(missing)s. The columns are: %(expected)s (as in the "
+            "downloaded workbook)."
         )
+        problems.append(Problem(message % {"missing": ", ".join(missing), "expected": expected}, row=1))
     if problems:
         raise UploadRefused(problems)
     values = []
@@ -322,9 +401,6 @@ def _status_names():
     return ", ".join(str(status.label) for status in Rating.Status)
 
 
-STATUS_BY_NAME = {_header_key(name): status for status in Rating.Status for name in (status.label, status.value)}
-
-
 class SharedField:
     """
     A form field that the forms of all rows share rather than copy. A form deep-copies its
@@ -344,19 +420,6 @@ class URLField(SharedField, forms.URLField):
     pass
 
 
-class StatusField(SharedField, forms.CharField):
-    """A status, given as its label ("Largely implemented") or its code ("largely")."""
-
-    def to_python(self, value):
-        text = super().to_python(value)
-        if not text:
-            return ""
-        status = STATUS_BY_NAME.get(_header_key(text))
-        if status is None:
-            raise ValidationError(f"'{text}' is not a status; use one of {_status_names()}.", code="invalid_choice")
-        return status.value
-
-
 class SourceDateField(SharedField, forms.DateField):
     """A date: a date cell of a workbook, or text in one of ``DATE_FORMATS``."""
 
@@ -371,7 +434,9 @@ class SourceDateField(SharedField, forms.DateField):
         except ValidationError:
             pass
         # Day and month are not guessed: 05/01/2024 is 5 January in most of the world, 1 May in some.
-        raise ValidationError(f"'{value}' is not a date; write it as 2024-05-01 (year-month-day).", code="invalid")
+        raise ValidationError(
+            _("'%(value)s' is not a date; write it as 2024-05-01 (year-month-day).") % {"value": value}, code="invalid"
+        )
 
 
 def _max_length(field):
@@ -381,12 +446,14 @@ def _max_length(field):
 class RowForm(forms.Form):
     """
     One row of a spreadsheet. ``states`` and ``measures`` map ISO3 codes and measure codes
-    to what the row may name; ``for_state`` limits the rows to one State.
+    to what the row may name, ``statuses`` status names (``Vocabulary.statuses``) to
+    statuses; ``for_state`` limits the rows to one State.
     """
 
-    state = TextField(error_messages={"required": "Give the State's ISO3 code, e.g. JAM."})
-    code = TextField(error_messages={"required": "Give the measure's code, e.g. SALW-04."})
-    status = StatusField(required=False)
+    state = TextField(error_messages={"required": gettext_lazy("Give the State's ISO3 code, e.g. JAM.")})
+    code = TextField(error_messages={"required": gettext_lazy("Give the measure's code, e.g. SALW-04.")})
+    # A status's label in any of the site's languages ("Largely implemented") or its code ("largely").
+    status = TextField(required=False)
     explanation = TextField(required=False)
     justification = TextField(required=False)
     source_document = TextField(required=False, max_length=_max_length("source_document"))
@@ -394,21 +461,31 @@ class RowForm(forms.Form):
     source_url = URLField(required=False, max_length=_max_length("source_url"))
     source_date = SourceDateField(required=False, input_formats=DATE_FORMATS)
 
-    def __init__(self, data, *, states, measures, for_state=None):
+    def __init__(self, data, *, states, measures, statuses, for_state=None):
         super().__init__(data)
         self.states = states
         self.measures = measures
+        self.statuses = statuses
         self.for_state = for_state
 
     def clean_state(self):
         iso3 = self.cleaned_data["state"].upper()
         state = self.states.get(iso3)
         if state is None:
-            raise ValidationError(f"'{iso3}' is not the ISO3 code of a Member State.")
+            raise ValidationError(_("'%(iso3)s' is not the ISO3 code of a Member State.") % {"iso3": iso3})
         if self.for_state is not None and state != self.for_state:
+            message = _(
+                "%(iso3)s is %(name)s, but this file is %(file_state)s's (%(file_iso3)s). Upload another State's rows "
+                "on that State's page."
+            )
             raise ValidationError(
-                f"{iso3} is {state.name}, but this file is {self.for_state.name}'s ({self.for_state.iso3}). "
-                "Upload another State's rows on that State's page."
+                message
+                % {
+                    "iso3": iso3,
+                    "name": state.name,
+                    "file_state": self.for_state.name,
+                    "file_iso3": self.for_state.iso3,
+                }
             )
         return state
 
@@ -416,18 +493,32 @@ class RowForm(forms.Form):
         code = self.cleaned_data["code"]
         measure = self.measures.get(code.upper())
         if measure is None:
-            raise ValidationError(f"'{code}' is not the code of a measure in the current catalogue.")
+            raise ValidationError(
+                _("'%(code)s' is not the code of a measure in the current catalogue.") % {"code": code}
+            )
         return measure
+
+    def clean_status(self):
+        text = self.cleaned_data["status"]
+        if not text:
+            return ""
+        status = self.statuses.get(_header_key(text))
+        if status is None:
+            raise ValidationError(
+                _("'%(text)s' is not a status; use one of %(statuses)s.")
+                % {"text": text, "statuses": _status_names()},
+                code="invalid_choice",
+            )
+        return status.value
 
     def clean(self):
         cleaned_data = super().clean()
         status = cleaned_data.get("status")
         if "status" not in self.errors and not status:
-            self.add_error("status", f"Choose a status: {_status_names()}.")
+            self.add_error("status", _("Choose a status: %(statuses)s.") % {"statuses": _status_names()})
         elif status == Rating.Status.NOT_APPLICABLE and not cleaned_data.get("justification"):
-            self.add_error(
-                "justification", "'Not applicable' needs a justification: say why the measure does not apply."
-            )
+            message = _("'%(not_applicable)s' needs a justification: say why the measure does not apply.")
+            self.add_error("justification", message % {"not_applicable": Rating.Status.NOT_APPLICABLE.label})
         return cleaned_data
 
 
@@ -456,18 +547,20 @@ def _check_rows(sheet, *, states, measures, for_state=None):
     """
     problems, checked, seen = [], [], {}
     blank = 0
+    # The columns as the messages name them, in the uploader's language.
+    headers = {column.field: column.header for column in COLUMNS}
+    statuses = vocabulary().statuses
     for number, raw in sheet.rows:
         data, formulas = {}, set()
         for field, value in raw.items():
             if isinstance(value, Formula) or (sheet.file_format == "csv" and str(value or "").startswith("=")):
                 formulas.add(field)
+                message = _(
+                    "holds a formula (%(formula)s); formulas are refused. Type the value itself, or start text that "
+                    "begins with '=' with an apostrophe."
+                )
                 problems.append(
-                    Problem(
-                        f"holds a formula ({Truncator(str(value)).chars(40)}); formulas are refused. Type the value "
-                        "itself, or start text that begins with '=' with an apostrophe.",
-                        row=number,
-                        column=COLUMN_BY_FIELD[field].header,
-                    )
+                    Problem(message % {"formula": Truncator(str(value)).chars(40)}, row=number, column=headers[field])
                 )
                 value = ""
             data[field] = value if field == "source_date" and not isinstance(value, str) else _cell_text(value)
@@ -477,24 +570,22 @@ def _check_rows(sheet, *, states, measures, for_state=None):
             if any(data.get(field) for field in ("state", "code")):
                 blank += 1
             continue
-        form = RowForm(data, states=states, measures=measures, for_state=for_state)
+        form = RowForm(data, states=states, measures=measures, statuses=statuses, for_state=for_state)
         if not form.is_valid():
             for field, errors in form.errors.items():
                 if field in formulas:
                     continue  # already said: the cell holds a formula
-                header = COLUMN_BY_FIELD[field].header if field in COLUMN_BY_FIELD else None
-                problems.extend(Problem(error, row=number, column=header) for error in errors)
+                problems.extend(Problem(error, row=number, column=headers.get(field)) for error in errors)
             continue
         values = form.cleaned_data
         key = (values["state"].pk, values["code"].pk)
         if key in seen:
-            problems.append(
-                Problem(
-                    f"{values['state'].iso3} {values['code'].code} is already in row {seen[key]}; keep one of them.",
-                    row=number,
-                    column="Code",
-                )
-            )
+            message = _("%(iso3)s %(code)s is already in row %(row)s; keep one of them.") % {
+                "iso3": values["state"].iso3,
+                "code": values["code"].code,
+                "row": seen[key],
+            }
+            problems.append(Problem(message, row=number, column=headers["code"]))
             continue
         seen[key] = number
         checked.append((number, values))
@@ -509,10 +600,13 @@ ADDED = "added"
 CHANGED = "changed"
 
 
-LABELS = {field: COLUMN_BY_FIELD[field].header for field in VALUE_FIELDS}
+def _labels():
+    """The value columns' headers in the active language, read once for a whole file's rows."""
+    return {field: COLUMN_BY_FIELD[field].header for field in VALUE_FIELDS}
 
 
 def _shown(field, value):
+    # Dates stay year-month-day, as the file has them and as its instructions ask for them.
     if value is None or value == "":
         return ""
     if field == "status":
@@ -522,36 +616,53 @@ def _shown(field, value):
     return str(value)
 
 
+def _changed_fields(seen, new):
+    """The fields whose value in ``new`` differs from ``seen`` (``None``: nothing there yet, so every value given)."""
+    if seen is None:
+        return [field for field in VALUE_FIELDS if new[field] not in ("", None)]
+    return [field for field in VALUE_FIELDS if not _same(field, seen[field], new[field])]
+
+
+def _changes(row, labels):
+    """
+    What a staged ``row`` that adds or changes would change, as ``[column, now, from the
+    file]`` per field, in the active language: worked out from the values kept in the row
+    (``seen`` and ``values``) each time it is shown, so that a preview reads in the language
+    of whoever reads it, whatever the language of the upload.
+    """
+    seen, new = row["seen"], row["values"]
+    return [
+        [labels[field], _shown(field, seen[field] if seen else None), _shown(field, new[field])]
+        for field in _changed_fields(seen, new)
+    ]
+
+
 def _same(field, old, new):
     if isinstance(old, str) and isinstance(new, str):
         return old.replace("\r\n", "\n").strip() == new.strip()
     return old == new
 
 
-def _compare(number, values, current, *, fields):
+def _compare(number, values, current, *, fields, labels):
     """
-    The staged row for ``values`` (a cleaned row) against ``current`` (a rating, a pending
-    submission, or ``None``): what is added or changed, field by field, and the values
-    to write. A column absent from the file keeps the current value.
+    The staged row for ``values`` (a cleaned row) against ``current`` (a rating or ``None``):
+    whether it adds, changes or leaves the rating, and if it adds or changes, the values
+    the preview compared it with (``seen``), the values to write and the ``changes`` as the
+    uploader was shown them. A column absent from the file keeps the current value.
     """
     state, measure = values["state"], values["code"]
     new = {}
     for field in VALUE_FIELDS:
         if field in fields:
-            new[field] = values[field] or ("" if field != "source_date" else None)
+            value = values[field] or ("" if field != "source_date" else None)
         else:
-            new[field] = getattr(current, field) if current is not None else ("" if field != "source_date" else None)
-    labels = LABELS
+            value = getattr(current, field) if current is not None else ("" if field != "source_date" else None)
+        new[field] = _json(value)
+    seen = _seen(current)
     if current is None:
         action = ADDED
-        changes = [[labels[f], "", _shown(f, new[f])] for f in VALUE_FIELDS if new[f] not in ("", None)]
     else:
-        changes = [
-            [labels[f], _shown(f, getattr(current, f)), _shown(f, new[f])]
-            for f in VALUE_FIELDS
-            if not _same(f, getattr(current, f), new[f])
-        ]
-        action = CHANGED if changes else UNCHANGED
+        action = CHANGED if _changed_fields(seen, new) else UNCHANGED
     row = {
         "row": number,
         "action": action,
@@ -562,8 +673,8 @@ def _compare(number, values, current, *, fields):
         "title": measure.title,
     }
     if action != UNCHANGED:
-        row["changes"] = changes
-        row["values"] = {field: _json(value) for field, value in new.items()}
+        row.update(seen=seen, values=new)
+        row["changes"] = _changes(row, labels)
     return row
 
 
@@ -607,41 +718,60 @@ def _summary(sheet, rows, blank):
 
 @dataclasses.dataclass
 class Preview:
-    """What a page shows of a staged upload: the first rows that change, and the first left unchanged."""
+    """
+    What a page shows of a staged upload: the first rows that change (their ``changes`` in the
+    reader's language), the first left unchanged, and the columns the file left out.
+    """
 
     changes: list
     unchanged: list
     more_changes: int
     more_unchanged: int
+    missing_columns: list
 
 
 def preview(staged, limit=None):
     """The ``Preview`` of ``staged``: at most ``limit`` (``PREVIEW_ROWS``) rows of each kind, in file order."""
     limit = limit or PREVIEW_ROWS
+    labels = _labels()
     changes = [row for row in staged.rows if row["action"] != UNCHANGED]
     unchanged = [row for row in staged.rows if row["action"] == UNCHANGED]
-    return Preview(changes[:limit], unchanged[:limit], max(len(changes) - limit, 0), max(len(unchanged) - limit, 0))
+    # The summary names the columns left out as the uploader read them; shown in the reader's language.
+    columns = vocabulary().columns
+    missing = [
+        columns[_header_key(name)].header if _header_key(name) in columns else name
+        for name in staged.summary.get("missing_columns", [])
+    ]
+    return Preview(
+        [{**row, "changes": _changes(row, labels)} for row in changes[:limit]],
+        unchanged[:limit],
+        max(len(changes) - limit, 0),
+        max(len(unchanged) - limit, 0),
+        missing,
+    )
 
 
 def changes_table(staged):
     """Every change ``staged`` would make, one line per row and field, as an export ``Table``."""
+    labels = _labels()
+    actions = {ADDED: pgettext("upload change", "added"), CHANGED: pgettext("upload change", "changed")}
     lines = (
         {**row, "field": field, "old": old, "new": new}
         for row in staged.rows
         if row["action"] != UNCHANGED
-        for field, old, new in row["changes"]
+        for field, old, new in _changes(row, labels)
     )
     return Table(
-        title=f"Changes in {staged.file_name}",
+        title=_("Changes in %(file)s") % {"file": staged.file_name},
         columns=[
-            Column("Row", "row"),
-            Column("State", "iso3"),
-            Column("Code", "code"),
-            Column("Measure", "title"),
-            Column("Added or changed", "action"),
-            Column("Field", "field"),
-            Column("Now", "old"),
-            Column("From the file", "new"),
+            Column(pgettext("upload preview", "Row"), "row"),
+            Column(COLUMN_BY_FIELD["state"].header, "iso3"),
+            Column(COLUMN_BY_FIELD["code"].header, "code"),
+            Column(COLUMN_BY_FIELD["title"].header, "title"),
+            Column(_("Added or changed"), lambda line: actions[line["action"]]),
+            Column(pgettext("upload preview", "Field"), "field"),
+            Column(pgettext("upload preview", "Now"), "old"),
+            Column(pgettext("upload preview", "From the file"), "new"),
         ],
         rows=lines,
     )
@@ -677,7 +807,7 @@ def stage_self_report(*, state, upload, by):
     focal point of ``state``.
     """
     if not workflow.may_submit(by, state):
-        raise PermissionDenied(f"Only a focal point of {state} may upload its spreadsheet.")
+        raise PermissionDenied(_("Only a focal point of %(state)s may upload its spreadsheet.") % {"state": state})
     sheet = read_sheet(upload)
     # Every State, so that a row of another State is named as such rather than called unknown.
     states = {member.iso3: member for member in MemberState.objects.only("iso3", "name")}
@@ -691,24 +821,22 @@ def stage_self_report(*, state, upload, by):
         submission.measure_id: submission
         for submission in Submission.objects.filter(state=state).pending().select_related("submitted_by")
     }
-    rows = []
+    rows, labels = [], _labels()
     for number, values in checked:
         measure = values["code"]
         current = self_reports.get(measure.pk)
-        row = _compare(number, values, current, fields=sheet.fields)
+        row = _compare(number, values, current, fields=sheet.fields, labels=labels)
         waiting = pending.get(measure.pk)
         if waiting is not None and row["action"] != UNCHANGED:
             new = _values_from(row)
             if all(_same(field, getattr(waiting, field), new[field]) for field in VALUE_FIELDS):
                 # Already submitted as it is, and waiting for review: nothing new to send.
-                row = {key: value for key, value in row.items() if key not in ("changes", "values")}
+                row = {key: value for key, value in row.items() if key not in ("changes", "values", "seen")}
                 row.update(action=UNCHANGED, already_pending=True)
             else:
                 # Seen now, so replaced on confirming; one submitted after this preview is a conflict.
                 row["pending"] = waiting.pk
                 row["pending_by"] = waiting.submitted_by.get_full_name() or waiting.submitted_by.get_username()
-        if row["action"] != UNCHANGED:
-            row["seen"] = _seen(current)
         rows.append(row)
     return _stage(
         kind=StagedUpload.Kind.SELF_REPORT,
@@ -741,7 +869,7 @@ def apply_self_report(staged, *, by):
     for row in rows:
         current = self_reports.get(row["measure"])
         if _seen(current) != row["seen"]:
-            raise UploadRefused([_changed_since(row, current, "self-report")])
+            raise UploadRefused([_changed_since(row, current)])
         try:
             workflow.submit(
                 state=state,
@@ -752,7 +880,8 @@ def apply_self_report(staged, *, by):
                 **_values_from(row),
             )
         except EditConflict as conflict:
-            raise UploadRefused([Problem(f"{row['code']}: {' '.join(conflict.messages)}", row=row["row"])]) from None
+            message = _about_measure(row, " ".join(conflict.messages))
+            raise UploadRefused([Problem(message, row=row["row"])]) from None
         except ValidationError as error:
             raise UploadRefused(_problems_of(row, error)) from None
     staged.delete()
@@ -763,25 +892,52 @@ def _lock(staged):
     locked = StagedUpload.objects.select_for_update().filter(pk=staged.pk).first()
     if locked is None:
         raise UploadRefused(
-            [Problem("This upload was already applied, or replaced by a later one. Upload the file again.")]
+            [Problem(_("This upload was already applied, or replaced by a later one. Upload the file again."))]
         )
     return locked
 
 
-def _changed_since(row, current, what):
-    now = f" (now {current.get_status_display()})" if current is not None else ""
-    return Problem(
-        f"{row['iso3']} {row['code']}: the {what} changed after your preview{now}. Nothing was applied: upload the "
-        "file again to see the current values.",
-        row=row["row"],
-    )
+CHANGED_SINCE = {
+    # (assessed, still there): whole sentences, as "self-report" and "assessed rating" differ in gender.
+    (False, True): gettext_lazy(
+        "%(iso3)s %(code)s: the self-report changed after your preview (now %(status)s). Nothing was applied: upload "
+        "the file again to see the current values."
+    ),
+    (False, False): gettext_lazy(
+        "%(iso3)s %(code)s: the self-report changed after your preview. Nothing was applied: upload the file again to "
+        "see the current values."
+    ),
+    (True, True): gettext_lazy(
+        "%(iso3)s %(code)s: the assessed rating changed after your preview (now %(status)s). Nothing was applied: "
+        "upload the file again to see the current values."
+    ),
+    (True, False): gettext_lazy(
+        "%(iso3)s %(code)s: the assessed rating changed after your preview. Nothing was applied: upload the file "
+        "again to see the current values."
+    ),
+}
+
+
+def _changed_since(row, current, *, assessed=False):
+    message = CHANGED_SINCE[assessed, current is not None] % {
+        "iso3": row["iso3"],
+        "code": row["code"],
+        "status": current.get_status_display() if current is not None else "",
+    }
+    return Problem(message, row=row["row"])
+
+
+def _about_measure(row, message):
+    # Translators: a problem with one measure of an uploaded file, e.g. "SALW-04: the self-report changed".
+    return _("%(code)s: %(message)s") % {"code": row["code"], "message": message}
 
 
 def _problems_of(row, error):
     if not hasattr(error, "error_dict"):
-        return [Problem(f"{row['code']}: {message}", row=row["row"]) for message in error.messages]
+        return [Problem(_about_measure(row, message), row=row["row"]) for message in error.messages]
+    headers = {column.field: column.header for column in COLUMNS}
     return [
-        Problem(message, row=row["row"], column=COLUMN_BY_FIELD[field].header if field in COLUMN_BY_FIELD else None)
+        Problem(message, row=row["row"], column=headers.get(field))
         for field, messages in error.message_dict.items()
         for message in messages
     ]
@@ -805,13 +961,10 @@ def stage_assessed(*, upload, by):
         (rating.state_id, rating.measure_id): rating
         for rating in Rating.objects.filter(kind=Rating.Kind.ASSESSED, state__in=state_ids).current_edition()
     }
-    rows = []
+    rows, labels = [], _labels()
     for number, values in checked:
         current = ratings.get((values["state"].pk, values["code"].pk))
-        row = _compare(number, values, current, fields=sheet.fields)
-        if row["action"] != UNCHANGED:
-            row["seen"] = _seen(current)
-        rows.append(row)
+        rows.append(_compare(number, values, current, fields=sheet.fields, labels=labels))
     return _stage(
         kind=StagedUpload.Kind.ASSESSED,
         state=None,
@@ -850,7 +1003,7 @@ def apply_assessed(staged, *, by, at=None):
     for row in rows:
         rating = current.get((row["state"], row["measure"]))
         if _seen(rating) != row["seen"]:
-            conflicts.append(_changed_since(row, rating, "assessed rating"))
+            conflicts.append(_changed_since(row, rating, assessed=True))
             continue
         values = _values_from(row)
         if rating is None:
@@ -876,7 +1029,8 @@ def apply_assessed(staged, *, by, at=None):
     except IntegrityError as error:
         # A row the checks above let through and the database refused, e.g. an assessed
         # rating of the same measure created by someone else since the lock was taken.
-        raise UploadRefused([Problem(f"The database refused the import, and nothing was applied: {error}")]) from None
+        message = _("The database refused the import, and nothing was applied: %(error)s") % {"error": error}
+        raise UploadRefused([Problem(message)]) from None
     staged.delete()
     return len(rows)
 
@@ -1026,16 +1180,21 @@ def workbook_for(state):
                 cell.fill = GREY
             if column.field == "source_date":
                 cell.number_format = "yyyy-mm-dd"
+    not_applicable = Rating.Status.NOT_APPLICABLE.label
     statuses = DataValidation(
         type="list",
-        formula1='"' + ",".join(str(status.label) for status in Rating.Status) + '"',
+        formula1=status_list_formula(),
         allow_blank=True,
         showErrorMessage=True,
-        errorTitle="Not a status",
-        error="Choose a status from the list.",
+        errorTitle=_validation_text(_("Not a status"), TITLE_MAX),
+        error=_validation_text(_("Choose a status from the list."), MESSAGE_MAX),
         showInputMessage=True,
-        promptTitle="Status",
-        prompt="Choose from the list. 'Not applicable' needs a justification.",
+        promptTitle=_validation_text(COLUMN_BY_FIELD["status"].header, TITLE_MAX),
+        prompt=_validation_text(
+            _("Choose from the list. '%(not_applicable)s' needs a justification.")
+            % {"not_applicable": not_applicable},
+            MESSAGE_MAX,
+        ),
     )
     sheet.add_data_validation(statuses)
     statuses.add(f"{COLUMN_BY_FIELD['status'].letter}2:{COLUMN_BY_FIELD['status'].letter}{max(last, 2)}")
@@ -1045,8 +1204,8 @@ def workbook_for(state):
         formula1="1",
         allow_blank=True,
         showErrorMessage=True,
-        errorTitle="Not a date",
-        error="Type a date as 2024-05-01 (year-month-day).",
+        errorTitle=_validation_text(_("Not a date"), TITLE_MAX),
+        error=_validation_text(_("Type a date as 2024-05-01 (year-month-day)."), MESSAGE_MAX),
     )
     sheet.add_data_validation(dates)
     dates.add(f"{COLUMN_BY_FIELD['source_date'].letter}2:{COLUMN_BY_FIELD['source_date'].letter}{max(last, 2)}")
@@ -1060,8 +1219,10 @@ def workbook_for(state):
     sheet.protection.sort = False
     sheet.auto_filter.ref = f"A1:{COLUMNS[-1].letter}{max(last, 2)}"
 
-    instructions = workbook.create_sheet(INSTRUCTIONS_SHEET)
+    instructions = workbook.create_sheet(sheet_title(INSTRUCTIONS_SHEET))
     instructions.column_dimensions["A"].width = 110
+    if translation.get_language_bidi():
+        sheet.sheet_view.rightToLeft = instructions.sheet_view.rightToLeft = True
     for line in instruction_lines(state):
         instructions.append([_xlsx_text(line)])
         instructions.cell(instructions.max_row, 1).alignment = Alignment(wrap_text=True, vertical="top")
@@ -1070,6 +1231,25 @@ def workbook_for(state):
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+# Excel's limits on a drop-down's texts; a longer one makes it call the file damaged.
+TITLE_MAX = 32
+MESSAGE_MAX = 255
+LIST_FORMULA_MAX = 255
+
+
+def _validation_text(text, limit):
+    return Truncator(str(text)).chars(limit)
+
+
+def status_list_formula():
+    """
+    The status drop-down's list, as Excel reads it: the labels in the active language
+    between quotes, separated by commas. A label must not hold a comma, and the whole at
+    most ``LIST_FORMULA_MAX`` characters (tests/test_workflow_i18n.py checks every language).
+    """
+    return '"' + ",".join(str(status.label) for status in Rating.Status) + '"'
 
 
 def _workbook_row(state, measure, rating):
@@ -1087,46 +1267,77 @@ def _xlsx_text(value):
 
 
 def instruction_lines(state):
-    """The text of the workbook's "Instructions" sheet, one paragraph per line."""
+    """The text of the workbook's "Instructions" sheet in the active language, one paragraph per line."""
+    header = {column.field: column.header for column in COLUMNS}
+    not_applicable = Rating.Status.NOT_APPLICABLE.label
     statuses = [f"    {status.label}" for status in Rating.Status]
-    columns = {
-        "State": f"the State's ISO3 code ({state.iso3}). Filled in; leave it.",
-        "Code, Section, Measure": "the measure. Filled in and grey; leave them.",
-        "Status": "where your State stands on the measure. Choose from the drop-down list.",
-        "Explanation": "why this status: what is in place and what is missing.",
-        "Why not applicable": "required when the status is 'Not applicable', e.g. 'No drone industry and no civil "
-        "UAS market'. Leave it empty otherwise.",
-        "Source document": "the title of the law, report or record that shows the status, e.g. 'Firearms Act 2022'.",
-        "Article or section": "where in the document, e.g. 's. 12(3)'.",
-        "Source URL": "a link to the document, if it is online.",
-        "Source date": "the date of the document, as 2024-05-01 (year-month-day).",
-    }
+    columns = [
+        (header["state"], _("the State's ISO3 code (%(iso3)s). Filled in; leave it.") % {"iso3": state.iso3}),
+        (
+            ", ".join([header["code"], header["section"], header["title"]]),
+            _("the measure. Filled in and grey; leave them."),
+        ),
+        (header["status"], _("where your State stands on the measure. Choose from the drop-down list.")),
+        (header["explanation"], _("why this status: what is in place and what is missing.")),
+        (
+            header["justification"],
+            _(
+                "required when the status is '%(not_applicable)s', e.g. 'No drone industry and no civil UAS market'. "
+                "Leave it empty otherwise."
+            )
+            % {"not_applicable": not_applicable},
+        ),
+        (
+            header["source_document"],
+            _("the title of the law, report or record that shows the status, e.g. 'Firearms Act 2022'."),
+        ),
+        (header["source_reference"], _("where in the document, e.g. 's. 12(3)'.")),
+        (header["source_url"], _("a link to the document, if it is online.")),
+        (header["source_date"], _("the date of the document, as 2024-05-01 (year-month-day).")),
+    ]
+    names = {"sheet": SHEET, "state": state.name, "iso3": state.iso3}
     return [
-        f"Self-report of {state.name} ({state.iso3}) on the SCR 2370 Technical Guidelines",
+        _("Self-report of %(state)s (%(iso3)s) on the SCR 2370 Technical Guidelines") % names,
         "",
-        f"Downloaded on {timezone.localdate():%d %B %Y}. The 'Ratings' sheet has one row per measure of the "
-        "current catalogue, filled in with your State's self-report as it stands.",
+        _(
+            "Downloaded on %(date)s. The '%(sheet)s' sheet has one row per measure of the current catalogue, filled "
+            "in with your State's self-report as it stands."
+        )
+        % {**names, "date": formats.date_format(timezone.localdate(), "j F Y")},
         "",
-        "How to fill it in",
-        "1. In the 'Ratings' sheet, change the rows you want to update: status, explanation and source. You can do "
-        "this offline.",
-        "2. Leave the grey columns, the column headers and the sheet names as they are. Do not add or remove rows.",
-        "3. Save the file as .xlsx (or as 'CSV UTF-8'), and upload it on your State's page in the tracker.",
-        "4. The tracker shows you, row by row, what the file adds and changes. Nothing is sent until you confirm.",
-        "5. Confirmed rows become submissions that a CTED analyst reviews; rows you did not change are skipped, "
-        "and rows left empty are ignored.",
+        _("How to fill it in"),
+        _(
+            "1. In the '%(sheet)s' sheet, change the rows you want to update: status, explanation and source. You can "
+            "do this offline."
+        )
+        % names,
+        _("2. Leave the grey columns, the column headers and the sheet names as they are. Do not add or remove rows."),
+        # Translators: 'CSV UTF-8' is the name of the file type in Excel's "Save as" dialog.
+        _("3. Save the file as .xlsx (or as 'CSV UTF-8'), and upload it on your State's page in the tracker."),
+        _("4. The tracker shows you, row by row, what the file adds and changes. Nothing is sent until you confirm."),
+        _(
+            "5. Confirmed rows become submissions that a CTED analyst reviews; rows you did not change are skipped, "
+            "and rows left empty are ignored."
+        ),
         "",
-        "What each column means",
-        *(f"{name}: {meaning}" for name, meaning in columns.items()),
+        _("What each column means"),
+        # Translators: a column of the spreadsheet and what it holds, e.g. "Status: where your State stands…".
+        *(_("%(column)s: %(meaning)s") % {"column": name, "meaning": meaning} for name, meaning in columns),
         "",
-        "The status scale",
+        _("The status scale"),
         *statuses,
-        "'Not applicable' needs a justification in the column 'Why not applicable'.",
+        _("'%(not_applicable)s' needs a justification in the column '%(column)s'.")
+        % {"not_applicable": not_applicable, "column": header["justification"]},
         "",
-        "Please note",
-        "Formulas are refused: type values, not formulas. Text that starts with '=' must start with an apostrophe.",
-        "A file with any mistake is not applied at all; the tracker lists each mistake by row and column, so that "
-        "you can correct the file and upload it again.",
-        "The sheet is protected against accidental edits of the grey columns, without a password "
-        "(Review → Unprotect Sheet).",
+        _("Please note"),
+        _("Formulas are refused: type values, not formulas. Text that starts with '=' must start with an apostrophe."),
+        _(
+            "A file with any mistake is not applied at all; the tracker lists each mistake by row and column, so that "
+            "you can correct the file and upload it again."
+        ),
+        # Translators: "Review → Unprotect Sheet" is the menu command in Excel; use the translated Excel's name.
+        _(
+            "The sheet is protected against accidental edits of the grey columns, without a password "
+            "(Review → Unprotect Sheet)."
+        ),
     ]

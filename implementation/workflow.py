@@ -12,19 +12,55 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from measures.models import Edition
 from states.models import is_analyst
 
 from .models import Rating, Snapshot, SnapshotEntry, Submission, _focal_point_states
-from .services import RATED_FIELDS, EditConflict, save_rating, set_rating
+from .services import RATED_FIELDS, EditConflict, moment_text, save_rating, set_rating
 
 __all__ = ["EditConflict", "submit", "accept", "return_submission", "freeze", "compare_snapshots"]
 
 SUBMITTED_FIELDS = tuple(field for field in RATED_FIELDS if field != "assessment")
 # ``submit``'s seen_version when the caller showed no self-report version (spreadsheets, the API).
 UNSEEN = object()
+RETURN_NEEDS_A_NOTE = gettext_lazy("Say why the submission is returned; the focal point will read it.")
 REASON_MAX_LENGTH = Rating.history.model._meta.get_field("history_change_reason").max_length
+
+Review = Submission.Review
+# Whole sentences per outcome rather than an outcome slotted into one sentence: the
+# participle agrees with "submission" in French and Spanish.
+REPLACED_MEANWHILE = {
+    Review.ACCEPTED: gettext_lazy(
+        "The submission you were replacing has meanwhile been accepted. Yours was not saved: reload and submit again "
+        "if it is still needed."
+    ),
+    Review.RETURNED: gettext_lazy(
+        "The submission you were replacing has meanwhile been returned. Yours was not saved: reload and submit again "
+        "if it is still needed."
+    ),
+    Review.SUPERSEDED: gettext_lazy(
+        "The submission you were replacing has meanwhile been replaced by a later submission. Yours was not saved: "
+        "reload and submit again if it is still needed."
+    ),
+    None: gettext_lazy(
+        "The submission you were replacing has meanwhile been removed. Yours was not saved: reload and submit again "
+        "if it is still needed."
+    ),
+}
+ALREADY_REVIEWED = {
+    Review.ACCEPTED: gettext_lazy("This submission was already accepted; nothing was changed."),
+    Review.RETURNED: gettext_lazy("This submission was already returned; nothing was changed."),
+    Review.SUPERSEDED: gettext_lazy(
+        "This submission was already replaced by a later submission; nothing was changed."
+    ),
+}
+ALREADY_REVIEWED_BY = {
+    Review.ACCEPTED: gettext_lazy("This submission was already accepted by %(name)s; nothing was changed."),
+    Review.RETURNED: gettext_lazy("This submission was already returned by %(name)s; nothing was changed."),
+}
 
 
 def may_submit(user, state):
@@ -52,37 +88,48 @@ def submit(
     if unknown:
         raise TypeError(f"Not submission fields: {', '.join(sorted(unknown))}")
     if not may_submit(by, state):
-        raise PermissionDenied(f"Only a focal point of {state} may submit its ratings.")
+        raise PermissionDenied(_("Only a focal point of %(state)s may submit its ratings.") % {"state": state})
     if not measure.edition.is_current:
-        raise ValidationError({"measure": f"{measure.code} is not in the current catalogue; use its new code."})
+        raise ValidationError(
+            {"measure": _("%(code)s is not in the current catalogue; use its new code.") % {"code": measure.code}}
+        )
 
     pending = Submission.objects.select_for_update().filter(state=state, measure=measure).pending().first()
     replaces_id = _submission_id(replaces)
     if pending is not None and pending.pk != replaces_id:
         raise EditConflict(
-            f"{_name(pending.submitted_by)} submitted a change to {measure.code} on "
-            f"{_when(pending.submitted_at)} ({pending.get_status_display()}) after you opened it. "
-            "Yours was not saved: reload, read theirs, and submit again to replace it.",
+            _(
+                "%(name)s submitted a change to %(code)s on %(when)s (%(status)s) after you opened it. Yours was not "
+                "saved: reload, read theirs, and submit again to replace it."
+            )
+            % {
+                "name": _name(pending.submitted_by),
+                "code": measure.code,
+                "when": moment_text(pending.submitted_at),
+                "status": pending.get_status_display(),
+            },
             code="edit_conflict",
         )
     if pending is None and replaces_id is not None:
         earlier = Submission.objects.filter(pk=replaces_id).first()
-        outcome = earlier.get_review_display().lower() if earlier else "removed"
-        raise EditConflict(
-            f"The submission you were replacing has meanwhile been {outcome}. Yours was not saved: reload and "
-            "submit again if it is still needed.",
-            code="edit_conflict",
-        )
+        outcome = earlier.review if earlier else None
+        raise EditConflict(str(REPLACED_MEANWHILE.get(outcome, REPLACED_MEANWHILE[None])), code="edit_conflict")
 
     self_report = Rating.objects.filter(state=state, measure=measure, kind=Rating.Kind.SELF_REPORTED).first()
     current_version = self_report.version if self_report else None
     if seen_version is not UNSEEN and _submission_id(seen_version) != current_version:
-        raise EditConflict(
-            f"{state}'s self-report on {measure.code} was changed after you opened the form (now: "
-            f"{self_report.get_status_display() if self_report else 'none'}). Yours was not saved: read the "
-            "current self-report above, then send yours again.",
-            code="edit_conflict",
-        )
+        if self_report is None:
+            message = _(
+                "%(state)s's self-report on %(code)s was removed after you opened the form. Yours was not saved: "
+                "read the current self-report above, then send yours again."
+            )
+        else:
+            message = _(
+                "%(state)s's self-report on %(code)s was changed after you opened the form (now: %(status)s). Yours "
+                "was not saved: read the current self-report above, then send yours again."
+            )
+        status = self_report.get_status_display() if self_report else ""
+        raise EditConflict(message % {"state": state, "code": measure.code, "status": status}, code="edit_conflict")
     submission = Submission(
         state=state,
         measure=measure,
@@ -104,8 +151,11 @@ def submit(
     except IntegrityError:
         # Another submission for the measure was saved between our check and our insert.
         raise EditConflict(
-            f"Someone else submitted a change to {measure.code} at the same moment. Yours was not saved: reload "
-            "and submit again.",
+            _(
+                "Someone else submitted a change to %(code)s at the same moment. Yours was not saved: reload and "
+                "submit again."
+            )
+            % {"code": measure.code},
             code="edit_conflict",
         ) from None
     return submission
@@ -123,7 +173,8 @@ def accept(submission, *, by, note="", update_assessed=False, at=None):
     values = {field: getattr(submission, field) for field in SUBMITTED_FIELDS}
     reason = Truncator(
         # Named by who sent it and when, as people know it; an id would differ between copies of the data.
-        f"Submission by {_name(submission.submitted_by)} of {_when(submission.submitted_at)} accepted"
+        # In English whatever the reviewer's language: it is stored in history, which anyone reads.
+        f"Submission by {_stored_name(submission.submitted_by)} of {_when(submission.submitted_at)} accepted"
         + (f": {note}" if note else "")
     ).chars(REASON_MAX_LENGTH)
 
@@ -135,9 +186,15 @@ def accept(submission, *, by, note="", update_assessed=False, at=None):
     elif self_report.version != submission.base_version:
         latest = self_report.latest_change()
         raise EditConflict(
-            f"The self-report changed after this was submitted ({_name(latest.history_user)}, "
-            f"{_when(latest.history_date)}, now {latest.get_status_display()}). Accepting would overwrite that "
-            "change: return the submission with a note instead.",
+            _(
+                "The self-report changed after this was submitted (%(name)s, %(when)s, now %(status)s). Accepting "
+                "would overwrite that change: return the submission with a note instead."
+            )
+            % {
+                "name": _name(latest.history_user),
+                "when": moment_text(latest.history_date),
+                "status": latest.get_status_display(),
+            },
             code="edit_conflict",
         )
     for field, value in values.items():
@@ -167,7 +224,7 @@ def accept(submission, *, by, note="", update_assessed=False, at=None):
 def return_submission(submission, *, by, note, at=None):
     """Send ``submission`` back to the State with ``note`` saying why; nothing else changes."""
     if not note.strip():
-        raise ValidationError({"review_note": "Say why the submission is returned; the focal point will read it."})
+        raise ValidationError({"review_note": RETURN_NEEDS_A_NOTE})
     submission = _lock_pending(submission, by)
     submission.review = Submission.Review.RETURNED
     submission.reviewed_by = by
@@ -186,21 +243,21 @@ def _submission_id(replaces):
         if not value:
             return None
         if not value.isdigit():
-            raise ValidationError({"replaces": f"{value!r} is not a submission number."})
+            raise ValidationError({"replaces": _("'%(value)s' is not a submission number.") % {"value": value}})
         return int(value)
     return value
 
 
 def _lock_pending(submission, by):
     if not is_analyst(by):
-        raise PermissionDenied("Only CTED analysts review submissions.")
+        raise PermissionDenied(_("Only CTED analysts review submissions."))
     locked = Submission.objects.select_for_update().select_related("state", "measure").get(pk=submission.pk)
     if not locked.is_pending:
-        who = f" by {_name(locked.reviewed_by)}" if locked.reviewed_by else ""
-        raise EditConflict(
-            f"This submission was already {locked.get_review_display().lower()}{who}; nothing was changed.",
-            code="edit_conflict",
-        )
+        if locked.reviewed_by is not None and locked.review in ALREADY_REVIEWED_BY:
+            message = ALREADY_REVIEWED_BY[locked.review] % {"name": _name(locked.reviewed_by)}
+        else:
+            message = ALREADY_REVIEWED.get(locked.review, ALREADY_REVIEWED[Review.SUPERSEDED])
+        raise EditConflict(str(message), code="edit_conflict")
     return locked
 
 
@@ -211,7 +268,7 @@ def freeze(*, state, label, by, assessment=None, at=None):
     labelled ``label`` (e.g. "2025 follow-up"). Analysts only.
     """
     if not is_analyst(by):
-        raise PermissionDenied("Only CTED analysts take snapshots.")
+        raise PermissionDenied(_("Only CTED analysts take snapshots."))
     edition = Edition.objects.current()
     snapshot = Snapshot(
         state=state,
@@ -226,14 +283,19 @@ def freeze(*, state, label, by, assessment=None, at=None):
     snapshot.full_clean(exclude=["edition", "taken_by", "assessment"])
     ratings = list(Rating.objects.filter(state=state, measure__edition=edition))
     if not ratings:
-        raise ValidationError(f"{state} has no ratings in the current catalogue yet: there is nothing to freeze.")
+        raise ValidationError(
+            _("%(state)s has no ratings in the current catalogue yet: there is nothing to freeze.") % {"state": state}
+        )
     try:
         with transaction.atomic():
             snapshot.save()
     except IntegrityError:
         # Another snapshot with this label was saved between the check and the insert.
         raise ValidationError(
-            {"label": f"{state} already has a snapshot labelled “{snapshot.label}”; choose another label."}
+            {
+                "label": _("%(state)s already has a snapshot labelled “%(label)s”; choose another label.")
+                % {"state": state, "label": snapshot.label}
+            }
         ) from None
     SnapshotEntry.objects.bulk_create(
         SnapshotEntry(
@@ -273,7 +335,7 @@ def compare_snapshots(earlier, later):
     measure revised in a newer edition is matched with the measure it replaced.
     """
     if earlier.state_id != later.state_id:
-        raise ValidationError("Compare two snapshots of the same State.")
+        raise ValidationError(_("Compare two snapshots of the same State."))
     entries = SnapshotEntry.objects.filter(snapshot__in=[earlier, later]).select_related("measure__section")
     before, after, measures = {}, {}, {}
     for entry in entries:
@@ -302,9 +364,14 @@ def _values(entry):
 
 def _name(user):
     if user is None:
-        return "an import"
+        return _("an import")
     return user.get_full_name() or user.get_username()
 
 
+def _stored_name(user):
+    return "an import" if user is None else user.get_full_name() or user.get_username()
+
+
 def _when(moment):
+    # strftime, not the date filters: the same English text in whatever language the reviewer reads.
     return f"{timezone.localtime(moment):%d %b %Y at %H:%M}"

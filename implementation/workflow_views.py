@@ -15,13 +15,15 @@ from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from measures.models import Measure
 from states.models import MemberState, Role, can_read_aggregates, is_analyst
 
 from . import workflow
-from .forms import AcceptForm, CompareForm, FreezeForm, ReturnForm, ReviewFilterForm, SubmissionForm
+from .forms import NO_ASSESSMENT, AcceptForm, CompareForm, FreezeForm, ReturnForm, ReviewFilterForm, SubmissionForm
 from .models import Assessment, Rating, Snapshot, SnapshotEntry, Submission
 from .views import _get_state_or_404
 
@@ -40,18 +42,19 @@ def _status(value):
 
 def _lowercase(label):
     # "Source URL" → "source URL" in a list of what changed.
+    label = str(label)
     return label[:1].lower() + label[1:]
 
 
 def _require_role(user):
     # As on the dashboards: someone with no role is told so, not shown an empty page.
     if not can_read_aggregates(user):
-        raise PermissionDenied("Your account has no role in the tracker yet. Ask a CTED analyst to give you one.")
+        raise PermissionDenied(_("Your account has no role in the tracker yet. Ask a CTED analyst to give you one."))
 
 
 def _require_analyst(user):
     if not is_analyst(user):
-        raise PermissionDenied("The review queue is for CTED analysts.")
+        raise PermissionDenied(_("The review queue is for CTED analysts."))
 
 
 def _reporting_states(user):
@@ -64,7 +67,7 @@ def _reporting_state_or_404(request, iso3):
     _require_role(request.user)
     state = _get_state_or_404(request, iso3)
     if not workflow.may_submit(request.user, state):
-        raise PermissionDenied(f"Only the focal points of {state} report its status here.")
+        raise PermissionDenied(_("Only the focal points of %(state)s report its status here.") % {"state": state})
     return state
 
 
@@ -227,8 +230,11 @@ def report_measure(request, iso3, code):
             else:
                 messages.success(
                     request,
-                    f"Your report on {measure.code} was sent for review. It will replace {state}'s self-report "
-                    "once a CTED analyst accepts it.",
+                    _(
+                        "Your report on %(code)s was sent for review. It will replace %(state)s's self-report once a "
+                        "CTED analyst accepts it."
+                    )
+                    % {"code": measure.code, "state": state},
                 )
                 return redirect("my_state")
     else:
@@ -249,13 +255,13 @@ def report_measure(request, iso3, code):
 # /review/
 
 REVIEWED_FIELDS = [
-    ("status", "Status"),
-    ("explanation", "Explanation"),
-    ("justification", "Why not applicable"),
-    ("source_document", "Source document"),
-    ("source_reference", "Article or section"),
-    ("source_url", "Source URL"),
-    ("source_date", "Source date"),
+    ("status", pgettext_lazy("rating field", "Status")),
+    ("explanation", pgettext_lazy("rating field", "Explanation")),
+    ("justification", pgettext_lazy("rating field", "Why not applicable")),
+    ("source_document", pgettext_lazy("rating field", "Source document")),
+    ("source_reference", pgettext_lazy("rating field", "Article or section")),
+    ("source_url", pgettext_lazy("rating field", "Source URL")),
+    ("source_date", pgettext_lazy("rating field", "Source date")),
 ]
 
 
@@ -369,10 +375,22 @@ def accept_submission(request, pk):
             update_assessed=form.cleaned_data["update_assessed"],
         )
     except ValidationError as error:
-        messages.error(request, f"{_label(submission)} was not accepted. {' '.join(error.messages)}")
+        messages.error(
+            request,
+            _("%(state)s's submission on %(code)s (#%(number)s) was not accepted. %(reasons)s")
+            % {**_naming(submission), "reasons": " ".join(error.messages)},
+        )
     else:
-        also = " and CTED's assessed rating" if form.cleaned_data["update_assessed"] else ""
-        messages.success(request, f"Accepted {_label(submission)}: it is now the State's self-report{also}.")
+        if form.cleaned_data["update_assessed"]:
+            message = _(
+                "Accepted %(state)s's submission on %(code)s (#%(number)s): it is now the State's self-report and "
+                "CTED's assessed rating."
+            )
+        else:
+            message = _(
+                "Accepted %(state)s's submission on %(code)s (#%(number)s): it is now the State's self-report."
+            )
+        messages.success(request, message % _naming(submission))
     return redirect(_queue_url(request.POST))
 
 
@@ -382,15 +400,20 @@ def return_submission(request, pk):
     _require_analyst(request.user)
     submission = _submission_or_404(request, pk)
     form = ReturnForm(request.POST)
+    not_returned = _("%(state)s's submission on %(code)s (#%(number)s) was not returned. %(reasons)s")
     if not form.is_valid():
-        messages.error(request, f"{_label(submission)} was not returned. {' '.join(form.errors['note'])}")
+        messages.error(request, not_returned % {**_naming(submission), "reasons": " ".join(form.errors["note"])})
         return redirect(_queue_url(request.POST))
     try:
         workflow.return_submission(submission, by=request.user, note=form.cleaned_data["note"])
     except ValidationError as error:
-        messages.error(request, f"{_label(submission)} was not returned. {' '.join(error.messages)}")
+        messages.error(request, not_returned % {**_naming(submission), "reasons": " ".join(error.messages)})
     else:
-        messages.success(request, f"Returned {_label(submission)} to the State with your note.")
+        messages.success(
+            request,
+            _("Returned %(state)s's submission on %(code)s (#%(number)s) to the State with your note.")
+            % _naming(submission),
+        )
     return redirect(_queue_url(request.POST))
 
 
@@ -398,8 +421,9 @@ def _submission_or_404(request, pk):
     return get_object_or_404(Submission.objects.visible_to(request.user).select_related("state", "measure"), pk=pk)
 
 
-def _label(submission):
-    return f"{submission.state}'s submission on {submission.measure.code} (#{submission.pk})"
+def _naming(submission):
+    """The placeholders that name ``submission`` in a message: "Jamaica's submission on SALW-04 (#12)"."""
+    return {"state": submission.state, "code": submission.measure.code, "number": submission.pk}
 
 
 def _kept_filters(data):
@@ -429,7 +453,7 @@ def snapshots(request, iso3):
     form = None
     if request.method == "POST":
         if not may_freeze:
-            raise PermissionDenied("Only CTED analysts take snapshots.")
+            raise PermissionDenied(_("Only CTED analysts take snapshots."))
         form = FreezeForm(request.POST, assessments=scoped_assessments)
         if form.is_valid():
             try:
@@ -442,15 +466,22 @@ def snapshots(request, iso3):
             except ValidationError as error:
                 form.add_workflow_error(error)
             else:
+                count = snapshot.entries.count()
                 messages.success(
-                    request, f"Froze {snapshot.entries.count()} ratings of {state} as “{snapshot.label}”."
+                    request,
+                    ngettext(
+                        "Froze %(count)s rating of %(state)s as “%(label)s”.",
+                        "Froze %(count)s ratings of %(state)s as “%(label)s”.",
+                        count,
+                    )
+                    % {"count": count, "state": state, "label": snapshot.label},
                 )
                 return redirect("snapshot", state.iso3, snapshot.pk)
     elif may_freeze:
         form = FreezeForm(assessments=scoped_assessments)
     if form is not None:
         # The choices come from the list already read for the page.
-        form.fields["assessment"].choices = [("", "None"), *((a.pk, str(a)) for a in assessments)]
+        form.fields["assessment"].choices = [("", NO_ASSESSMENT), *((a.pk, str(a)) for a in assessments)]
     shown = {assessment.pk: assessment for assessment in assessments}
     items = list(
         Snapshot.objects.visible_to(request.user)
@@ -518,9 +549,13 @@ class ComparedSide:
         if not self.changed:
             return []
         if self.before is None or self.after is None:
-            return ["added" if self.before is None else "removed"]
+            if self.before is None:
+                return [pgettext("snapshot change", "added")]
+            return [pgettext("snapshot change", "removed")]
         return [
-            label.lower() for name, label in REVIEWED_FIELDS if getattr(self.before, name) != getattr(self.after, name)
+            str(label).lower()
+            for name, label in REVIEWED_FIELDS
+            if getattr(self.before, name) != getattr(self.after, name)
         ]
 
 
