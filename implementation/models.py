@@ -5,13 +5,15 @@ from django.db import models
 from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, When
 from django.db.models.functions import TruncQuarter
 from django.dispatch import receiver
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
 from measures.models import Measure
-from states.models import MemberState, Role, is_analyst
+from states.models import STATE_LABEL, MemberState, Role, is_analyst
 
 
 class ScopedQuerySet(models.QuerySet):
@@ -33,50 +35,76 @@ class SharedScopedQuerySet(ScopedQuerySet):
 
 
 class Confidentiality(models.TextChoices):
-    CTED_ONLY = "cted_only", "CTED only"
-    SHARED = "shared", "Shared with the State concerned"
-    PUBLIC = "public", "Public"
+    CTED_ONLY = "cted_only", _("CTED only")
+    SHARED = "shared", _("Shared with the State concerned")
+    PUBLIC = "public", _("Public")
+
+
+def _day(value):
+    """A date in a record's name, e.g. "01 May 2024", with the month in the active language."""
+    return formats.date_format(value, "d M Y")
 
 
 class Assessment(models.Model):
     """A CTED assessment of one State: a desk review, a visit, a workshop or a self-assessment."""
 
     class Kind(models.TextChoices):
-        DESK_REVIEW = "desk_review", "Desk review"
-        COUNTRY_VISIT = "country_visit", "Country visit"
-        FOLLOW_UP_VISIT = "follow_up_visit", "Follow-up visit"
-        SELF_ASSESSMENT = "self_assessment", "State self-assessment"
-        WORKSHOP = "workshop", "Workshop"
+        DESK_REVIEW = "desk_review", _("Desk review")
+        COUNTRY_VISIT = "country_visit", _("Country visit")
+        FOLLOW_UP_VISIT = "follow_up_visit", _("Follow-up visit")
+        SELF_ASSESSMENT = "self_assessment", _("State self-assessment")
+        WORKSHOP = "workshop", _("Workshop")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        FINAL = "final", "Final"
+        DRAFT = "draft", pgettext_lazy("assessment", "Draft")
+        FINAL = "final", pgettext_lazy("assessment", "Final")
 
-    state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="assessments")
-    kind = models.CharField(max_length=20, choices=Kind)
-    conducted_on = models.DateField("date", help_text="The day of the visit, or the day the review was completed.")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="assessments"
+    state = models.ForeignKey(
+        MemberState, on_delete=models.PROTECT, related_name="assessments", verbose_name=STATE_LABEL
     )
-    summary = models.TextField(blank=True, help_text="Shared with the State. Keep CTED-only remarks in notes.")
-    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind)
+    conducted_on = models.DateField(
+        _("date"), help_text=_("The day of the visit, or the day the review was completed.")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assessments",
+        verbose_name=_("author"),
+    )
+    summary = models.TextField(
+        _("summary"), blank=True, help_text=_("Shared with the State. Keep CTED-only remarks in notes.")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.DRAFT)
     confidentiality = models.CharField(
+        _("confidentiality"),
         max_length=20,
         choices=Confidentiality,
         default=Confidentiality.CTED_ONLY,
-        help_text="CTED only: hidden from the State and coordinators. Shared: the State's focal points see it.",
+        help_text=_("CTED only: hidden from the State and coordinators. Shared: the State's focal points see it."),
     )
-    is_demo = models.BooleanField(default=False, help_text="Made up by seed_demo; not a real assessment.")
+    is_demo = models.BooleanField(
+        _("demo data"), default=False, help_text=_("Made up by seed_demo; not a real assessment.")
+    )
 
     objects = SharedScopedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-conducted_on", "state"]
+        verbose_name = _("assessment")
+        verbose_name_plural = _("assessments")
         indexes = [models.Index(fields=["state", "conducted_on"], name="assessment_state_date")]
 
     def __str__(self):
-        return f"{self.get_kind_display()} of {self.state}, {self.conducted_on:%d %b %Y}"
+        # Translators: e.g. "Country visit of Jamaica, 01 May 2024".
+        return gettext("%(kind)s of %(state)s, %(date)s") % {
+            "kind": self.get_kind_display(),
+            "state": self.state,
+            "date": _day(self.conducted_on),
+        }
 
 
 class RatingRows:
@@ -173,20 +201,25 @@ class RatedValues(models.Model):
     submission, and an entry of a frozen snapshot.
     """
 
-    explanation = models.TextField(blank=True, help_text="Why this status: what is in place and what is missing.")
+    explanation = models.TextField(
+        _("explanation"), blank=True, help_text=_("Why this status: what is in place and what is missing.")
+    )
     justification = models.TextField(
-        "why not applicable",
+        _("why not applicable"),
         blank=True,
-        help_text="Required for 'Not applicable', e.g. 'No drone industry and no civil UAS market'.",
+        help_text=_("Required for 'Not applicable', e.g. 'No drone industry and no civil UAS market'."),
     )
     source_document = models.CharField(
-        max_length=300, blank=True, help_text="The title of the law, report or record, e.g. 'Firearms Act 2022'."
+        _("source document"),
+        max_length=300,
+        blank=True,
+        help_text=_("The title of the law, report or record, e.g. 'Firearms Act 2022'."),
     )
     source_reference = models.CharField(
-        "article or section", max_length=100, blank=True, help_text="Where in the document, e.g. 's. 12(3)'."
+        _("article or section"), max_length=100, blank=True, help_text=_("Where in the document, e.g. 's. 12(3)'.")
     )
-    source_url = models.URLField("source URL", max_length=500, blank=True)
-    source_date = models.DateField("source date", null=True, blank=True)
+    source_url = models.URLField(_("source URL"), max_length=500, blank=True)
+    source_date = models.DateField(_("source date"), null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -196,16 +229,16 @@ class Rating(RatedValues):
     """Where one State stands on one measure, as CTED assessed it or as the State reported it."""
 
     class Kind(models.TextChoices):
-        ASSESSED = "assessed", "CTED assessment"
-        SELF_REPORTED = "self_reported", "State self-report"
+        ASSESSED = "assessed", _("CTED assessment")
+        SELF_REPORTED = "self_reported", _("State self-report")
 
     class Status(models.TextChoices):
-        IMPLEMENTED = "implemented", "Implemented"
-        LARGELY = "largely", "Largely implemented"
-        PARTIALLY = "partially", "Partially implemented"
-        NOT_IMPLEMENTED = "not_implemented", "Not implemented"
-        NO_INFORMATION = "no_information", "No information"
-        NOT_APPLICABLE = "not_applicable", "Not applicable"
+        IMPLEMENTED = "implemented", _("Implemented")
+        LARGELY = "largely", _("Largely implemented")
+        PARTIALLY = "partially", _("Partially implemented")
+        NOT_IMPLEMENTED = "not_implemented", _("Not implemented")
+        NO_INFORMATION = "no_information", _("No information")
+        NOT_APPLICABLE = "not_applicable", _("Not applicable")
 
         @property
         def score(self):
@@ -228,7 +261,10 @@ class Rating(RatedValues):
 
         @property
         def abbreviation(self):
-            """One or two characters that carry the status where a cell is too small for the label."""
+            """
+            One or two characters that carry the status where a cell is too small for the label:
+            lazy, like ``label``, so that it reads in the language active when it is shown.
+            """
             return _STATUS_ABBREVIATIONS[self]
 
         @property
@@ -236,10 +272,10 @@ class Rating(RatedValues):
             """A colour-blind-safe hue (Okabe–Ito), always shown beside the label, never instead of it."""
             return _STATUS_COLOURS[self]
 
-    state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="ratings")
-    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="ratings")
-    kind = models.CharField(max_length=20, choices=Kind)
-    status = models.CharField(max_length=20, choices=Status, default=Status.NO_INFORMATION)
+    state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="ratings", verbose_name=STATE_LABEL)
+    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="ratings", verbose_name=_("measure"))
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind)
+    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.NO_INFORMATION)
     # explanation, justification and the source fields come from RatedValues.
     assessment = models.ForeignKey(
         Assessment,
@@ -247,7 +283,8 @@ class Rating(RatedValues):
         null=True,
         blank=True,
         related_name="ratings",
-        help_text="The assessment that set this rating, if any.",
+        verbose_name=_("assessment"),
+        help_text=_("The assessment that set this rating, if any."),
     )
     set_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -255,11 +292,14 @@ class Rating(RatedValues):
         null=True,
         blank=True,
         related_name="+",
-        help_text="Who last set the status; empty for reference imports.",
+        verbose_name=_("set by"),
+        help_text=_("Who last set the status; empty for reference imports."),
     )
-    set_at = models.DateTimeField(default=timezone.now, help_text="When the status was last set.")
+    set_at = models.DateTimeField(_("set at"), default=timezone.now, help_text=_("When the status was last set."))
     last_confirmed_at = models.DateTimeField(
-        default=timezone.now, help_text="When someone last checked that the rating still holds."
+        _("last confirmed at"),
+        default=timezone.now,
+        help_text=_("When someone last checked that the rating still holds."),
     )
 
     objects = RatingQuerySet.as_manager()
@@ -270,26 +310,28 @@ class Rating(RatedValues):
 
     class Meta:
         ordering = ["state", "measure", "kind"]
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
         constraints = [
             models.UniqueConstraint(
                 fields=["state", "measure", "kind"],
                 name="rating_one_per_state_measure_kind",
-                violation_error_message="This State already has a rating of this kind for this measure.",
+                violation_error_message=_("This State already has a rating of this kind for this measure."),
             ),
             models.CheckConstraint(
                 condition=~Q(status="not_applicable") | ~Q(justification=""),
                 name="rating_not_applicable_needs_justification",
-                violation_error_message="Say why the measure does not apply to this State.",
+                violation_error_message=_("Say why the measure does not apply to this State."),
             ),
             models.CheckConstraint(
                 condition=Q(last_confirmed_at__gte=models.F("set_at")),
                 name="rating_confirmed_after_set",
-                violation_error_message="A rating cannot be confirmed before it was set.",
+                violation_error_message=_("A rating cannot be confirmed before it was set."),
             ),
             models.CheckConstraint(
                 condition=Q(kind="assessed") | Q(assessment__isnull=True),
                 name="rating_only_assessed_has_assessment",
-                violation_error_message="Only CTED's assessed rating is linked to an assessment.",
+                violation_error_message=_("Only CTED's assessed rating is linked to an assessment."),
             ),
         ]
 
@@ -361,12 +403,15 @@ _STATUS_SCORES = {
     Rating.Status.NOT_IMPLEMENTED: 0,
 }
 _STATUS_ABBREVIATIONS = {
-    Rating.Status.IMPLEMENTED: "I",
-    Rating.Status.LARGELY: "L",
-    Rating.Status.PARTIALLY: "P",
-    Rating.Status.NOT_IMPLEMENTED: "N",
-    Rating.Status.NO_INFORMATION: "?",
-    Rating.Status.NOT_APPLICABLE: "NA",
+    # Translators: one or two characters standing for a rating status in a small heat-map cell, always
+    # shown with the full label nearby: "I" for "Implemented", "L" for "Largely implemented", "P" for
+    # "Partially implemented", "N" for "Not implemented", "?" for "No information", "NA" for "Not applicable".
+    Rating.Status.IMPLEMENTED: pgettext_lazy("status abbreviation", "I"),
+    Rating.Status.LARGELY: pgettext_lazy("status abbreviation", "L"),
+    Rating.Status.PARTIALLY: pgettext_lazy("status abbreviation", "P"),
+    Rating.Status.NOT_IMPLEMENTED: pgettext_lazy("status abbreviation", "N"),
+    Rating.Status.NO_INFORMATION: pgettext_lazy("status abbreviation", "?"),
+    Rating.Status.NOT_APPLICABLE: pgettext_lazy("status abbreviation", "NA"),
 }
 _STATUS_COLOURS = {
     Rating.Status.IMPLEMENTED: "#009E73",
@@ -379,9 +424,9 @@ _STATUS_COLOURS = {
 
 
 class Priority(models.TextChoices):
-    HIGH = "high", "High"
-    MEDIUM = "medium", "Medium"
-    LOW = "low", "Low"
+    HIGH = "high", pgettext_lazy("priority", "High")
+    MEDIUM = "medium", pgettext_lazy("priority", "Medium")
+    LOW = "low", pgettext_lazy("priority", "Low")
 
     @classmethod
     def order_expression(cls, field="priority"):
@@ -393,26 +438,36 @@ class Recommendation(models.Model):
     """A recommendation CTED made to one State, tied to the measures it concerns."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        IN_PROGRESS = "in_progress", "In progress"
-        DONE = "done", "Done"
+        # Translators: the status of a recommendation not yet acted on.
+        OPEN = "open", pgettext_lazy("recommendation", "Open")
+        IN_PROGRESS = "in_progress", pgettext_lazy("recommendation", "In progress")
+        DONE = "done", pgettext_lazy("recommendation", "Done")
 
-    state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="recommendations")
-    measures = models.ManyToManyField(Measure, blank=True, related_name="recommendations")
-    assessment = models.ForeignKey(
-        Assessment, on_delete=models.PROTECT, null=True, blank=True, related_name="recommendations"
+    state = models.ForeignKey(
+        MemberState, on_delete=models.PROTECT, related_name="recommendations", verbose_name=STATE_LABEL
     )
-    text = models.TextField(help_text="What the State is recommended to do, as sent to the State.")
-    priority = models.CharField(max_length=10, choices=Priority, default=Priority.MEDIUM)
-    status = models.CharField(max_length=20, choices=Status, default=Status.OPEN)
-    due_on = models.DateField(null=True, blank=True)
-    is_demo = models.BooleanField(default=False)
+    measures = models.ManyToManyField(Measure, blank=True, related_name="recommendations", verbose_name=_("measures"))
+    assessment = models.ForeignKey(
+        Assessment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="recommendations",
+        verbose_name=_("assessment"),
+    )
+    text = models.TextField(_("text"), help_text=_("What the State is recommended to do, as sent to the State."))
+    priority = models.CharField(_("priority"), max_length=10, choices=Priority, default=Priority.MEDIUM)
+    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.OPEN)
+    due_on = models.DateField(_("due on"), null=True, blank=True)
+    is_demo = models.BooleanField(_("demo data"), default=False)
 
     objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["state", "status", "priority"]
+        verbose_name = _("recommendation")
+        verbose_name_plural = _("recommendations")
 
     def __str__(self):
         return f"{self.state.iso3}: {self.text[:60]}"
@@ -422,34 +477,39 @@ class AssistanceNeed(models.Model):
     """A technical-assistance need of one State, tied to the measures it would help implement."""
 
     class Kind(models.TextChoices):
-        LEGISLATIVE_DRAFTING = "legislative_drafting", "Legislative drafting"
-        TRAINING = "training", "Training"
-        EQUIPMENT = "equipment", "Equipment"
-        INSTITUTIONAL = "institutional", "Institutional support"
-        OTHER = "other", "Other"
+        LEGISLATIVE_DRAFTING = "legislative_drafting", _("Legislative drafting")
+        TRAINING = "training", _("Training")
+        EQUIPMENT = "equipment", _("Equipment")
+        INSTITUTIONAL = "institutional", _("Institutional support")
+        OTHER = "other", pgettext_lazy("kind of assistance", "Other")
 
     class Status(models.TextChoices):
-        IDENTIFIED = "identified", "Identified"
-        REQUESTED = "requested", "Requested"
-        IN_DELIVERY = "in_delivery", "In delivery"
-        DELIVERED = "delivered", "Delivered"
-        CLOSED = "closed", "Closed"
+        IDENTIFIED = "identified", pgettext_lazy("assistance need", "Identified")
+        REQUESTED = "requested", pgettext_lazy("assistance need", "Requested")
+        IN_DELIVERY = "in_delivery", pgettext_lazy("assistance need", "In delivery")
+        DELIVERED = "delivered", pgettext_lazy("assistance need", "Delivered")
+        CLOSED = "closed", pgettext_lazy("assistance need", "Closed")
 
-    state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="assistance_needs")
-    measures = models.ManyToManyField(Measure, blank=True, related_name="assistance_needs")
-    kind = models.CharField(max_length=30, choices=Kind)
-    description = models.TextField()
-    priority = models.CharField(max_length=10, choices=Priority, default=Priority.MEDIUM)
-    status = models.CharField(max_length=20, choices=Status, default=Status.IDENTIFIED)
-    provider = models.CharField(max_length=200, blank=True, help_text="Who delivers it, once matched.")
-    is_demo = models.BooleanField(default=False)
+    state = models.ForeignKey(
+        MemberState, on_delete=models.PROTECT, related_name="assistance_needs", verbose_name=STATE_LABEL
+    )
+    measures = models.ManyToManyField(Measure, blank=True, related_name="assistance_needs", verbose_name=_("measures"))
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind)
+    description = models.TextField(_("description"))
+    priority = models.CharField(_("priority"), max_length=10, choices=Priority, default=Priority.MEDIUM)
+    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.IDENTIFIED)
+    provider = models.CharField(
+        _("provider"), max_length=200, blank=True, help_text=_("Who delivers it, once matched.")
+    )
+    is_demo = models.BooleanField(_("demo data"), default=False)
 
     objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["state", "status", "priority"]
-        verbose_name = "technical-assistance need"
+        verbose_name = _("technical-assistance need")
+        verbose_name_plural = _("technical-assistance needs")
 
     def __str__(self):
         return f"{self.state.iso3}: {self.get_kind_display()}"
@@ -466,26 +526,41 @@ class ConfidentialNoteQuerySet(models.QuerySet):
 class ConfidentialNote(models.Model):
     """A CTED-only note about a State, kept apart from everything shared with the State."""
 
-    state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="confidential_notes")
+    state = models.ForeignKey(
+        MemberState, on_delete=models.PROTECT, related_name="confidential_notes", verbose_name=STATE_LABEL
+    )
     measure = models.ForeignKey(
-        Measure, on_delete=models.PROTECT, null=True, blank=True, related_name="confidential_notes"
+        Measure,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="confidential_notes",
+        verbose_name=_("measure"),
     )
     assessment = models.ForeignKey(
-        Assessment, on_delete=models.PROTECT, null=True, blank=True, related_name="confidential_notes"
+        Assessment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="confidential_notes",
+        verbose_name=_("assessment"),
     )
-    body = models.TextField(help_text="Never shown to the State or to coordinators.")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    body = models.TextField(_("note"), help_text=_("Never shown to the State or to coordinators."))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("author")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = ConfidentialNoteQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = "CTED-only note"
+        verbose_name = _("CTED-only note")
+        verbose_name_plural = _("CTED-only notes")
 
     def __str__(self):
-        return f"Note on {self.state.iso3} ({self.created_at:%d %b %Y})"
+        return gettext("Note on %(state)s (%(date)s)") % {"state": self.state.iso3, "date": _day(self.created_at)}
 
 
 class SubmissionQuerySet(ScopedQuerySet):
@@ -502,43 +577,57 @@ class Submission(RatedValues):
     """
 
     class Review(models.TextChoices):
-        PENDING = "pending", "Pending review"
-        ACCEPTED = "accepted", "Accepted"
-        RETURNED = "returned", "Returned"
-        SUPERSEDED = "superseded", "Replaced by a later submission"
+        PENDING = "pending", _("Pending review")
+        ACCEPTED = "accepted", pgettext_lazy("submission", "Accepted")
+        RETURNED = "returned", pgettext_lazy("submission", "Returned")
+        SUPERSEDED = "superseded", _("Replaced by a later submission")
 
     class Channel(models.TextChoices):
-        FORM = "form", "Web form"
-        SPREADSHEET = "spreadsheet", "Spreadsheet upload"
-        API = "api", "API"
+        FORM = "form", _("Web form")
+        SPREADSHEET = "spreadsheet", _("Spreadsheet upload")
+        API = "api", _("API")
 
-    state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="submissions")
-    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="submissions")
-    status = models.CharField(max_length=20, choices=Rating.Status)
+    state = models.ForeignKey(
+        MemberState, on_delete=models.PROTECT, related_name="submissions", verbose_name=STATE_LABEL
+    )
+    measure = models.ForeignKey(
+        Measure, on_delete=models.PROTECT, related_name="submissions", verbose_name=_("measure")
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Rating.Status)
     # The self-report's version (Rating.version) when the focal point submitted: accepting
     # is refused if someone changed the self-report since, rather than overwriting it.
-    base_version = models.BigIntegerField(null=True, blank=True, editable=False)
-    channel = models.CharField(max_length=20, choices=Channel, default=Channel.FORM)
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    submitted_at = models.DateTimeField(default=timezone.now)
+    base_version = models.BigIntegerField(_("version of the self-report"), null=True, blank=True, editable=False)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel, default=Channel.FORM)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("submitted by")
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
     replaces = models.OneToOneField(
         "self",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="replaced_by",
-        help_text="The pending submission for the same measure that this one replaced.",
+        verbose_name=_("replaces"),
+        help_text=_("The pending submission for the same measure that this one replaced."),
     )
-    review = models.CharField(max_length=20, choices=Review, default=Review.PENDING)
+    review = models.CharField(_("review"), max_length=20, choices=Review, default=Review.PENDING)
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
     )
-    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     review_note = models.TextField(
-        blank=True, help_text="Shown to the State's focal points. Required when returning a submission."
+        _("review note"),
+        blank=True,
+        help_text=_("Shown to the State's focal points. Required when returning a submission."),
     )
     assessed_updated = models.BooleanField(
-        "assessment updated", default=False, help_text="Whether accepting it also set CTED's assessed rating."
+        _("assessment updated"), default=False, help_text=_("Whether accepting it also set CTED's assessed rating.")
     )
 
     objects = SubmissionQuerySet.as_manager()
@@ -546,23 +635,25 @@ class Submission(RatedValues):
 
     class Meta:
         ordering = ["-submitted_at", "-id"]
+        verbose_name = _("submission")
+        verbose_name_plural = _("submissions")
         indexes = [models.Index(fields=["review", "submitted_at"], name="submission_review_date")]
         constraints = [
             models.UniqueConstraint(
                 fields=["state", "measure"],
                 condition=Q(review="pending"),
                 name="submission_one_pending_per_measure",
-                violation_error_message="A submission for this measure is already waiting for review.",
+                violation_error_message=_("A submission for this measure is already waiting for review."),
             ),
             models.CheckConstraint(
                 condition=~Q(status="not_applicable") | ~Q(justification=""),
                 name="submission_not_applicable_needs_justification",
-                violation_error_message="Say why the measure does not apply to this State.",
+                violation_error_message=_("Say why the measure does not apply to this State."),
             ),
             models.CheckConstraint(
                 condition=~Q(review="returned") | ~Q(review_note=""),
                 name="submission_returned_needs_note",
-                violation_error_message="Say why the submission is returned; the focal point will read it.",
+                violation_error_message=_("Say why the submission is returned; the focal point will read it."),
             ),
             models.CheckConstraint(
                 condition=(
@@ -570,7 +661,7 @@ class Submission(RatedValues):
                     | Q(review__in=["pending", "superseded"], reviewed_by__isnull=True, reviewed_at__isnull=True)
                 ),
                 name="submission_reviewed_when_decided",
-                violation_error_message="A decided submission names its reviewer and date; no other does.",
+                violation_error_message=_("A decided submission names its reviewer and date; no other does."),
             ),
         ]
 
@@ -588,52 +679,73 @@ class Snapshot(models.Model):
     record that later changes do not touch. Entries are written once, when it is taken.
     """
 
-    state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="snapshots")
-    label = models.CharField(max_length=100, help_text="Names the cycle, e.g. '2025 follow-up'.")
-    edition = models.ForeignKey("measures.Edition", on_delete=models.PROTECT, related_name="+")
-    assessment = models.ForeignKey(
-        Assessment, on_delete=models.PROTECT, null=True, blank=True, related_name="snapshots"
+    state = models.ForeignKey(
+        MemberState, on_delete=models.PROTECT, related_name="snapshots", verbose_name=STATE_LABEL
     )
-    taken_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    taken_at = models.DateTimeField(default=timezone.now)
+    label = models.CharField(_("label"), max_length=100, help_text=_("Names the cycle, e.g. '2025 follow-up'."))
+    edition = models.ForeignKey(
+        "measures.Edition", on_delete=models.PROTECT, related_name="+", verbose_name=_("edition")
+    )
+    assessment = models.ForeignKey(
+        Assessment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="snapshots",
+        verbose_name=_("assessment"),
+    )
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("taken by")
+    )
+    taken_at = models.DateTimeField(_("taken at"), default=timezone.now)
 
     objects = ScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["state", "-taken_at"]
+        verbose_name = _("snapshot")
+        verbose_name_plural = _("snapshots")
         constraints = [
             models.UniqueConstraint(
                 fields=["state", "label"],
                 name="snapshot_label_unique_per_state",
-                violation_error_message="This State already has a snapshot with this label.",
+                violation_error_message=_("This State already has a snapshot with this label."),
             ),
         ]
 
     def __str__(self):
-        return f"{self.state.iso3} {self.label} ({self.taken_at:%d %b %Y})"
+        return f"{self.state.iso3} {self.label} ({_day(self.taken_at)})"
 
 
 class SnapshotEntry(RatedValues):
     """One rating as it stood when its snapshot was taken."""
 
-    snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="entries")
-    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=20, choices=Rating.Kind)
-    status = models.CharField(max_length=20, choices=Rating.Status)
-    set_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    snapshot = models.ForeignKey(
+        Snapshot, on_delete=models.PROTECT, related_name="entries", verbose_name=_("snapshot")
     )
-    set_at = models.DateTimeField()
-    last_confirmed_at = models.DateTimeField()
+    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="+", verbose_name=_("measure"))
+    kind = models.CharField(_("kind"), max_length=20, choices=Rating.Kind)
+    status = models.CharField(_("status"), max_length=20, choices=Rating.Status)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("set by"),
+    )
+    set_at = models.DateTimeField(_("set at"))
+    last_confirmed_at = models.DateTimeField(_("last confirmed at"))
 
     class Meta:
         ordering = ["snapshot", "measure", "kind"]
-        verbose_name_plural = "snapshot entries"
+        verbose_name = _("snapshot entry")
+        verbose_name_plural = _("snapshot entries")
         constraints = [
             models.UniqueConstraint(
                 fields=["snapshot", "measure", "kind"],
                 name="snapshotentry_one_per_measure_kind",
-                violation_error_message="A snapshot holds one rating of each kind per measure.",
+                violation_error_message=_("A snapshot holds one rating of each kind per measure."),
             ),
         ]
 
@@ -656,37 +768,43 @@ class StagedUpload(models.Model):
     """
 
     class Kind(models.TextChoices):
-        SELF_REPORT = "self_report", "State spreadsheet (self-report)"
-        ASSESSED = "assessed", "Bulk import of CTED assessed ratings"
+        SELF_REPORT = "self_report", _("State spreadsheet (self-report)")
+        ASSESSED = "assessed", _("Bulk import of CTED assessed ratings")
 
-    kind = models.CharField(max_length=20, choices=Kind)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind)
     state = models.ForeignKey(
         MemberState,
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="+",
-        help_text="The State whose spreadsheet this is; empty for a bulk import of many States.",
+        verbose_name=STATE_LABEL,
+        help_text=_("The State whose spreadsheet this is; empty for a bulk import of many States."),
     )
-    file_name = models.CharField(max_length=255)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    uploaded_at = models.DateTimeField(default=timezone.now)
+    file_name = models.CharField(_("file name"), max_length=255)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("uploaded by")
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
     # One dict per row of the file: what it adds or changes, and what it was compared
     # with, so that confirming can refuse a row whose rating changed after the preview.
-    rows = models.JSONField(default=list, blank=True)
-    summary = models.JSONField(default=dict, blank=True)
+    rows = models.JSONField(_("rows"), default=list, blank=True)
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
 
     objects = StagedUploadQuerySet.as_manager()
 
     class Meta:
         ordering = ["-uploaded_at"]
+        verbose_name = _("uploaded spreadsheet")
+        verbose_name_plural = _("uploaded spreadsheets")
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind="self_report", state__isnull=False) | Q(kind="assessed", state__isnull=True),
                 name="stagedupload_state_matches_kind",
-                violation_error_message="A State's spreadsheet names its State; a bulk import names none.",
+                violation_error_message=_("A State's spreadsheet names its State; a bulk import names none."),
             ),
         ]
 
     def __str__(self):
-        return f"{self.file_name} ({self.get_kind_display()}, {self.uploaded_at:%d %b %Y %H:%M})"
+        uploaded = formats.date_format(self.uploaded_at, "d M Y H:i")
+        return f"{self.file_name} ({self.get_kind_display()}, {uploaded})"

@@ -3,7 +3,12 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Exists, Q
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+# The label of every field that names a Member State; "state" alone is ambiguous to translate.
+STATE_LABEL = pgettext_lazy("a UN Member State", "state")
 
 
 def other_language_columns(*fields):
@@ -49,33 +54,36 @@ class MemberStateQuerySet(models.QuerySet):
 class MemberState(models.Model):
     """A United Nations Member State, with its ISO 3166 and M49 codes."""
 
-    iso3 = models.CharField("ISO alpha-3", max_length=3, unique=True)
-    iso2 = models.CharField("ISO alpha-2", max_length=2, unique=True)
-    m49 = models.CharField("M49 code", max_length=3, unique=True, help_text="Three digits, e.g. 388 for Jamaica.")
-    name = models.CharField("short name", max_length=100, unique=True)
-    m49_region = models.CharField("M49 region", max_length=50)
-    m49_subregion = models.CharField("M49 sub-region", max_length=50)
+    iso3 = models.CharField(_("ISO alpha-3"), max_length=3, unique=True)
+    iso2 = models.CharField(_("ISO alpha-2"), max_length=2, unique=True)
+    m49 = models.CharField(
+        _("M49 code"), max_length=3, unique=True, help_text=_("Three digits, e.g. 388 for Jamaica.")
+    )
+    name = models.CharField(_("short name"), max_length=100, unique=True)
+    m49_region = models.CharField(_("M49 region"), max_length=50)
+    m49_subregion = models.CharField(_("M49 sub-region"), max_length=50)
 
     objects = MemberStateQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
-        verbose_name = "Member State"
+        verbose_name = _("Member State")
+        verbose_name_plural = _("Member States")
         constraints = [
             models.CheckConstraint(
                 condition=Q(iso3__regex=r"^[A-Z]{3}$"),
                 name="memberstate_iso3_format",
-                violation_error_message="The ISO alpha-3 code is three capital letters, e.g. JAM.",
+                violation_error_message=_("The ISO alpha-3 code is three capital letters, e.g. JAM."),
             ),
             models.CheckConstraint(
                 condition=Q(iso2__regex=r"^[A-Z]{2}$"),
                 name="memberstate_iso2_format",
-                violation_error_message="The ISO alpha-2 code is two capital letters, e.g. JM.",
+                violation_error_message=_("The ISO alpha-2 code is two capital letters, e.g. JM."),
             ),
             models.CheckConstraint(
                 condition=Q(m49__regex=r"^[0-9]{3}$"),
                 name="memberstate_m49_format",
-                violation_error_message="The M49 code is three digits, e.g. 388.",
+                violation_error_message=_("The M49 code is three digits, e.g. 388."),
             ),
         ]
 
@@ -87,21 +95,31 @@ class Region(models.Model):
     """A grouping of Member States that dashboards report on, such as a workshop region."""
 
     class Kind(models.TextChoices):
-        WORKSHOP = "workshop", "Workshop region"
-        ORGANISATION = "organisation", "Regional organisation"
-        GEOGRAPHIC = "geographic", "Geographic (M49)"
-        CUSTOM = "custom", "Custom grouping"
+        WORKSHOP = "workshop", _("Workshop region")
+        ORGANISATION = "organisation", _("Regional organisation")
+        GEOGRAPHIC = "geographic", _("Geographic (M49)")
+        CUSTOM = "custom", _("Custom grouping")
 
-    slug = models.SlugField(unique=True, help_text="Used in addresses, e.g. caribbean for /regions/caribbean/.")
-    name = models.CharField(max_length=100, unique=True)
-    kind = models.CharField(max_length=20, choices=Kind, default=Kind.CUSTOM)
-    description = models.TextField(blank=True, help_text="How the grouping is defined and where that comes from.")
-    member_states = models.ManyToManyField(MemberState, through="RegionMembership", related_name="regions")
+    slug = models.SlugField(
+        _("short name in addresses"),
+        unique=True,
+        help_text=_("Used in addresses, e.g. caribbean for /regions/caribbean/."),
+    )
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind, default=Kind.CUSTOM)
+    description = models.TextField(
+        _("description"), blank=True, help_text=_("How the grouping is defined and where that comes from.")
+    )
+    member_states = models.ManyToManyField(
+        MemberState, through="RegionMembership", related_name="regions", verbose_name=_("Member States")
+    )
 
     history = HistoricalRecords(excluded_fields=other_language_columns("name"))
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
 
     def __str__(self):
         return self.name
@@ -119,11 +137,18 @@ class RegionMembershipQuerySet(models.QuerySet):
 class RegionMembership(models.Model):
     """A State's membership of a region, dated because States join and leave groupings."""
 
-    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="memberships")
-    state = models.ForeignKey(MemberState, on_delete=models.CASCADE, related_name="region_memberships")
-    joined_on = models.DateField(null=True, blank=True, help_text="Leave empty if the State has always belonged.")
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("region"))
+    state = models.ForeignKey(
+        MemberState, on_delete=models.CASCADE, related_name="region_memberships", verbose_name=STATE_LABEL
+    )
+    joined_on = models.DateField(
+        _("joined on"), null=True, blank=True, help_text=_("Leave empty if the State has always belonged.")
+    )
     left_on = models.DateField(
-        null=True, blank=True, help_text="The first day the State no longer belongs. Leave empty while it belongs."
+        _("left on"),
+        null=True,
+        blank=True,
+        help_text=_("The first day the State no longer belongs. Leave empty while it belongs."),
     )
 
     objects = RegionMembershipQuerySet.as_manager()
@@ -131,55 +156,65 @@ class RegionMembership(models.Model):
 
     class Meta:
         ordering = ["region", "state"]
+        verbose_name = _("region membership")
+        verbose_name_plural = _("region memberships")
         constraints = [
             models.CheckConstraint(
                 condition=Q(joined_on__isnull=True) | Q(left_on__isnull=True) | Q(left_on__gt=models.F("joined_on")),
                 name="regionmembership_leaves_after_joining",
-                violation_error_message="A State must leave a region after the day it joined.",
+                violation_error_message=_("A State must leave a region after the day it joined."),
             ),
             models.UniqueConstraint(
                 fields=["region", "state"],
                 condition=Q(left_on__isnull=True),
                 name="regionmembership_one_open_membership",
-                violation_error_message="This State is already a member of this region.",
+                violation_error_message=_("This State is already a member of this region."),
             ),
         ]
 
     def __str__(self):
-        return f"{self.state} in {self.region}"
+        return gettext("%(state)s in %(region)s") % {"state": self.state, "region": self.region}
 
 
 class Workshop(models.Model):
     """A regional workshop on the Technical Guidelines, held or planned."""
 
     class Mode(models.TextChoices):
-        IN_PERSON = "in_person", "In person"
-        VIRTUAL = "virtual", "Virtual"
-        HYBRID = "hybrid", "Hybrid"
+        IN_PERSON = "in_person", _("In person")
+        VIRTUAL = "virtual", _("Virtual")
+        HYBRID = "hybrid", _("Hybrid")
 
     class Status(models.TextChoices):
-        PLANNED = "planned", "Planned"
-        HELD = "held", "Held"
-        CANCELLED = "cancelled", "Cancelled"
+        PLANNED = "planned", pgettext_lazy("workshop", "Planned")
+        HELD = "held", pgettext_lazy("workshop", "Held")
+        CANCELLED = "cancelled", pgettext_lazy("workshop", "Cancelled")
 
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="workshops")
-    title = models.CharField(max_length=200)
-    starts_on = models.DateField(help_text="First day; for a month known only roughly, its first day.")
-    ends_on = models.DateField(null=True, blank=True, help_text="Last day, if known.")
-    dates_approximate = models.BooleanField(
-        default=False, help_text="Tick when only the month or season is known (e.g. 'mid-2023')."
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="workshops", verbose_name=_("region"))
+    title = models.CharField(_("title"), max_length=200)
+    starts_on = models.DateField(
+        _("starts on"), help_text=_("First day; for a month known only roughly, its first day.")
     )
-    mode = models.CharField(max_length=20, choices=Mode, blank=True)
-    status = models.CharField(max_length=20, choices=Status, default=Status.PLANNED)
-    source = models.CharField(max_length=300, blank=True, help_text="Where the date comes from, e.g. a CTED page.")
+    ends_on = models.DateField(_("ends on"), null=True, blank=True, help_text=_("Last day, if known."))
+    dates_approximate = models.BooleanField(
+        _("dates approximate"),
+        default=False,
+        help_text=_("Tick when only the month or season is known (e.g. 'mid-2023')."),
+    )
+    mode = models.CharField(_("mode"), max_length=20, choices=Mode, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.PLANNED)
+    source = models.CharField(
+        _("source"), max_length=300, blank=True, help_text=_("Where the date comes from, e.g. a CTED page.")
+    )
 
     class Meta:
         ordering = ["starts_on"]
+        verbose_name = _("workshop")
+        verbose_name_plural = _("workshops")
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
                 name="workshop_ends_after_start",
-                violation_error_message="A workshop cannot end before it starts.",
+                violation_error_message=_("A workshop cannot end before it starts."),
             ),
         ]
 
@@ -196,19 +231,22 @@ class Role(models.Model):
     """What a user does in the tracker: CTED analyst, coordinator of a region, or focal point for a State."""
 
     class Kind(models.TextChoices):
-        ANALYST = "analyst", "CTED analyst"
-        COORDINATOR = "coordinator", "Regional coordinator"
-        FOCAL_POINT = "focal_point", "Focal point"
+        ANALYST = "analyst", _("CTED analyst")
+        COORDINATOR = "coordinator", _("Regional coordinator")
+        FOCAL_POINT = "focal_point", _("Focal point")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tracker_roles")
-    kind = models.CharField(max_length=20, choices=Kind)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tracker_roles", verbose_name=_("user")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind)
     state = models.ForeignKey(
         MemberState,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="focal_points",
-        help_text="For a focal point only: the State they report for.",
+        verbose_name=STATE_LABEL,
+        help_text=_("For a focal point only: the State they report for."),
     )
     region = models.ForeignKey(
         Region,
@@ -216,25 +254,29 @@ class Role(models.Model):
         null=True,
         blank=True,
         related_name="coordinators",
-        help_text="For a coordinator only: the region they follow. Add one role per region.",
+        verbose_name=_("region"),
+        help_text=_("For a coordinator only: the region they follow. Add one role per region."),
     )
     is_alternate = models.BooleanField(
-        "alternate focal point",
+        _("alternate focal point"),
         default=False,
-        help_text="For a focal point: tick for the alternate, leave for the main.",
+        help_text=_("For a focal point: tick for the alternate, leave for the main."),
     )
     is_active = models.BooleanField(
+        _("active"),
         default=True,
-        help_text="Untick when the person leaves; the role is kept so that their past work stays attributed.",
+        help_text=_("Untick when the person leaves; the role is kept so that their past work stays attributed."),
     )
-    starts_on = models.DateField(default=timezone.localdate)
-    ends_on = models.DateField(null=True, blank=True)
+    starts_on = models.DateField(_("starts on"), default=timezone.localdate)
+    ends_on = models.DateField(_("ends on"), null=True, blank=True)
 
     objects = RoleQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["user__username", "kind"]
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
         constraints = [
             models.CheckConstraint(
                 condition=(
@@ -243,7 +285,7 @@ class Role(models.Model):
                     | Q(kind="focal_point", state__isnull=False, region__isnull=True)
                 ),
                 name="role_scope_matches_kind",
-                violation_error_message=(
+                violation_error_message=_(
                     "A focal point needs a State and no region, a coordinator a region and no State, "
                     "and an analyst neither."
                 ),
@@ -251,35 +293,39 @@ class Role(models.Model):
             models.CheckConstraint(
                 condition=Q(kind="focal_point") | Q(is_alternate=False),
                 name="role_only_focal_points_are_alternates",
-                violation_error_message="Only a focal point can be an alternate.",
+                violation_error_message=_("Only a focal point can be an alternate."),
             ),
             models.UniqueConstraint(
                 fields=["user"],
                 condition=Q(kind="focal_point", is_active=True),
                 name="role_one_state_per_focal_point",
-                violation_error_message="This person is already an active focal point for a State.",
+                violation_error_message=_("This person is already an active focal point for a State."),
             ),
             models.UniqueConstraint(
                 fields=["state"],
                 condition=Q(kind="focal_point", is_active=True, is_alternate=False),
                 name="role_one_main_focal_point_per_state",
-                violation_error_message="This State already has an active main focal point; deactivate them first.",
+                violation_error_message=_("This State already has an active main focal point; deactivate them first."),
             ),
             models.UniqueConstraint(
                 fields=["user", "region"],
                 condition=Q(kind="coordinator", is_active=True),
                 name="role_coordinates_region_once",
-                violation_error_message="This person already coordinates this region.",
+                violation_error_message=_("This person already coordinates this region."),
             ),
         ]
 
     def __str__(self):
         if self.kind == self.Kind.FOCAL_POINT:
-            which = "alternate" if self.is_alternate else "main"
-            return f"{self.user} — {which} focal point for {self.state}"
+            if self.is_alternate:
+                return gettext("%(user)s — alternate focal point for %(state)s") % {
+                    "user": self.user,
+                    "state": self.state,
+                }
+            return gettext("%(user)s — main focal point for %(state)s") % {"user": self.user, "state": self.state}
         if self.kind == self.Kind.COORDINATOR:
-            return f"{self.user} — coordinator for {self.region}"
-        return f"{self.user} — {self.get_kind_display()}"
+            return gettext("%(user)s — coordinator for %(region)s") % {"user": self.user, "region": self.region}
+        return gettext("%(user)s — %(role)s") % {"user": self.user, "role": self.get_kind_display()}
 
     def hand_over_to(self, successor, on=None):
         """
@@ -291,9 +337,9 @@ class Role(models.Model):
         the successor cannot take it (e.g. they already report for another State).
         """
         if self.kind != self.Kind.FOCAL_POINT or not self.is_active:
-            raise ValidationError("Only an active focal point's role can be handed over.")
+            raise ValidationError(gettext("Only an active focal point's role can be handed over."))
         if successor.pk == self.user_id:
-            raise ValidationError("Choose someone else: the successor is the person leaving.")
+            raise ValidationError(gettext("Choose someone else: the successor is the person leaving."))
         on = on or timezone.localdate()
         with transaction.atomic():
             self.is_active = False
