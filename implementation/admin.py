@@ -1,11 +1,16 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F
 from django.urls import reverse
+from django.utils import translation
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+from modeltranslation.utils import get_translation_fields
 
 from states.admin_scoping import RegionFilter, ScopedAdmin, ScopedHistoryAdmin, ScopedInlineMixin
 from states.models import Role, is_analyst, role_kinds
@@ -30,14 +35,16 @@ COMPACT_TEXT = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "c
 
 class RatingForm(forms.ModelForm):
     change_reason = forms.CharField(
-        label="Reason for this change",
+        label=_("Reason for this change"),
         max_length=REASON_MAX_LENGTH,
-        help_text="Kept in the rating's history with your name, e.g. 'Firearms Act 2024 adopted' or "
-        "'Checked at the 2025 Caribbean workshop: still holds'.",
+        help_text=_(
+            "Kept in the rating's history with your name, e.g. 'Firearms Act 2024 adopted' or "
+            "'Checked at the 2025 Caribbean workshop: still holds'."
+        ),
     )
     # The rating's version when the form was drawn. Sent back, it tells a save that
     # nobody else saved in between; otherwise the save is refused (services.check_version).
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = forms.IntegerField(label=_("version"), widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -57,11 +64,16 @@ class RatingForm(forms.ModelForm):
 
 
 class DivergenceFilter(admin.SimpleListFilter):
-    title = "self-report and assessment"
+    title = _("self-report and assessment")
     parameter_name = "differs"
 
     def lookups(self, request, model_admin):
-        return (("yes", "Differ"), ("no", "Agree"), ("missing", "Only one of the two"))
+        return (
+            # Translators: the self-reported and the assessed rating of a measure differ.
+            ("yes", _("Differ")),
+            ("no", _("Agree")),
+            ("missing", _("Only one of the two")),
+        )
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -95,30 +107,35 @@ class RatingAdmin(ScopedHistoryAdmin):
         "kind",
     )
     list_select_related = ("state", "measure", "set_by")
-    search_fields = ("state__name", "state__iso3", "measure__code", "measure__title")
+    search_fields = (
+        *get_translation_fields("state__name"),
+        "state__iso3",
+        "measure__code",
+        *get_translation_fields("measure__title"),
+    )
     autocomplete_fields = ("state", "measure", "assessment")
     # A CTED-only assessment must not be named to a focal point or coordinator through
     # the rating it set.
     analyst_only_fields = ("assessment",)
     fieldsets = (
         (None, {"fields": ("state", "measure", "kind", "other_rating", "assessment")}),
-        ("Status", {"fields": ("status", "explanation", "justification")}),
+        (_("Status"), {"fields": ("status", "explanation", "justification")}),
         (
-            "Source",
+            _("Source"),
             {
                 "fields": ("source_document", "source_reference", "source_url", "source_date"),
-                "description": "The document that shows the status: a law, a report, a record of a visit.",
+                "description": _("The document that shows the status: a law, a report, a record of a visit."),
             },
         ),
-        ("Provenance", {"fields": ("set_by", "set_at", "last_confirmed_at")}),
+        (_("Provenance"), {"fields": ("set_by", "set_at", "last_confirmed_at")}),
     )
 
-    @admin.display(description="measure", ordering="measure__code")
+    @admin.display(description=_("measure"), ordering="measure__code")
     def measure_label(self, obj):
         # Titles run to a hundred characters and would push the status off the screen.
         return f"{obj.measure.code} {Truncator(obj.measure.title).chars(48)}"
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=_("status"), ordering="status")
     def status_label(self, obj):
         status = Rating.Status(obj.status)
         return format_html(
@@ -129,7 +146,7 @@ class RatingAdmin(ScopedHistoryAdmin):
             status.label,
         )
 
-    @admin.display(description="other kind differs", boolean=True)
+    @admin.display(description=_("other kind differs"), boolean=True)
     def differs(self, obj):
         # None (no other rating yet) shows as "unknown", not as agreement.
         if obj.other_status is None:
@@ -139,7 +156,7 @@ class RatingAdmin(ScopedHistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).with_other_status()
 
-    @admin.display(description="the other rating of this measure")
+    @admin.display(description=_("the other rating of this measure"))
     def other_rating(self, obj):
         # Ratings are visible by State, whatever their kind, so whoever sees this rating
         # may see the other one: a focal point reads CTED's status beside their own.
@@ -147,7 +164,7 @@ class RatingAdmin(ScopedHistoryAdmin):
             return "-"
         other = Rating.objects.filter(state=obj.state_id, measure=obj.measure_id).exclude(kind=obj.kind).first()
         if other is None:
-            return "None yet"
+            return gettext("None yet")
         url = reverse("admin:implementation_rating_change", args=[other.pk])
         return format_html('<a href="{}">{}: {}</a>', url, other.get_kind_display(), other.get_status_display())
 
@@ -156,7 +173,7 @@ class RatingAdmin(ScopedHistoryAdmin):
         # The reason is asked only of someone who can save; it is not a field of the
         # rating but of the history row the save appends.
         if obj is None or self.has_change_permission(request, obj):
-            fieldsets = [*fieldsets, ("This change", {"fields": ("change_reason", "version")})]
+            fieldsets = [*fieldsets, (_("This change"), {"fields": ("change_reason", "version")})]
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
@@ -193,7 +210,7 @@ class AssessedRatingForm(forms.ModelForm):
             self.instance.state_id = assessment.state_id
             self.instance.kind = Rating.Kind.ASSESSED
         if self.instance.pk is not None and "measure" in self.changed_data:
-            self.add_error("measure", "A rating's measure cannot change; add a rating for the other measure.")
+            self.add_error("measure", gettext("A rating's measure cannot change; add a rating for the other measure."))
         return cleaned_data
 
     def validate_constraints(self):
@@ -219,8 +236,8 @@ class AssessedRatingInline(ScopedInlineMixin, admin.TabularInline):
     show_change_link = True
     can_delete = False
     extra = 0
-    verbose_name = "rating set in this assessment"
-    verbose_name_plural = "ratings set in this assessment"
+    verbose_name = _("rating set in this assessment")
+    verbose_name_plural = _("ratings set in this assessment")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("state", "measure")
@@ -234,7 +251,7 @@ class AssessmentAdmin(ScopedHistoryAdmin):
     list_display = ("state", "kind", "conducted_on", "status", "confidentiality", "author")
     list_filter = (RegionFilter, "kind", "status", "confidentiality", "is_demo")
     list_select_related = ("state", "author")
-    search_fields = ("state__name", "state__iso3", "summary")
+    search_fields = (*get_translation_fields("state__name"), "state__iso3", "summary")
     autocomplete_fields = ("state", "author")
     date_hierarchy = "conducted_on"
     fields = ("state", "kind", "conducted_on", "status", "confidentiality", "author", "summary", "is_demo")
@@ -247,8 +264,11 @@ class AssessmentAdmin(ScopedHistoryAdmin):
         if formset.model is not Rating:
             return super().save_formset(request, form, formset, change)
         # Ratings set here are saved like any other rating change: stamped, with one
-        # history row each, whose reason names the assessment.
-        reason = Truncator(f"Set in {form.instance}").chars(REASON_MAX_LENGTH)
+        # history row each, whose reason names the assessment. The reason is stored, and
+        # read later by people in other languages: it is written in the site's language,
+        # like a reason typed by CTED, not in the editor's.
+        with translation.override(settings.LANGUAGE_CODE):
+            reason = Truncator(f"Set in {form.instance}").chars(REASON_MAX_LENGTH)
         for rating in formset.save(commit=False):
             save_rating(rating, by=request.user, reason=reason)
         formset.save_m2m()
@@ -260,12 +280,12 @@ class RecommendationAdmin(ScopedHistoryAdmin):
     list_display = ("state", "excerpt", "priority", "status", "due_on")
     list_filter = (RegionFilter, "status", "priority", "is_demo")
     list_select_related = ("state",)
-    search_fields = ("text", "state__name", "state__iso3")
+    search_fields = ("text", *get_translation_fields("state__name"), "state__iso3")
     autocomplete_fields = ("state", "measures", "assessment")
     analyst_only_fields = ("assessment",)
     fields = ("state", "assessment", "text", "measures", "priority", "status", "due_on", "is_demo")
 
-    @admin.display(description="recommendation")
+    @admin.display(description=_("recommendation"))
     def excerpt(self, obj):
         return Truncator(obj.text).chars(80)
 
@@ -275,11 +295,11 @@ class AssistanceNeedAdmin(ScopedHistoryAdmin):
     list_display = ("state", "kind", "excerpt", "priority", "status", "provider")
     list_filter = (RegionFilter, "status", "priority", "kind", "is_demo")
     list_select_related = ("state",)
-    search_fields = ("description", "provider", "state__name", "state__iso3")
+    search_fields = ("description", "provider", *get_translation_fields("state__name"), "state__iso3")
     autocomplete_fields = ("state", "measures")
     fields = ("state", "kind", "description", "measures", "priority", "status", "provider", "is_demo")
 
-    @admin.display(description="need")
+    @admin.display(description=pgettext_lazy("assistance", "need"))
     def excerpt(self, obj):
         return Truncator(obj.description).chars(80)
 
@@ -290,12 +310,12 @@ class ConfidentialNoteAdmin(ScopedHistoryAdmin):
     list_display = ("state", "measure", "excerpt", "author", "created_at")
     list_filter = (RegionFilter, "created_at")
     list_select_related = ("state", "measure", "author")
-    search_fields = ("body", "state__name", "state__iso3", "measure__code")
+    search_fields = ("body", *get_translation_fields("state__name"), "state__iso3", "measure__code")
     autocomplete_fields = ("state", "measure", "assessment")
     fields = ("state", "measure", "assessment", "body", "author", "created_at")
     readonly_fields = ("author", "created_at")
 
-    @admin.display(description="note")
+    @admin.display(description=_("note"))
     def excerpt(self, obj):
         return Truncator(obj.body).chars(80)
 
@@ -324,13 +344,19 @@ class SubmissionAdmin(ReadOnlyAdminMixin, ScopedHistoryAdmin):
     list_display = ("state", "measure", "status", "review", "submitted_by", "submitted_at", "reviewed_by", "channel")
     list_filter = (RegionFilter, "review", "channel", "status")
     list_select_related = ("state", "measure", "submitted_by", "reviewed_by")
-    search_fields = ("state__name", "state__iso3", "measure__code", "explanation", "review_note")
+    search_fields = (
+        *get_translation_fields("state__name"),
+        "state__iso3",
+        "measure__code",
+        "explanation",
+        "review_note",
+    )
     date_hierarchy = "submitted_at"
     fieldsets = (
         (None, {"fields": ("state", "measure", "channel", "submitted_by", "submitted_at", "replaces")}),
-        ("Proposed self-report", {"fields": ("status", "explanation", "justification")}),
-        ("Source", {"fields": ("source_document", "source_reference", "source_url", "source_date")}),
-        ("Review", {"fields": ("review", "reviewed_by", "reviewed_at", "review_note", "assessed_updated")}),
+        (_("Proposed self-report"), {"fields": ("status", "explanation", "justification")}),
+        (_("Source"), {"fields": ("source_document", "source_reference", "source_url", "source_date")}),
+        (_("Review"), {"fields": ("review", "reviewed_by", "reviewed_at", "review_note", "assessed_updated")}),
     )
 
 
@@ -350,7 +376,7 @@ class SnapshotAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     list_display = ("state", "label", "edition", "taken_by", "taken_at")
     list_filter = (RegionFilter, "edition")
     list_select_related = ("state", "edition", "taken_by")
-    search_fields = ("state__name", "state__iso3", "label")
+    search_fields = (*get_translation_fields("state__name"), "state__iso3", "label")
     fields = ("state", "label", "edition", "assessment", "taken_by", "taken_at")
     analyst_only_fields = ("assessment",)
     inlines = (SnapshotEntryInline,)

@@ -1,13 +1,23 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from modeltranslation.utils import get_translation_fields
 
-from states.admin_scoping import ScopedAdmin, ScopedHistoryAdmin, ScopedInlineMixin
+from states.admin_scoping import (
+    ScopedAdmin,
+    ScopedHistoryAdmin,
+    ScopedInlineMixin,
+    TranslatedAdmin,
+    TranslatedTabularInline,
+)
 
 from .models import Edition, Instrument, Measure, Section
 
 # The catalogue is read by every role (the default ``readers``) and written by analysts.
+# Its texts are stored per language (translation.py): forms show one input per language,
+# and a search matches a title in any of them.
 
 
-class SectionInline(ScopedInlineMixin, admin.TabularInline):
+class SectionInline(ScopedInlineMixin, TranslatedTabularInline):
     model = Section
     extra = 0
     fields = ("code", "title", "position")
@@ -15,43 +25,43 @@ class SectionInline(ScopedInlineMixin, admin.TabularInline):
 
 
 @admin.register(Edition)
-class EditionAdmin(ScopedAdmin):
+class EditionAdmin(ScopedAdmin, TranslatedAdmin):
     list_display = ("code", "title", "published_on", "is_current", "previous")
     list_filter = ("is_current",)
     list_select_related = ("previous",)
-    search_fields = ("code", "title")
+    search_fields = ("code", *get_translation_fields("title"))
     inlines = (SectionInline,)
 
 
 @admin.register(Section)
-class SectionAdmin(ScopedAdmin):
+class SectionAdmin(ScopedAdmin, TranslatedAdmin):
     list_display = ("code", "title", "edition", "position")
     list_filter = ("edition",)
     list_select_related = ("edition",)
-    search_fields = ("code", "title")
+    search_fields = ("code", *get_translation_fields("title"))
 
 
 @admin.register(Instrument)
-class InstrumentAdmin(ScopedAdmin):
+class InstrumentAdmin(ScopedAdmin, TranslatedAdmin):
     list_display = ("code", "name", "kind")
     list_filter = ("kind",)
-    search_fields = ("code", "name")
+    search_fields = ("code", *get_translation_fields("name"))
 
 
 @admin.register(Measure)
-class MeasureAdmin(ScopedHistoryAdmin):
+class MeasureAdmin(ScopedHistoryAdmin, TranslatedAdmin):
     list_display = ("code", "title", "domain", "phase", "section", "capacity_list", "edition")
     list_display_links = ("code", "title")
     list_filter = ("edition", "section", "domain", "phase", "legislative", "strategic", "operational")
     list_select_related = ("section", "edition")
-    search_fields = ("code", "title", "basis")
+    search_fields = ("code", *get_translation_fields("title"), "basis")
     autocomplete_fields = ("instruments", "predecessor")
     fieldsets = (
         (None, {"fields": ("edition", "section", "code", "title", "description", "position")}),
-        ("Classification", {"fields": ("domain", "phase", "legislative", "strategic", "operational")}),
-        ("Basis", {"fields": ("basis", "instruments", "predecessor")}),
+        (_("Classification"), {"fields": ("domain", "phase", "legislative", "strategic", "operational")}),
+        (_("Basis"), {"fields": ("basis", "instruments", "predecessor")}),
     )
 
-    @admin.display(description="capacities")
+    @admin.display(description=_("capacities"))
     def capacity_list(self, obj):
         return ", ".join(obj.capacities)

@@ -9,18 +9,22 @@ from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.functional import lazy
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.translation import gettext, ngettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+from modeltranslation.utils import get_translation_fields
 
 from implementation.models import Rating
 
-from .admin_scoping import RegionFilter, ScopedAdmin, ScopedHistoryAdmin, ScopedInlineMixin
+from .admin_scoping import RegionFilter, ScopedAdmin, ScopedHistoryAdmin, ScopedInlineMixin, TranslatedAdmin
 from .models import MemberState, Region, RegionMembership, Role, Workshop, is_analyst
 
-admin.site.site_header = "SCR 2370 implementation tracker"
-admin.site.site_title = "SCR 2370 implementation tracker"
-admin.site.index_title = "Data entry"
+admin.site.site_header = _("SCR 2370 implementation tracker")
+admin.site.site_title = _("SCR 2370 implementation tracker")
+admin.site.index_title = _("Data entry")
 
 # How many ratings a State's page lists; the full list is one click away in Ratings.
 LATEST_RATINGS_SHOWN = 25
@@ -37,6 +41,14 @@ class RegionMembershipInline(ScopedInlineMixin, admin.TabularInline):
     fields = ("region", "joined_on", "left_on")
 
 
+def _latest_ratings_title():
+    return ngettext(
+        "Latest %(count)s rating set (open it to change it)",
+        "Latest %(count)s ratings set (open a rating to change it)",
+        LATEST_RATINGS_SHOWN,
+    ) % {"count": LATEST_RATINGS_SHOWN}
+
+
 class LatestRatingsFormSet(BaseInlineFormSet):
     def get_queryset(self):
         # A State has up to ~140 ratings; its page lists only the latest ones. The slice
@@ -49,8 +61,9 @@ class LatestRatingsFormSet(BaseInlineFormSet):
 class LatestRatingsInline(ScopedInlineMixin, admin.TabularInline):
     model = Rating
     formset = LatestRatingsFormSet
-    verbose_name = "recently set rating"
-    verbose_name_plural = f"Latest {LATEST_RATINGS_SHOWN} ratings set (open a rating to change it)"
+    verbose_name = _("recently set rating")
+    # Translated when the page is drawn, in the reader's language, not once at import.
+    verbose_name_plural = lazy(_latest_ratings_title, str)()
     fields = ("measure", "kind", "status", "set_at", "last_confirmed_at")
     readonly_fields = fields
     ordering = ("-set_at", "measure__code", "kind")
@@ -73,20 +86,20 @@ class LatestRatingsInline(ScopedInlineMixin, admin.TabularInline):
 
 
 @admin.register(MemberState)
-class MemberStateAdmin(ScopedAdmin):
+class MemberStateAdmin(ScopedAdmin, TranslatedAdmin):
     list_display = ("iso3", "name", "m49_region", "m49_subregion")
     list_display_links = ("iso3", "name")
     list_filter = (MemberStateRegionFilter, "m49_region")
-    search_fields = ("name", "iso3", "iso2", "m49")
+    search_fields = (*get_translation_fields("name"), "iso3", "iso2", "m49")
     fieldsets = (
         (None, {"fields": ("name", "iso3", "iso2", "m49")}),
-        ("M49 geography", {"fields": ("m49_region", "m49_subregion")}),
-        ("Ratings", {"fields": ("ratings_overview",)}),
+        (_("M49 geography"), {"fields": ("m49_region", "m49_subregion")}),
+        (_("Ratings"), {"fields": ("ratings_overview",)}),
     )
     readonly_fields = ("ratings_overview",)
     inlines = (RegionMembershipInline, LatestRatingsInline)
 
-    @admin.display(description="ratings")
+    @admin.display(description=_("ratings"))
     def ratings_overview(self, obj):
         if obj.pk is None:
             return "-"
@@ -102,17 +115,23 @@ class MemberStateAdmin(ScopedAdmin):
                 (
                     kind.label,
                     ", ".join(
-                        f"{counts[kind, status]} {status.label.lower()}"
+                        # Translators: how many ratings have a status, e.g. "3 partially implemented".
+                        gettext("%(count)s %(status)s")
+                        % {"count": counts[kind, status], "status": status.label.lower()}
                         for status in Rating.Status
                         if (kind, status) in counts
                     )
-                    or "none yet",
+                    or gettext("none yet"),
                 )
                 for kind in Rating.Kind
             ),
         )
         total = sum(counts.values())
-        return format_html('<ul>{}</ul><a href="{}">Open all {} ratings of {}</a>', lines, url, total, obj)
+        link = ngettext("Open the %(count)s rating of %(state)s", "Open all %(count)s ratings of %(state)s", total) % {
+            "count": total,
+            "state": obj,
+        }
+        return format_html('<ul>{}</ul><a href="{}">{}</a>', lines, url, link)
 
 
 class RegionMemberInline(ScopedInlineMixin, admin.TabularInline):
@@ -120,8 +139,8 @@ class RegionMemberInline(ScopedInlineMixin, admin.TabularInline):
     extra = 0
     autocomplete_fields = ("state",)
     fields = ("state", "joined_on", "left_on")
-    verbose_name = "member State"
-    verbose_name_plural = "member States"
+    verbose_name = _("member State")
+    verbose_name_plural = _("member States")
 
     def get_queryset(self, request):
         # A region lists only the members the user may read, like everything else.
@@ -134,11 +153,11 @@ class RegionMemberInline(ScopedInlineMixin, admin.TabularInline):
 
 
 @admin.register(Region)
-class RegionAdmin(ScopedHistoryAdmin):
+class RegionAdmin(ScopedHistoryAdmin, TranslatedAdmin):
     readers = frozenset({Role.Kind.COORDINATOR})
     list_display = ("name", "kind", "member_count", "slug")
     list_filter = ("kind",)
-    search_fields = ("name", "slug")
+    search_fields = (*get_translation_fields("name"), "slug")
     prepopulated_fields = {"slug": ("name",)}
     fields = ("name", "slug", "kind", "description")
     inlines = (RegionMemberInline,)
@@ -160,18 +179,18 @@ class RegionAdmin(ScopedHistoryAdmin):
             .annotate(member_count=Coalesce(Subquery(members), 0, output_field=IntegerField()))
         )
 
-    @admin.display(description="members today", ordering="member_count")
+    @admin.display(description=_("members today"), ordering="member_count")
     def member_count(self, obj):
         return obj.member_count
 
 
 @admin.register(Workshop)
-class WorkshopAdmin(ScopedAdmin):
+class WorkshopAdmin(ScopedAdmin, TranslatedAdmin):
     readers = frozenset({Role.Kind.COORDINATOR})
     list_display = ("title", "region", "starts_on", "ends_on", "dates_approximate", "mode", "status")
     list_filter = ("status", "mode", "region")
     list_select_related = ("region",)
-    search_fields = ("title", "source")
+    search_fields = (*get_translation_fields("title"), "source")
     date_hierarchy = "starts_on"
     autocomplete_fields = ("region",)
 
@@ -182,27 +201,34 @@ class RoleAdmin(ScopedHistoryAdmin):
     list_display = ("user", "kind", "state", "region", "is_alternate", "is_active", "starts_on", "ends_on")
     list_filter = ("kind", "is_active", "is_alternate", "region")
     list_select_related = ("user", "state", "region")
-    search_fields = ("user__username", "user__first_name", "user__last_name", "user__email", "state__name")
+    search_fields = (
+        "user__username",
+        "user__first_name",
+        "user__last_name",
+        "user__email",
+        *get_translation_fields("state__name"),
+    )
     autocomplete_fields = ("user", "state", "region")
     fieldsets = (
         (None, {"fields": ("user", "kind")}),
         (
-            "Scope",
+            _("Scope"),
             {
                 "fields": ("state", "is_alternate", "region"),
-                "description": "A focal point reports for one State; a coordinator follows one region. "
-                "An analyst needs neither.",
+                "description": _(
+                    "A focal point reports for one State; a coordinator follows one region. An analyst needs neither."
+                ),
             },
         ),
-        ("Period", {"fields": ("is_active", "starts_on", "ends_on")}),
+        (_("Period"), {"fields": ("is_active", "starts_on", "ends_on")}),
     )
     actions = ["hand_over"]
 
-    @admin.action(description="Hand over a focal point's role to a successor", permissions=["change"])
+    @admin.action(description=_("Hand over a focal point's role to a successor"), permissions=["change"])
     def hand_over(self, request, queryset):
         roles = list(queryset.select_related("user", "state")[:2])
         if len(roles) != 1:
-            self.message_user(request, "Select exactly one focal point's role to hand over.", messages.ERROR)
+            self.message_user(request, gettext("Select exactly one focal point's role to hand over."), messages.ERROR)
             return None
         role = roles[0]
         form = HandOverForm(request.POST if "successor" in request.POST else None, leaving=role.user)
@@ -214,14 +240,21 @@ class RoleAdmin(ScopedHistoryAdmin):
             else:
                 self.message_user(
                     request,
-                    f"{successor_role} from {successor_role.starts_on:%d %b %Y}. {role.user}'s role has ended; "
-                    "everything they did stays attributed to them.",
+                    gettext(
+                        "%(new_role)s from %(date)s. %(user)s's role has ended; "
+                        "everything they did stays attributed to them."
+                    )
+                    % {
+                        "new_role": successor_role,
+                        "date": formats.date_format(successor_role.starts_on, "d M Y"),
+                        "user": role.user,
+                    },
                     messages.SUCCESS,
                 )
                 return None
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Hand over: {role}",
+            "title": gettext("Hand over: %(role)s") % {"role": role},
             "opts": self.opts,
             "role": role,
             "form": form,
@@ -231,9 +264,14 @@ class RoleAdmin(ScopedHistoryAdmin):
 
 
 class HandOverForm(forms.Form):
-    successor = forms.ModelChoiceField(queryset=None, help_text="Who takes over the role, with the same State.")
+    successor = forms.ModelChoiceField(
+        queryset=None, label=_("Successor"), help_text=_("Who takes over the role, with the same State.")
+    )
     on = forms.DateField(
-        label="From", initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        # Translators: the first day of the successor's role.
+        label=pgettext_lazy("starting on", "From"),
+        initial=timezone.localdate,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     def __init__(self, *args, leaving, **kwargs):

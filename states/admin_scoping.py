@@ -6,6 +6,9 @@ a person may do comes from their ``Role``. These classes turn the one access rul
 (``visible_to`` on each model, ``is_analyst``, ``role_kinds``) into the admin's
 ``has_*_permission`` hooks, so that each admin only says who besides analysts may
 read it.
+
+It also holds the base for admins of models whose texts are stored per language
+(``translation.py``): one input per language, each marked with that language.
 """
 
 import dataclasses
@@ -15,6 +18,9 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import get_language_info
+from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
@@ -191,7 +197,7 @@ class ScopedInlineMixin:
 class RegionFilter(admin.SimpleListFilter):
     """Rows of the States that belong to a region today."""
 
-    title = "region"
+    title = _("region")
     parameter_name = "region"
     #: The lookup from the listed model to its MemberState.
     state_lookup = "state"
@@ -206,3 +212,33 @@ class RegionFilter(admin.SimpleListFilter):
         if region is None:
             return queryset.none()
         return queryset.filter(**{f"{self.state_lookup}__in": MemberState.objects.in_region(region)})
+
+
+class LanguageInputsMixin:
+    """
+    Marks each per-language input (``title_fr``, ``name_ar``…) with its language and
+    direction, whatever the page's: Arabic is typed right to left on an English page,
+    and English left to right on an Arabic one, with the right spell-checker.
+    """
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        # modeltranslation's per-language fields carry the language they hold.
+        language = getattr(db_field, "language", None)
+        if field is not None and language is not None:
+            field.widget.attrs.update(lang=language, dir="rtl" if get_language_info(language)["bidi"] else "ltr")
+        return field
+
+
+class TranslatedAdmin(LanguageInputsMixin, TranslationAdmin):
+    """
+    An admin showing a translated field as one input per language (``title [en]``,
+    ``title [fr]``…); English is required, the others fall back to it while empty.
+
+    modeltranslation's tabbed variant is not used: its tabs need jQuery UI, which it
+    loads from a CDN, and pages load nothing from elsewhere (see ``SECURE_CSP``).
+    """
+
+
+class TranslatedTabularInline(LanguageInputsMixin, TranslationTabularInline):
+    """The same, for a tabular inline: one column per language."""

@@ -783,7 +783,8 @@ def test_analyst_adds_a_grouping_with_its_members(client, analyst, world):
     response = client.post(
         admin_url("states_region_add"),
         {
-            "name": "Small island States",
+            # A name has an input per language (name_fr…); English is the one required.
+            "name_en": "Small island States",
             "slug": "small-islands",
             "kind": "custom",
             "description": "",
@@ -806,7 +807,7 @@ def test_analyst_ends_a_membership_and_the_state_leaves_the_region(client, analy
     response = client.post(
         admin_url("states_region_change", world["caribbean"].pk),
         {
-            "name": "Caribbean",
+            "name_en": "Caribbean",
             "slug": "caribbean",
             "kind": "workshop",
             "description": "",
