@@ -17,6 +17,8 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 from django_otp import devices_for_user, match_token
@@ -33,11 +35,11 @@ def two_factor_required(user):
 
 class LoginForm(AuthenticationForm):
     otp_token = forms.CharField(
-        label="Code from your authenticator app",
+        label=_("Code from your authenticator app"),
         required=False,
         max_length=8,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-        help_text="Only if you have set up two-factor sign-in.",
+        help_text=_("Only if you have set up two-factor sign-in."),
     )
 
     def confirm_login_allowed(self, user):
@@ -53,9 +55,9 @@ class LoginForm(AuthenticationForm):
                 sender=__name__, credentials={"username": user.get_username()}, request=self.request
             )
             raise forms.ValidationError(
-                "Enter the current six-digit code from your authenticator app."
+                gettext("Enter the current six-digit code from your authenticator app.")
                 if not token
-                else "That code is wrong or has expired; enter the current one.",
+                else gettext("That code is wrong or has expired; enter the current one."),
                 code="otp",
             )
 
@@ -107,7 +109,7 @@ def set_language(request):
 
 class ConfirmDeviceForm(forms.Form):
     token = forms.CharField(
-        label="Code shown by the app",
+        label=_("Code shown by the app"),
         max_length=8,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
@@ -129,24 +131,31 @@ def two_factor(request):
             auth_signals.user_login_failed.send(
                 sender=__name__, credentials={"username": user.get_username()}, request=request
             )
-            form.add_error("token", "That code is wrong or has expired; enter the current one.")
+            form.add_error("token", gettext("That code is wrong or has expired; enter the current one."))
         return render(request, "registration/two_factor.html", {"device": confirmed, "form": form})
-    device, _ = TOTPDevice.objects.get_or_create(user=user, confirmed=False, defaults={"name": "Authenticator app"})
+    # The device's name is stored, and shown back to its owner: in their language at setup.
+    device, _created = TOTPDevice.objects.get_or_create(
+        user=user, confirmed=False, defaults={"name": gettext("Authenticator app")}
+    )
     form = ConfirmDeviceForm(request.POST or None)
     if form.is_valid():
         if device.verify_token(form.cleaned_data["token"].strip()):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
-            messages.success(request, "Two-factor sign-in is on. You will be asked for a code each time you log in.")
+            messages.success(
+                request, gettext("Two-factor sign-in is on. You will be asked for a code each time you log in.")
+            )
             return redirect("two_factor")
-        form.add_error("token", "That code does not match; check the phone's clock and enter the current code.")
+        form.add_error(
+            "token", gettext("That code does not match; check the phone's clock and enter the current code.")
+        )
     qr = segno.make(device.config_url, error="m")
     context = {
         "form": form,
         "required": two_factor_required(user),
         # segno writes plain SVG markup: no script and no style attribute, so the CSP allows it.
-        "qr_svg": mark_safe(qr.svg_inline(scale=4, title="QR code for your authenticator app")),  # noqa: S308
+        "qr_svg": mark_safe(qr.svg_inline(scale=4, title=gettext("QR code for your authenticator app"))),  # noqa: S308
         "secret": _base32(device),
     }
     return render(request, "registration/two_factor.html", context)

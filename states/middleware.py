@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from .accounts import two_factor_required
 
@@ -22,6 +23,6 @@ class RequireTwoFactorMiddleware:
         if user.is_authenticated and not user.is_verified() and two_factor_required(user):
             allowed = {reverse(name) for name in self.ALLOWED}
             if request.path not in allowed and not request.path.startswith(("/static/", "/healthz")):
-                messages.warning(request, "Your role requires two-factor sign-in: set it up to continue.")
+                messages.warning(request, gettext("Your role requires two-factor sign-in: set it up to continue."))
                 return redirect("two_factor")
         return self.get_response(request)
