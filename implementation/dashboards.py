@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 import html
 import math
+import types
 from collections import Counter, defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -26,7 +27,7 @@ from django.utils.formats import date_format, get_format
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.timezone import template_localtime
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext, gettext_lazy, ngettext, pgettext
 
 from measures.models import Measure, Section
 from states.models import MemberState, Region, RegionMembership, Workshop, is_analyst
@@ -115,27 +116,38 @@ class Tally:
     @property
     def segments_summary(self):
         """The segments in words, best first ("Implemented 3, Partially implemented 1"), for the bar's name."""
-        return ", ".join(f"{segment.status.label} {segment.count}" for segment in self.segments)
+        texts = _texts(get_language())
+        return texts.list_separator.join(
+            texts.status_count % {"status": texts.labels[segment.status], "count": segment.count}
+            for segment in self.segments
+        )
 
     @property
     def segments_svg(self):
         """
         The bar's ``<rect>`` segments, each titled with its status, count and share. Written
-        here rather than in a template loop: a region page draws some 60 bars.
+        here rather than in a template loop: a region page draws some 60 bars. The bar grows
+        from the inline start, as the text around it reads: from the right on a right-to-left page.
         """
-        return mark_safe(
-            "".join(
+        texts = _html_texts(get_language())
+        parts = []
+        for segment in self.segments:
+            # max(): 100 less the parts can come out a hair below 0, which would be written "-0.000".
+            x = max(0.0, 100 - segment.start - segment.percent) if texts.rtl else segment.start
+            parts.append(
                 _SEGMENT.format(
-                    f"{segment.start:.3f}",
+                    f"{x:.3f}",
                     f"{segment.percent:.3f}",
                     segment.status.colour,
-                    escape(segment.status.label),
-                    segment.count,
-                    _decimal(segment.percent, 0),
+                    texts.segment_title
+                    % {
+                        "status": texts.labels[segment.status],
+                        "count": segment.count,
+                        "share": texts.percent % {"share": _decimal(segment.percent, 0)},
+                    },
                 )
-                for segment in self.segments
             )
-        )
+        return mark_safe("".join(parts))
 
 
 def bar_row_html(label, tally, *, href=None, differs=None):
@@ -145,28 +157,34 @@ def bar_row_html(label, tally, *, href=None, differs=None):
     self-reports differ. Written in Python, not a template partial: a region page has
     some 60 of them, and each partial included cost more than this whole function.
     """
+    texts = _html_texts(get_language())
     label = escape(label)
     name = f'<a href="{escape(href)}">{label}</a>' if href else label
     if tally.total:
+        summary = texts.named % {"name": label, "summary": escape(tally.segments_summary)}
         bar = (
             f'<svg class="stacked-bar" viewBox="0 0 100 6" preserveAspectRatio="none" role="img" '
-            f'aria-label="{label}: {escape(tally.segments_summary)}">{tally.segments_svg}</svg>'
+            f'aria-label="{summary}">{tally.segments_svg}</svg>'
         )
     else:
-        bar = '<span class="muted">No ratings</span>'
+        bar = f'<span class="muted">{texts.no_ratings}</span>'
     if tally.scored:
-        figures = (
-            f'<span class="figure"><strong>{_decimal(tally.mean_score, 1)}</strong> / 3</span>\n'
-            f'<span class="figure"><strong>{tally.percent_implemented}%</strong> implemented</span>'
-        )
+        mean = texts.out_of_3 % {"score": f"<strong>{_decimal(tally.mean_score, 1)}</strong>"}
+        share = texts.percent % {"share": tally.percent_implemented}
+        implemented = texts.share_implemented % {"share": f"<strong>{share}</strong>"}
+        figures = f'<span class="figure">{mean}</span>\n<span class="figure">{implemented}</span>'
     elif tally.total:
-        figures = '<span class="figure muted">not scored</span>'
+        figures = f'<span class="figure muted">{texts.not_scored}</span>'
     else:
         figures = ""
-    figures += f'\n    <span class="figure muted">{tally.total} rated</span>'
+    # Translators: how many ratings a bar of the region page counts, e.g. "12 rated".
+    rated = ngettext("%(count)s rated", "%(count)s rated", tally.total) % {"count": tally.total}
+    figures += f'\n    <span class="figure muted">{escape(rated)}</span>'
     if differs is not None:
-        plural = "s differ" if differs != 1 else " differs"
-        figures += f'\n    <span class="figure{"" if differs else " muted"}">{differs} self-report{plural}</span>'
+        differ = ngettext("%(count)s self-report differs", "%(count)s self-reports differ", differs) % {
+            "count": differs
+        }
+        figures += f'\n    <span class="figure{"" if differs else " muted"}">{escape(differ)}</span>'
     return mark_safe(
         f'<li class="bar-row">\n  <span class="bar-name">{name}</span>\n'
         f'  <span class="bar-chart">{bar}</span>\n  <span class="bar-figures">{figures}</span>\n</li>\n'
@@ -175,7 +193,7 @@ def bar_row_html(label, tally, *, href=None, differs=None):
 
 _SEGMENT = (
     '<rect x="{}" width="{}" height="6" fill="{}" stroke="#444" stroke-width="0.1" vector-effect="non-scaling-stroke">'
-    "<title>{}: {} ({}%)</title></rect>"
+    "<title>{}</title></rect>"
 )
 
 
@@ -255,8 +273,9 @@ class MapKey:
     """One entry of the map's legend: what a fill means, and the marks that tell it apart without colour."""
 
     slug: str  # names the SVG pattern, ``map-<slug>``
-    label: str
-    abbreviation: str
+    # Translated lazily, so not compared: a key is told apart by its slug, whatever the language.
+    label: str = dataclasses.field(compare=False)
+    abbreviation: str = dataclasses.field(compare=False)
     colour: str
     pattern: str  # "solid", "dots", "lines", "cross" or "hatch"
 
@@ -274,8 +293,8 @@ LEVEL_KEYS = {
 }
 # A reader who sees the detail of this many States or fewer finds them named above the map.
 SHARED_LIST_LENGTH = 5
-NO_RATINGS = MapKey("none", "No ratings yet", "–", "#D5D9DE", "solid")
-NOT_SHARED = MapKey("hidden", "Not shared with you", "", "#EEF0F2", "hatch")
+NO_RATINGS = MapKey("none", gettext_lazy("No ratings yet"), "–", "#D5D9DE", "solid")
+NOT_SHARED = MapKey("hidden", gettext_lazy("Not shared with you"), "", "#EEF0F2", "hatch")
 
 
 @dataclasses.dataclass
@@ -295,16 +314,31 @@ class MapState:
     @property
     def summary(self):
         """The State's figures in words, as its title on the map says them after its name."""
-        t = self.tally
+        t, texts = self.tally, _texts(get_language())
         if t.level:
-            ratings = "rating" if t.scored == 1 else "ratings"
-            return (
-                f"{t.level.label} ({t.level.abbreviation}), {t.percent_implemented}% implemented or largely, "
-                f"mean score {_decimal(t.mean_score, 1)} of 3 over {t.scored} {ratings}"
+            # Translators: a State's figures on the world map, after its name, e.g. "Largely implemented (L),
+            # 50% implemented or largely, mean score 2.0 of 3 over 2 ratings".
+            summary = ngettext(
+                "%(level)s (%(abbreviation)s), %(share)s implemented or largely, "
+                "mean score %(score)s of 3 over %(count)s rating",
+                "%(level)s (%(abbreviation)s), %(share)s implemented or largely, "
+                "mean score %(score)s of 3 over %(count)s ratings",
+                t.scored,
             )
+            return summary % {
+                "level": texts.labels[t.level],
+                "abbreviation": texts.abbreviations[t.level],
+                "share": texts.percent % {"share": t.percent_implemented},
+                "score": _decimal(t.mean_score, 1),
+                "count": t.scored,
+            }
         if t.total:
-            return f"no scored ratings yet ({t.total} with no information or not applicable)"
-        return "no ratings yet"
+            return ngettext(
+                "no scored ratings yet (%(count)s with no information or not applicable)",
+                "no scored ratings yet (%(count)s with no information or not applicable)",
+                t.total,
+            ) % {"count": t.total}
+        return texts.no_ratings_yet
 
 
 @dataclasses.dataclass
@@ -387,7 +421,7 @@ class Overview:
         if self.world_map is None:
             return ""
         outlines = escape(self.world_map.outlines_url)
-        state_url = state_urls()
+        state_url, named = state_urls(), _texts(get_language()).named
         parts = []
         for item, shape in self.map_states:
             iso3, fill = escape(shape.iso3), item.key.fill
@@ -396,7 +430,8 @@ class Overview:
                 drawn += _MAP_MARKER.format(shape.cx, shape.cy, fill)
             if item.shown:
                 url = escape(state_url(item.state.iso3))
-                parts.append(_MAP_LINK.format(url, escape(item.state.name), escape(item.summary), drawn))
+                title = escape(named % {"name": item.state.name, "summary": item.summary})
+                parts.append(_MAP_LINK.format(url, title, drawn))
             else:
                 parts.append(_MAP_HIDDEN.format(escape(item.state.name), drawn))
         return mark_safe("\n".join(parts))
@@ -404,7 +439,7 @@ class Overview:
 
 _MAP_STATE = '<use class="state" data-iso3="{}" href="{}#{}" fill="{}"/>'
 _MAP_MARKER = '<circle class="marker" cx="{}" cy="{}" r="3.5" fill="{}"/>'
-_MAP_LINK = '<a href="{}"><title>{}: {}</title>{}</a>'
+_MAP_LINK = '<a href="{}"><title>{}</title>{}</a>'
 _MAP_HIDDEN = '<g class="not-shared"><title>{}</title>{}</g>'
 
 
@@ -457,6 +492,92 @@ def build_overview(*, user, filters):
         # role_kinds is cached on the user by the view's own check: no query either.
         can_record=is_analyst(user),
     )
+
+
+@functools.lru_cache(maxsize=8)
+def _texts(language):
+    """
+    The words that pages write over and over (bars, map titles, trend points, a profile's sides
+    and timeline), in ``language``: translated once per language rather than at each bar, side
+    or row, as a translation costs a few microseconds and a page writes hundreds of them.
+    Plain text (``_html_texts`` has it escaped for HTML); patterns are filled in by the caller.
+    """
+    with translation.override(language):
+        rtl = translation.get_language_bidi()
+        return types.SimpleNamespace(
+            rtl=rtl,
+            # From one status to the next, in the direction the line reads: arrows are not mirrored.
+            arrow="←" if rtl else "→",
+            labels={status: str(status.label) for status in Status},
+            abbreviations={status: str(status.abbreviation) for status in Status},
+            kinds={kind: str(kind.label) for kind in Rating.Kind},
+            # Translators: joins the items of a list, e.g. "Implemented 3, Partially implemented 1".
+            list_separator=pgettext("list separator", ", "),
+            # Translators: a status and how many ratings have it, as a stacked bar's parts are listed.
+            status_count=gettext("%(status)s %(count)s"),
+            # Translators: a chart's or map's item and its figures, e.g. "Jamaica: Implemented 3".
+            named=gettext("%(name)s: %(summary)s"),
+            # Translators: a part of a stacked bar: status, number of ratings, share; e.g. "Implemented: 3 (60%)".
+            segment_title=gettext("%(status)s: %(count)s (%(share)s)"),
+            # Translators: a share in per cent, e.g. "12%" (French writes "12 %", Arabic "12٪").
+            percent=gettext("%(share)s%%"),
+            no_ratings=gettext("No ratings"),
+            no_ratings_yet=gettext("no ratings yet"),
+            # Translators: a mean score on the scale from 0 to 3, e.g. "2.1 / 3".
+            out_of_3=gettext("%(score)s / 3"),
+            # Translators: the share of ratings implemented or largely implemented, e.g. "40% implemented".
+            share_implemented=gettext("%(share)s implemented"),
+            not_scored=gettext("not scored"),
+            # Translators: a quarter of a year, e.g. "Q3 2025".
+            quarter=gettext("Q%(quarter)s %(year)s"),
+            # Translators: a label of the trend chart's score axis: a score and the status it stands for,
+            # e.g. "3 Implemented".
+            score_label=gettext("%(score)s %(status)s"),
+            # A State profile's rating sides.
+            not_rated=gettext("Not rated yet."),
+            # Translators: in place of the missing reason why a measure does not apply.
+            not_given=gettext("not given"),
+            why_not_applicable=gettext("Why not applicable:"),
+            # Translators: the label before a rating's cited source.
+            source=gettext("Source:"),
+            no_source=gettext("No source cited."),
+            # Translators: the assessment that set a rating, e.g. "From the country visit of 14 Mar 2024".
+            from_assessment=gettext("From the %(kind)s of %(date)s"),
+            last_confirmed=gettext("Last confirmed %(date)s"),
+            over_12_months=gettext("over 12 months ago"),
+            # A State profile's timeline: the labels of its columns (shown beside each value on a phone).
+            timeline_labels={
+                "when": gettext("When"),
+                "measure": gettext("Measure"),
+                "rating": gettext("Rating"),
+                "change": pgettext("column header", "Change"),
+                "why": gettext("Why"),
+                "source": gettext("Source"),
+                # Translators: the column of who made a change.
+                "by": pgettext("column header", "By"),
+            },
+            rating_removed=gettext("Rating removed"),
+            # Translators: before the status of a rating that was just created, e.g. "new: Implemented".
+            new=gettext("new:"),
+            # Translators: after a status that a change left as it was.
+            unchanged=gettext("(unchanged)"),
+            # Translators: the arrow between a rating's old and new status, as a screen reader reads it.
+            to=pgettext("from one status to another", "to"),
+        )
+
+
+@functools.lru_cache(maxsize=8)
+def _html_texts(language):
+    """``_texts(language)`` with every text escaped for HTML, once."""
+
+    def escaped(value):
+        if isinstance(value, str):
+            return escape(value)
+        if isinstance(value, dict):
+            return {key: escaped(item) for key, item in value.items()}
+        return value
+
+    return types.SimpleNamespace(**{name: escaped(value) for name, value in vars(_texts(language)).items()})
 
 
 def escape(value):
@@ -586,7 +707,7 @@ class RegionBoard:
 
     @property
     def total_bar(self):
-        return bar_row_html("All measures, all States", self.total)
+        return bar_row_html(gettext("All measures, all States"), self.total)
 
     @property
     def domain_bars(self):
@@ -634,32 +755,55 @@ class HeatRow:
         State's name and the code depends only on the two statuses: made once per pair.
         """
         code, measure_id, cells = escape(self.measure.code), self.measure.pk, self.cells
-        empty = Cell()
+        empty, language = Cell(), get_language()
         parts = []
         for state_id, url, name in self.columns:
             cell = cells.get((state_id, measure_id), empty)
+            title, end = _heat_cell(cell.assessed, cell.reported, language)
             parts.append(
-                f'<td><a href="{url}#measure-{code}"><svg role="img"><title>{name}, {code}'
-                f"{_heat_cell_end(cell.assessed, cell.reported)}"
+                f'<td><a href="{url}#measure-{code}"><svg role="img"><title>'
+                f"{title % {'state': name, 'measure': code}}{end}"
             )
         return mark_safe("".join(parts))
 
 
 @functools.cache
-def _heat_cell_end(assessed, reported):
-    """The end of a heat-map cell, from its title's statuses on: one of the few dozen pairs of statuses."""
+def _heat_cell(assessed, reported, language):
+    """
+    A heat-map cell's title, as a pattern still to be given the State's name and the measure's code
+    (both escaped), and the rest of the cell after it, in ``language``: one of the few dozen pairs of
+    statuses, each made once per language.
+    """
     cell = Cell(assessed, reported)
     assessed, reported = cell.assessed_status, cell.reported_status
-    return _HEAT_CELL_END.format(
-        escape(assessed.label) if assessed else "none",
-        escape(reported.label) if reported else "none",
-        " (differs)" if cell.diverges else "",
-        _HEAT_RATED.format(assessed.colour, escape(assessed.abbreviation)) if assessed else _HEAT_UNRATED,
-        _HEAT_DIFFERS if cell.diverges else "",
-    )
+    with translation.override(language):
+        if cell.diverges:
+            # Translators: the title of a heat-map cell, e.g. "Jamaica, SALW-04. CTED assessment: Implemented.
+            # Self-report: Partially implemented (differs)."
+            title = gettext(
+                "%(state)s, %(measure)s. CTED assessment: %(assessed)s. Self-report: %(reported)s (differs)."
+            )
+        else:
+            # Translators: the title of a heat-map cell, e.g. "Jamaica, SALW-04. CTED assessment: Implemented.
+            # Self-report: none."
+            title = gettext("%(state)s, %(measure)s. CTED assessment: %(assessed)s. Self-report: %(reported)s.")
+        # Translators: a heat-map cell's status where there is no rating.
+        none = pgettext("no status", "none")
+        # The statuses go in now, and the State and measure at each cell: the labels' own "%" doubled, so
+        # that only the pattern's placeholders and "%%" are read then.
+        title = (
+            escape(title)
+            .replace("%(assessed)s", escape(assessed.label if assessed else none).replace("%", "%%"))
+            .replace("%(reported)s", escape(reported.label if reported else none).replace("%", "%%"))
+        )
+        end = _HEAT_CELL_END.format(
+            _HEAT_RATED.format(assessed.colour, escape(assessed.abbreviation)) if assessed else _HEAT_UNRATED,
+            _HEAT_DIFFERS if cell.diverges else "",
+        )
+    return title, end
 
 
-_HEAT_CELL_END = ". CTED assessment: {}. Self-report: {}{}.</title>{}{}</svg></a></td>"
+_HEAT_CELL_END = "</title>{}{}</svg></a></td>"
 _HEAT_RATED = '<rect width="100%" height="100%" fill="{}"/><text x="50%" y="50%">{}</text>'
 _HEAT_UNRATED = '<rect class="unrated" width="100%" height="100%"/><text x="50%" y="50%">–</text>'
 _HEAT_DIFFERS = '<use href="#hm-differs" x="100%"/>'
@@ -674,7 +818,8 @@ class ChartPoint:
     @property
     def quarter(self):
         """The quarter as people write it, e.g. "Q3 2025"."""
-        return f"Q{(self.point.quarter.month - 1) // 3 + 1} {self.point.quarter.year}"
+        day = self.point.quarter
+        return _texts(get_language()).quarter % {"quarter": (day.month - 1) // 3 + 1, "year": day.year}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -714,18 +859,29 @@ class TrendChart:
     points: list  # ChartPoint
     x_ticks: list  # x of each 1 January
     years: list  # (x, year), in the middle of each year's span
-    y_ticks: list  # (y, Status), 0 to 3
+    y_ticks: list  # (y, label), 0 to 3, each labelled with its score and status
     marks: list  # ChartMark
 
     WIDTH, HEIGHT = 640, 260
-    # Room for the status names on the left, the workshop labels on top, the years below.
+    # Room for the status names on the left (at least), the workshop labels on top, the years below.
     MARGINS = {"left": 188, "right": 16, "top": 48, "bottom": 30}
+    # About how wide a character of the labels' 14-unit font is, in user units (Latin script; Arabic is narrower).
+    CHARACTER_WIDTH = 7.3
 
     @classmethod
     def lay_out(cls, trend, workshops, *, end):
         if not trend:
             return None
-        left, top = cls.MARGINS["left"], cls.MARGINS["top"]
+        texts = _texts(get_language())
+        scores = sorted((status.score, status) for status in STATUS_ORDER if status.score is not None)
+        labels = [
+            (score, texts.score_label % {"score": score, "status": texts.labels[status]}) for score, status in scores
+        ]
+        # Wide enough for the longest label, its gap to the axis and an edge: some languages name the statuses
+        # at greater length than English, whose labels fit the usual margin.
+        longest = max(len(label) for _, label in labels)
+        left = max(cls.MARGINS["left"], 16 + math.ceil(cls.CHARACTER_WIDTH * longest))
+        top = cls.MARGINS["top"]
         right, bottom = cls.WIDTH - cls.MARGINS["right"], cls.HEIGHT - cls.MARGINS["bottom"]
         # Cancelled workshops did not happen and will not: they are left off the chart.
         workshops = [w for w in workshops if w.status != Workshop.Status.CANCELLED]
@@ -760,7 +916,6 @@ class TrendChart:
             anchor = "end" if at > left + (right - left) * 0.7 else "start"
             # Labels alternate between two lines so that workshops close in time do not overlap.
             marks.append(ChartMark(at, top - 8 - 16 * (index % 2), anchor, workshop))
-        scores = [(status.score, status) for status in STATUS_ORDER if status.score is not None]
         return cls(
             width=cls.WIDTH,
             height=cls.HEIGHT,
@@ -772,7 +927,7 @@ class TrendChart:
             points=points,
             x_ticks=[x(dt.date(year, 1, 1)) for year in range(start.year, stop.year + 1)],
             years=[(x(dt.date(year, 7, 2)), year) for year in range(start.year, stop.year)],
-            y_ticks=[(y(score), status) for score, status in sorted(scores)],
+            y_ticks=[(y(score), label) for score, label in labels],
             marks=marks,
         )
 
@@ -787,13 +942,18 @@ class TrendChart:
     @property
     def points_svg(self):
         """A circle per quarter, titled with its mean score and how many ratings it is over."""
-        return mark_safe(
-            "".join(
-                f'<circle class="trend-point" cx="{p.x}" cy="{p.y}" r="4"><title>{p.quarter}: mean score '
-                f"{_decimal(p.point.mean_score, 2)} over {p.point.scored} rated measures</title></circle>"
-                for p in self.points
+        parts = []
+        for p in self.points:
+            # Translators: a point of the trend chart, e.g. "Q3 2025: mean score 2.25 over 40 rated measures".
+            title = ngettext(
+                "%(quarter)s: mean score %(score)s over %(count)s rated measure",
+                "%(quarter)s: mean score %(score)s over %(count)s rated measures",
+                p.point.scored,
+            ) % {"quarter": p.quarter, "score": _decimal(p.point.mean_score, 2), "count": p.point.scored}
+            parts.append(
+                f'<circle class="trend-point" cx="{p.x}" cy="{p.y}" r="4"><title>{escape(title)}</title></circle>'
             )
-        )
+        return mark_safe("".join(parts))
 
     @property
     def first(self):
@@ -894,15 +1054,20 @@ def _with_summaries(needs):
     ``_region.html#need`` partial), written here rather than by a partial per need.
     """
     needs, state_url = list(needs), state_urls()
+    named = _html_texts(get_language()).named
+    # Translators: a technical-assistance need's priority and status, e.g. "(high priority, requested)".
+    standing = escape(gettext("(%(priority)s priority, %(status)s)"))
+    # Translators: the measures a technical-assistance need concerns, e.g. "Measures: SALW-04, SALW-06."
+    concerns = escape(gettext("Measures: %(codes)s."))
     for need in needs:
         measures = ", ".join(f'<span class="code">{escape(m.code)}</span>' for m in need.measures.all())
+        state = f'<a href="{escape(state_url(need.state.iso3))}">{escape(need.state.name)}</a>'
+        priority, status = need.get_priority_display().lower(), need.get_status_display().lower()
         need.summary_html = mark_safe(
-            f'<li><a href="{escape(state_url(need.state.iso3))}">{escape(need.state.name)}</a>: '
-            f"{escape(need.get_kind_display())}\n"
-            f'  <span class="muted">({escape(need.get_priority_display().lower())} priority, '
-            f"{escape(need.get_status_display().lower())})</span>\n"
+            f"<li>{named % {'name': state, 'summary': escape(need.get_kind_display())}}\n"
+            f'  <span class="muted">{standing % {"priority": escape(priority), "status": escape(status)}}</span>\n'
             f"  <br>{escape(Truncator(need.description).words(24, truncate=' …'))}"
-            + (f' <span class="muted">Measures: {measures}.</span>' if measures else "")
+            + (f' <span class="muted">{concerns % {"codes": measures}}</span>' if measures else "")
             + "</li>"
         )
     return needs
@@ -962,17 +1127,18 @@ class RatingSide:
         here, not in a template partial: a profile has some 140 sides, and the partial's
         lookups took most of the page's time. Dates as the template's ``date`` filter writes them.
         """
-        kind = escape(self.kind.label)
+        texts = _html_texts(get_language())
+        kind = texts.kinds[self.kind]
         rating = self.rating
         if not rating:
-            return mark_safe(_SIDE.format(kind, '  <p class="muted side-text">Not rated yet.</p>\n'))
+            return mark_safe(_SIDE.format(kind, f'  <p class="muted side-text">{texts.not_rated}</p>\n'))
         status = self.status
         parts = [f'  <p class="side-status">{status_badge_html(status)}</p>\n']
         if rating.explanation:
             parts.append(f'  <p class="side-text">{escape(rating.explanation)}</p>\n')
         if self.not_applicable:
-            why = escape(rating.justification or "not given")
-            parts.append(f'  <p class="side-text"><strong>Why not applicable:</strong> {why}</p>\n')
+            why = escape(rating.justification) if rating.justification else texts.not_given
+            parts.append(f'  <p class="side-text"><strong>{texts.why_not_applicable}</strong> {why}</p>\n')
         if rating.source_document or rating.source_url:
             source = f"<cite>{escape(rating.source_document)}</cite>" if rating.source_document else ""
             if rating.source_reference:
@@ -982,19 +1148,22 @@ class RatingSide:
             if rating.source_url:
                 url = escape(rating.source_url)
                 source += f'\n    <br><a class="source-url" href="{url}" rel="noopener noreferrer">{url}</a>'
-            parts.append(f'  <p class="side-source"><span class="side-label">Source:</span>\n    {source}\n  </p>\n')
+            label = texts.source
+            parts.append(f'  <p class="side-source"><span class="side-label">{label}</span>\n    {source}\n  </p>\n')
         else:
-            parts.append('  <p class="side-source muted">No source cited.</p>\n')
+            parts.append(f'  <p class="side-source muted">{texts.no_source}</p>\n')
         meta = ""
         if self.assessment:
             assessment = self.assessment
-            meta = (
-                f"From the {escape(assessment.get_kind_display().lower())} of "
-                f"{_date(assessment.conducted_on, 'j M Y')} · "
-            )
+            made_in = texts.from_assessment % {
+                "kind": escape(assessment.get_kind_display().lower()),
+                "date": _date(assessment.conducted_on, "j M Y"),
+            }
+            meta = f"{made_in} · "
         confirmed = rating.last_confirmed_at
-        meta += f'Last confirmed <time datetime="{_date(confirmed, "c")}">{_date(confirmed, "j M Y")}</time>' + (
-            ' <span class="flag flag-stale">over 12 months ago</span>' if self.stale else ""
+        when = f'<time datetime="{_date(confirmed, "c")}">{_date(confirmed, "j M Y")}</time>'
+        meta += texts.last_confirmed % {"date": when} + (
+            f' <span class="flag flag-stale">{texts.over_12_months}</span>' if self.stale else ""
         )
         parts.append(f'  <p class="side-meta">{meta}</p>\n')
         return mark_safe(_SIDE.format(kind, "".join(parts)))
@@ -1007,7 +1176,8 @@ def status_badge_html(status):
     """A status's colour swatch and label, as the ``_charts.html#status_badge`` partial writes it."""
     return (
         f'<span class="status-badge"><svg class="swatch" width="12" height="12" aria-hidden="true" focusable="false">'
-        f'<rect width="12" height="12" fill="{status.colour}" stroke="#444"/></svg> {escape(status.label)}</span>'
+        f'<rect width="12" height="12" fill="{status.colour}" stroke="#444"/></svg> '
+        f"{_html_texts(get_language()).labels[status]}</span>"
     )
 
 
@@ -1129,21 +1299,25 @@ class StateProfile:
     @property
     def timeline_html(self):
         """The timeline's table rows: when, measure, which rating, the change, why, source and by whom."""
-        return mark_safe("".join(_timeline_row(change) for change in self.timeline))
+        texts = _html_texts(get_language())
+        return mark_safe("".join(_timeline_row(change, texts) for change in self.timeline))
 
 
-def _timeline_row(change):
+def _timeline_row(change, texts):
+    """One row of the timeline; ``texts`` are ``_html_texts`` in the reader's language."""
     when = change.history_date
     by = change.history_user.get_username() if change.history_user else ""
+    label = texts.timeline_labels
+    time = f'<time datetime="{_date(when, "c")}">{_date(when, "j M Y")}</time>'
     return (
         "\n        <tr>\n"
-        f'          <td data-label="When"><time datetime="{_date(when, "c")}">{_date(when, "j M Y")}</time></td>\n'
-        f'          <td data-label="Measure">{escape(change.measure.code)}</td>\n'
-        f'          <td data-label="Rating">{escape(change.get_kind_display())}</td>\n'
-        f'          <td data-label="Change">{_change_html(change)}</td>\n'
-        f'          <td data-label="Why">{escape(change.history_change_reason or "–")}</td>\n'
-        f'          <td data-label="Source">{escape(change.source_document or "–")}</td>\n'
-        f'          <td data-label="By">{escape(by or "–")}</td>\n'
+        f'          <td data-label="{label["when"]}">{time}</td>\n'
+        f'          <td data-label="{label["measure"]}">{escape(change.measure.code)}</td>\n'
+        f'          <td data-label="{label["rating"]}">{texts.kinds[change.kind]}</td>\n'
+        f'          <td data-label="{label["change"]}">{_change_html(change, texts)}</td>\n'
+        f'          <td data-label="{label["why"]}">{escape(change.history_change_reason or "–")}</td>\n'
+        f'          <td data-label="{label["source"]}">{escape(change.source_document or "–")}</td>\n'
+        f'          <td data-label="{label["by"]}">{escape(by or "–")}</td>\n'
         "        </tr>"
     )
 
@@ -1215,16 +1389,17 @@ def build_state_profile(*, state, user, filters):
     return profile
 
 
-def _change_html(change):
+def _change_html(change, texts):
     """What a timeline row changed, as the ``_state.html#change`` partial shows it: from and to, as badges."""
     if change.removed:
-        return mark_safe("Rating removed")
+        return mark_safe(texts.rating_removed)
     after = status_badge_html(change.after)
     if change.before is None:
-        return mark_safe(f'<span class="muted">new:</span> {after}')
+        return mark_safe(f'<span class="muted">{texts.new}</span> {after}')
     if change.before == change.after:
-        return mark_safe(f'{after} <span class="muted">(unchanged)</span>')
-    return mark_safe(f'{status_badge_html(change.before)} <span aria-label="to">→</span> {after}')
+        return mark_safe(f'{after} <span class="muted">{texts.unchanged}</span>')
+    arrow = f'<span aria-label="{texts.to}">{texts.arrow}</span>'
+    return mark_safe(f"{status_badge_html(change.before)} {arrow} {after}")
 
 
 def _current_memberships(as_of):

@@ -40,6 +40,7 @@ from django.http import HttpResponse
 from django.utils.formats import localize
 from django.utils.safestring import mark_safe
 from django.utils.timezone import template_localtime
+from django.utils.translation import gettext, pgettext
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -137,12 +138,13 @@ def export_response(table, fmt, filename, *, notes=()):
     An ``HttpResponse`` that downloads ``table`` as ``fmt`` ("csv" or "xlsx") under
     ``filename`` (reduced to ``A-Z a-z 0-9 . _ -``, the extension added).
 
-    ``notes`` (lines of text, such as the filters applied) go to a second sheet, "About",
-    in XLSX and are left out of CSV, whose file holds the table alone.
+    ``notes`` (lines of text, such as the filters applied) go to a second sheet, "About"
+    (in the reader's language), in XLSX and are left out of CSV, whose file holds the table alone.
     Raises ``ValueError`` for any other format.
     """
     if fmt not in FORMATS:
-        raise ValueError("format must be csv or xlsx")
+        # Shown to the reader as the answer to a download link with a wrong format.
+        raise ValueError(gettext("format must be csv or xlsx"))
     content = _to_csv(table) if fmt == "csv" else _to_xlsx(table, notes)
     response = HttpResponse(content, content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{safe_filename(filename, fmt)}"'
@@ -213,7 +215,8 @@ def _to_xlsx(table, notes):
         sheet.append([_xlsx_cell(column.value(row)) for column in table.columns])
 
     if notes:
-        about = workbook.create_sheet("About")
+        # Translators: the name of a spreadsheet's sheet that says how the export was made (at most 31 characters).
+        about = workbook.create_sheet(sheet_title(pgettext("spreadsheet sheet", "About")))
         about.column_dimensions["A"].width = 100
         for note in notes:
             about.append([_xlsx_cell(str(note))])

@@ -10,20 +10,25 @@ import django_filters
 from django import forms
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from measures.models import Measure, Section
 from states.models import MemberState, Region
 
 from .models import Rating
 
-CAPACITIES = (("legislative", "Legislative"), ("strategic", "Strategic"), ("operational", "Operational"))
+CAPACITIES = (
+    ("legislative", gettext_lazy("Legislative")),
+    ("strategic", gettext_lazy("Strategic")),
+    ("operational", gettext_lazy("Operational")),
+)
 
 
 class RatingFilterForm(forms.Form):
     def clean_as_of(self):
         as_of = self.cleaned_data.get("as_of")
         if as_of and as_of > timezone.localdate():
-            raise forms.ValidationError("Choose today or a past date: history does not know the future.")
+            raise forms.ValidationError(gettext("Choose today or a past date: history does not know the future."))
         return as_of
 
 
@@ -39,7 +44,9 @@ class MomentField(django_filters.fields.IsoDateTimeField):
             return moment.astimezone(dt.UTC)
         except OverflowError:
             # 0001-01-01T00:00+02:00 parses, but is before the first moment UTC can express.
-            raise forms.ValidationError("Enter a date and time between the years 1 and 9999 in UTC.") from None
+            raise forms.ValidationError(
+                gettext("Enter a date and time between the years 1 and 9999 in UTC.")
+            ) from None
 
 
 class MomentFilter(django_filters.IsoDateTimeFilter):
@@ -47,22 +54,33 @@ class MomentFilter(django_filters.IsoDateTimeFilter):
 
 
 class RatingFilterSet(django_filters.FilterSet):
-    region = django_filters.CharFilter(method="filter_region", label="Region (slug)")
-    state = django_filters.CharFilter(field_name="state__iso3", lookup_expr="iexact", label="State (ISO3)")
-    measure = django_filters.CharFilter(field_name="measure__code", lookup_expr="iexact", label="Measure (code)")
-    section = django_filters.CharFilter(field_name="measure__section__code", lookup_expr="iexact", label="Section")
-    domain = django_filters.ChoiceFilter(
-        field_name="measure__domain", choices=Measure.Domain.choices, label="Weapon domain"
+    region = django_filters.CharFilter(method="filter_region", label=gettext_lazy("Region (slug)"))
+    state = django_filters.CharFilter(
+        field_name="state__iso3", lookup_expr="iexact", label=gettext_lazy("State (ISO3)")
     )
-    phase = django_filters.ChoiceFilter(field_name="measure__phase", choices=Measure.Phase.choices, label="Phase")
+    measure = django_filters.CharFilter(
+        field_name="measure__code", lookup_expr="iexact", label=gettext_lazy("Measure (code)")
+    )
+    section = django_filters.CharFilter(
+        field_name="measure__section__code", lookup_expr="iexact", label=gettext_lazy("Section")
+    )
+    domain = django_filters.ChoiceFilter(
+        field_name="measure__domain", choices=Measure.Domain.choices, label=gettext_lazy("Weapon domain")
+    )
+    phase = django_filters.ChoiceFilter(
+        field_name="measure__phase", choices=Measure.Phase.choices, label=gettext_lazy("Phase")
+    )
     # A method filter has no model field to take its label from: without one it reads "[invalid name]".
-    capacity = django_filters.ChoiceFilter(choices=CAPACITIES, method="filter_capacity", label="Capacity")
-    status = django_filters.ChoiceFilter(choices=Rating.Status.choices)
-    kind = django_filters.ChoiceFilter(choices=Rating.Kind.choices)
+    capacity = django_filters.ChoiceFilter(
+        choices=CAPACITIES, method="filter_capacity", label=gettext_lazy("Capacity")
+    )
+    # Labelled like the others rather than from the model fields, so that a filter reads the same everywhere.
+    status = django_filters.ChoiceFilter(choices=Rating.Status.choices, label=pgettext_lazy("of a rating", "Status"))
+    kind = django_filters.ChoiceFilter(choices=Rating.Kind.choices, label=pgettext_lazy("of a rating", "Kind"))
     as_of = django_filters.DateFilter(
         method="filter_as_of",
-        label="As of",
-        help_text="Show the ratings as they stood at the end of this day.",
+        label=gettext_lazy("As of"),
+        help_text=gettext_lazy("Show the ratings as they stood at the end of this day."),
         # The browser's own date picker; it sends the ISO date the filter reads.
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
@@ -71,8 +89,8 @@ class RatingFilterSet(django_filters.FilterSet):
     updated_since = MomentFilter(
         field_name="last_confirmed_at",
         lookup_expr="gte",
-        label="Updated since",
-        help_text="Only ratings saved or confirmed at or after this date or date and time (ISO 8601).",
+        label=gettext_lazy("Updated since"),
+        help_text=gettext_lazy("Only ratings saved or confirmed at or after this date or date and time (ISO 8601)."),
     )
 
     class Meta:
@@ -91,7 +109,7 @@ class RatingFilterSet(django_filters.FilterSet):
         # per page. It still takes any code, as the API's callers may send one.
         sections = functools.cache(
             lambda: [
-                ("", "All sections"),
+                ("", gettext("All sections")),
                 *((s.code, str(s)) for s in Section.objects.filter(edition__is_current=True)),
             ]
         )

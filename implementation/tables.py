@@ -7,6 +7,7 @@ what people read and what they download are the same rows.
 from operator import itemgetter
 
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, pgettext
 
 from .dashboards import STATUS_ORDER, Cell
 from .exports import Column, _shown
@@ -52,7 +53,13 @@ class ValuesTable(Table):
 
 
 def _label(status):
-    return status.label if status else ""
+    # Plain text in the reader's language, not the lazy label: a table repeats it thousands of times.
+    return str(status.label) if status else ""
+
+
+def _yes(flag):
+    # Translators: a table cell for a flag that is set (left empty when it is not).
+    return pgettext("flag is set", "yes") if flag else ""
 
 
 def _score(tally):
@@ -63,36 +70,42 @@ def _score(tally):
 def _status_columns(get_tally):
     """Mean score, share implemented and one count per status, read through ``get_tally(row)``."""
     return [
-        Column("Mean score (0-3)", lambda row: _score(get_tally(row))),
-        Column("% implemented or largely", lambda row: get_tally(row).percent_implemented),
-        *[Column(status.label, lambda row, status=status: get_tally(row).counts[status]) for status in STATUS_ORDER],
+        Column(gettext("Mean score (0-3)"), lambda row: _score(get_tally(row))),
+        # xgettext:no-python-format
+        Column(gettext("% implemented or largely"), lambda row: get_tally(row).percent_implemented),
+        *[Column(_label(status), lambda row, status=status: get_tally(row).counts[status]) for status in STATUS_ORDER],
     ]
 
 
 def overview_tables(board):
     return {
         "regions": Table(
-            title="Workshop regions",
+            title=gettext("Workshop regions"),
             columns=[
-                Column("Region", "region.name"),
-                Column("Member States", "states"),
-                Column("Workshop", lambda card: card.workshop.starts_on if card.workshop else None),
+                Column(gettext("Region"), "region.name"),
+                Column(gettext("Member States"), "states"),
+                Column(gettext("Workshop"), lambda card: card.workshop.starts_on if card.workshop else None),
                 Column(
-                    "Workshop date approximate",
-                    lambda card: "yes" if card.workshop and card.workshop.dates_approximate else "",
+                    gettext("Workshop date approximate"),
+                    lambda card: _yes(card.workshop and card.workshop.dates_approximate),
                 ),
-                Column("Workshop status", lambda card: card.workshop.get_status_display() if card.workshop else ""),
+                Column(
+                    gettext("Workshop status"),
+                    lambda card: card.workshop.get_status_display() if card.workshop else "",
+                ),
                 *_status_columns(lambda card: card.tally),
             ],
             rows=board.regions,
         ),
         "states": Table(
-            title="Member States",
+            title=gettext("Member States"),
             columns=[
-                Column("Member State", "state.name"),
-                Column("ISO3", "state.iso3"),
-                Column("M49 region", "state.m49_region"),
-                Column("Level", lambda row: _label(row.tally.level)),
+                Column(gettext("Member State"), "state.name"),
+                # Translators: the column of each State's three-letter ISO code.
+                Column(gettext("ISO3"), "state.iso3"),
+                # Translators: the column of each State's region in the UN's M49 standard.
+                Column(gettext("M49 region"), "state.m49_region"),
+                Column(gettext("Level"), lambda row: _label(row.tally.level)),
                 *_status_columns(lambda row: row.tally),
             ],
             rows=[row for row in board.states if row.shown],
@@ -102,64 +115,70 @@ def overview_tables(board):
 
 def region_tables(board):
     shown = board.shown_states
+    region = {"region": board.region.name}
     return {
         "heatmap": ValuesTable(
-            f"Ratings, {board.region.name}",
+            # Translators: the title of a table, e.g. "Ratings, Caribbean".
+            gettext("Ratings, %(region)s") % region,
             [
-                "Member State",
-                "ISO3",
-                "Section",
-                "Measure",
-                "Title",
-                "CTED assessment",
-                "Self-report",
-                "Self-report differs",
+                gettext("Member State"),
+                gettext("ISO3"),
+                gettext("Section"),
+                gettext("Measure"),
+                gettext("Title"),
+                gettext("CTED assessment"),
+                gettext("Self-report"),
+                gettext("Self-report differs"),
             ],
             _heatmap_rows(board),
         ),
         "states": Table(
-            title=f"Member States, {board.region.name}",
+            title=gettext("Member States, %(region)s") % region,
             columns=[
-                Column("Member State", "state.name"),
-                Column("ISO3", "state.iso3"),
-                Column("Self-reports that differ", "divergent"),
+                Column(gettext("Member State"), "state.name"),
+                Column(gettext("ISO3"), "state.iso3"),
+                Column(gettext("Self-reports that differ"), "divergent"),
                 *_status_columns(lambda row: row.tally),
             ],
             rows=shown,
         ),
         "domains": Table(
-            title=f"By weapon domain, {board.region.name}",
-            columns=[Column("Weapon domain", lambda item: item[0].label), *_status_columns(lambda item: item[1])],
+            title=gettext("By weapon domain, %(region)s") % region,
+            columns=[
+                Column(gettext("Weapon domain"), lambda item: str(item[0].label)),
+                *_status_columns(lambda item: item[1]),
+            ],
             rows=board.by_domain,
         ),
         "sections": Table(
-            title=f"By section, {board.region.name}",
-            columns=[Column("Section", lambda item: str(item[0])), *_status_columns(lambda item: item[1])],
+            title=gettext("By section, %(region)s") % region,
+            columns=[Column(gettext("Section"), lambda item: str(item[0])), *_status_columns(lambda item: item[1])],
             rows=board.by_section,
         ),
         "least": Table(
-            title=f"Least implemented, {board.region.name}",
+            title=gettext("Least implemented, %(region)s") % region,
             columns=[
-                Column("Measure", "measure.code"),
-                Column("Title", "measure.title"),
+                Column(gettext("Measure"), "measure.code"),
+                Column(gettext("Title"), "measure.title"),
                 *_status_columns(lambda item: item.tally),
             ],
             rows=board.least_implemented,
         ),
         "trend": Table(
-            title=f"Trend, {board.region.name}",
+            title=gettext("Trend, %(region)s") % region,
             columns=[
-                Column("Quarter starting", "quarter"),
+                Column(gettext("Quarter starting"), "quarter"),
                 Column(
-                    "Mean score (0-3)", lambda point: None if point.mean_score is None else round(point.mean_score, 2)
+                    gettext("Mean score (0-3)"),
+                    lambda point: None if point.mean_score is None else round(point.mean_score, 2),
                 ),
-                Column("Ratings scored", "scored"),
+                Column(gettext("Ratings scored"), "scored"),
             ],
             rows=board.trend,
         ),
         "needs": Table(
-            title=f"Open assistance needs, {board.region.name}",
-            columns=[Column("Member State", "state.name"), *_need_columns()],
+            title=gettext("Open assistance needs, %(region)s") % region,
+            columns=[Column(gettext("Member State"), "state.name"), *_need_columns()],
             rows=board.needs,
         ),
     }
@@ -173,7 +192,7 @@ def _heatmap_rows(board):
     table is read once, shown or downloaded), so that they are not all held at once.
     """
     measures = [(measure.pk, str(measure.section), measure.code, measure.title) for measure in board.measures]
-    cells, empty, labelled = board.cells, Cell(), {}
+    cells, empty, labelled, differs = board.cells, Cell(), {}, _yes(True)
     for row in board.shown_states:
         state_id, name, iso3 = row.state.pk, row.state.name, row.state.iso3
         for measure_id, section, code, title in measures:
@@ -184,81 +203,112 @@ def _heatmap_rows(board):
                 labels = labelled[pair] = (
                     _label(cell.assessed_status),
                     _label(cell.reported_status),
-                    "yes" if cell.diverges else "",
+                    differs if cell.diverges else "",
                 )
             yield (name, iso3, section, code, title, *labels)
 
 
 def state_tables(board):
-    def rating_columns(prefix, attr):
+    def rating_columns(attr, headers):
+        """The columns of one side of each row, ``attr`` "assessed" or "reported", under ``headers``."""
+
         def read(field):
             return lambda row: getattr(getattr(row, attr), field, None) if getattr(row, attr) else None
 
+        status, *others = headers
+        fields = ["explanation", "justification", "source_document", "source_reference", "source_url"]
+        fields += ["source_date", "last_confirmed_at"]
         return [
-            Column(f"{prefix} status", lambda row: _label(getattr(row.cell, f"{attr}_status"))),
-            Column(f"{prefix} explanation", read("explanation")),
-            Column(f"{prefix} why not applicable", read("justification")),
-            Column(f"{prefix} source", read("source_document")),
-            Column(f"{prefix} article or section", read("source_reference")),
-            Column(f"{prefix} source URL", read("source_url")),
-            Column(f"{prefix} source date", read("source_date")),
-            Column(f"{prefix} last confirmed", read("last_confirmed_at")),
+            Column(status, lambda row: _label(getattr(row.cell, f"{attr}_status"))),
+            *(Column(header, read(field)) for header, field in zip(others, fields, strict=True)),
         ]
 
-    name = board.state.name
+    # Each side's headers are whole phrases: "CTED assessment" and "Self-report" take
+    # different words around them in other languages.
+    assessed = [
+        gettext("CTED assessment status"),
+        gettext("CTED assessment explanation"),
+        gettext("CTED assessment why not applicable"),
+        gettext("CTED assessment source"),
+        gettext("CTED assessment article or section"),
+        gettext("CTED assessment source URL"),
+        gettext("CTED assessment source date"),
+        gettext("CTED assessment last confirmed"),
+    ]
+    reported = [
+        gettext("Self-report status"),
+        gettext("Self-report explanation"),
+        gettext("Self-report why not applicable"),
+        gettext("Self-report source"),
+        gettext("Self-report article or section"),
+        gettext("Self-report source URL"),
+        gettext("Self-report source date"),
+        gettext("Self-report last confirmed"),
+    ]
+    state = {"state": board.state.name}
     return {
         "summary": Table(
-            title=f"CTED assessment by status, {name}",
+            # Translators: the title of a table, e.g. "CTED assessment by status, Jamaica".
+            title=gettext("CTED assessment by status, %(state)s") % state,
             columns=[
-                Column("Status", lambda segment: segment.status.label),
-                Column("Measures", "count"),
-                Column("% of measures assessed", lambda segment: round(segment.percent)),
+                Column(pgettext("column header", "Status"), lambda segment: _label(segment.status)),
+                Column(gettext("Measures"), "count"),
+                # xgettext:no-python-format
+                Column(gettext("% of measures assessed"), lambda segment: round(segment.percent)),
             ],
             rows=board.tally.segments,
         ),
         "ratings": Table(
-            title=f"Ratings, {name}",
+            # Translators: the title of a table, e.g. "Ratings, Jamaica".
+            title=gettext("Ratings, %(state)s") % state,
             columns=[
-                Column("Section", lambda row: str(row.measure.section)),
-                Column("Measure", "measure.code"),
-                Column("Title", "measure.title"),
-                *rating_columns("CTED assessment", "assessed"),
-                Column("CTED assessment made in", lambda row: str(row.assessment) if row.assessment else ""),
-                *rating_columns("Self-report", "reported"),
-                Column("Differs", lambda row: "yes" if row.cell.diverges else ""),
-                Column("Not confirmed in 12 months", lambda row: "yes" if row.stale else ""),
+                Column(gettext("Section"), lambda row: str(row.measure.section)),
+                Column(gettext("Measure"), "measure.code"),
+                Column(gettext("Title"), "measure.title"),
+                *rating_columns("assessed", assessed),
+                Column(gettext("CTED assessment made in"), lambda row: str(row.assessment) if row.assessment else ""),
+                *rating_columns("reported", reported),
+                Column(gettext("Differs"), lambda row: _yes(row.cell.diverges)),
+                Column(gettext("Not confirmed in 12 months"), lambda row: _yes(row.stale)),
             ],
             rows=board.rows,
         ),
         # The whole history of the State, not the page's latest changes: read in one
         # query, in chunks, and only when downloaded.
         "timeline": Table(
-            title=f"Changes, {name}",
+            title=gettext("Changes, %(state)s") % state,
             columns=[
-                Column("When", "history_date"),
-                Column("Measure", "measure.code"),
-                Column("Rating", lambda row: row.get_kind_display()),
-                Column("From", lambda row: _status_label(row.previous_status)),
-                Column("To", lambda row: _status_label(row.status)),
-                Column("Why", "history_change_reason"),
-                Column("Source", "source_document"),
-                Column("By", lambda row: row.history_user.get_username() if row.history_user else ""),
+                Column(gettext("When"), "history_date"),
+                Column(gettext("Measure"), "measure.code"),
+                Column(gettext("Rating"), lambda row: row.get_kind_display()),
+                # Translators: the column of a rating's status before a change.
+                Column(pgettext("column header", "From"), lambda row: _status_label(row.previous_status)),
+                # Translators: the column of a rating's status after a change.
+                Column(pgettext("column header", "To"), lambda row: _status_label(row.status)),
+                Column(gettext("Why"), "history_change_reason"),
+                Column(gettext("Source"), "source_document"),
+                # Translators: the column of who made a change.
+                Column(
+                    pgettext("column header", "By"),
+                    lambda row: row.history_user.get_username() if row.history_user else "",
+                ),
             ],
             rows=board.full_timeline.iterator(chunk_size=TIMELINE_CHUNK),
         ),
         "recommendations": Table(
-            title=f"Open recommendations, {name}",
+            title=gettext("Open recommendations, %(state)s") % state,
             columns=[
-                Column("Recommendation", "text"),
-                Column("Priority", lambda item: item.get_priority_display()),
-                Column("Status", lambda item: item.get_status_display()),
-                Column("Due", "due_on"),
-                Column("Measures", lambda item: ", ".join(m.code for m in item.measures.all())),
+                Column(gettext("Recommendation"), "text"),
+                Column(gettext("Priority"), lambda item: item.get_priority_display()),
+                Column(pgettext("column header", "Status"), lambda item: item.get_status_display()),
+                # Translators: the column of the date a recommendation is due.
+                Column(pgettext("column header", "Due"), "due_on"),
+                Column(gettext("Measures"), lambda item: ", ".join(m.code for m in item.measures.all())),
             ],
             rows=board.recommendations,
         ),
         "needs": Table(
-            title=f"Open assistance needs, {name}",
+            title=gettext("Open assistance needs, %(state)s") % state,
             columns=_need_columns(),
             rows=board.needs,
         ),
@@ -268,23 +318,37 @@ def state_tables(board):
 def _need_columns():
     """The columns of a list of technical-assistance needs (their measures prefetched)."""
     return [
-        Column("Kind", lambda need: need.get_kind_display()),
-        Column("Description", "description"),
-        Column("Priority", lambda need: need.get_priority_display()),
-        Column("Status", lambda need: need.get_status_display()),
-        Column("Provider", "provider"),
-        Column("Measures", lambda need: ", ".join(m.code for m in need.measures.all())),
+        Column(gettext("Kind"), lambda need: need.get_kind_display()),
+        Column(gettext("Description"), "description"),
+        Column(gettext("Priority"), lambda need: need.get_priority_display()),
+        Column(pgettext("column header", "Status"), lambda need: need.get_status_display()),
+        Column(gettext("Provider"), "provider"),
+        Column(gettext("Measures"), lambda need: ", ".join(m.code for m in need.measures.all())),
     ]
 
 
 def notes(filters):
-    """Lines for an export's "About" sheet: the filters that produced it."""
-    applied = [f"{name}: {value}" for name, value in filters.form.cleaned_data.items() if value not in (None, "")]
+    """
+    Lines for an export's "About" sheet: the filters that produced it, each by the label and
+    the value its form shows, in the reader's language; dates as ISO dates.
+    """
+    form, applied = filters.form, []
+    for name, value in form.cleaned_data.items():
+        if value in (None, ""):
+            continue
+        field = form.fields[name]
+        shown = dict(getattr(field, "choices", ())).get(value, value)
+        # Translators: a filter and its value on an export's "About" sheet, e.g. "Weapon domain: IED components".
+        applied.append(gettext("%(filter)s: %(value)s") % {"filter": field.label or name, "value": shown})
+    as_of = form.cleaned_data.get("as_of")
     return [
-        "Filters: " + ("; ".join(applied) if applied else "none"),
-        "As of: " + str(filters.form.cleaned_data.get("as_of") or "today"),
+        # Translators: the filters an export was made with, listed after the colon, or "none".
+        gettext("Filters: %(filters)s")
+        % {"filters": "; ".join(applied) if applied else pgettext("no filters", "none")},
+        # Translators: the day an export shows the ratings of, as an ISO date, or "today".
+        gettext("As of: %(date)s") % {"date": as_of.isoformat() if as_of else gettext("today")},
     ]
 
 
 def _status_label(value):
-    return Rating.Status(value).label if value else ""
+    return str(Rating.Status(value).label) if value else ""

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext
 
 from states.models import MemberState, Region, can_read_aggregates
 
@@ -49,7 +50,9 @@ def _filters(request):
     # Every dashboard needs at least the right to read aggregates; per-State detail is
     # narrowed further by visible_to inside the builders.
     if not can_read_aggregates(request.user):
-        raise PermissionDenied("Your account has no role in the tracker yet. Ask a CTED analyst to give you one.")
+        raise PermissionDenied(
+            gettext("Your account has no role in the tracker yet. Ask a CTED analyst to give you one.")
+        )
     return RatingFilterSet(request.GET)
 
 

@@ -160,7 +160,7 @@ def test_the_trend_follows_history(client, analyst, ratings, world):
     # Jamaica alone is rated in the Caribbean: partially (1) from 2024 Q2, implemented (3) from 2025 Q3.
     assert rows[1:] == [["2024-04-01", "1.0", "1"], ["2025-07-01", "3.0", "1"]]
     html = page(client, analyst, "caribbean").content.decode()
-    assert "Q3 2025: mean score 3.00 over 1 rated measures" in html
+    assert "Q3 2025: mean score 3.00 over 1 rated measure</title>" in html
     assert 'class="trend-line" d="M' in html
 
 
