@@ -177,11 +177,11 @@ def test_numbers_and_dates_follow_the_readers_language(client, analyst, ratings,
     state = html(client, analyst, "/states/JAM/", "fr")
     # Month names come from Django's own French catalogue; decimals take a comma.
     assert "1 juin 2024" in overview
-    assert '<dd>1,0<span class="unit"> of 3</span></dd>' in overview
-    assert "mean score 1,00 over 1 rated measure</title>" in region
-    assert "mean score 3,00 over 1 rated measure</title>" in region
+    assert '<dd>1,0<span class="unit"> sur 3</span></dd>' in overview
+    assert "T2 2024\xa0: score moyen de 1,00 pour 1 mesure notée</title>" in region
+    assert "T3 2025\xa0: score moyen de 3,00 pour 1 mesure notée</title>" in region
     # "j M Y", with Django's French abbreviations (written by the profile's own formatter).
-    assert "<dt>Last confirmed</dt><dd>1 Aoû 2025</dd>" in state
+    assert "<dt>Dernière confirmation</dt><dd>1 Aoû 2025</dd>" in state
     assert '<time datetime="2024-05-01T00:00:00+00:00">1 Mai 2024</time>' in state
 
 
