@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
 # Playwright's sync API runs an event loop in this thread; the test's own database calls
 # (fixtures, assertions) are still plain synchronous Django, which is safe here.
@@ -48,15 +49,30 @@ def browser():
 
 @pytest.fixture
 def open_page(browser, live_server):
-    """``open_page(name)``: a fresh browser context (no cookies) on the live server, 1280 px wide."""
+    """
+    ``open_page()``: a fresh browser context on the live server, 1280 px wide, with no cookies
+    unless ``language`` (a code of settings.LANGUAGES, set as the language cookie) or ``user``
+    (signed in without the sign-in form, which has journeys of its own) is given.
+    """
     contexts = []
 
-    def open_page(width=1280, height=900):
+    def open_page(width=1280, height=900, language=None, user=None):
         context = browser.new_context(
             base_url=live_server.url, viewport={"width": width, "height": height}, accept_downloads=True
         )
         context.set_default_timeout(15_000)
         contexts.append(context)
+        cookies = {}
+        if language:
+            cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        if user:
+            client = Client()
+            client.force_login(user)
+            cookies[settings.SESSION_COOKIE_NAME] = client.cookies[settings.SESSION_COOKIE_NAME].value
+        if cookies:
+            context.add_cookies(
+                [{"name": name, "value": value, "url": live_server.url} for name, value in cookies.items()]
+            )
         return context.new_page()
 
     yield open_page
