@@ -208,7 +208,18 @@ def is_data(text, data):
 
 
 # Names that read the same in every language.
-SAME_IN_EVERY_LANGUAGE = {"https://", "CTED", "CSV", "XLSX", "SCR 2370", "ISO3", "OpenAPI", "Swagger UI", "ReDoc", "TOTP"}
+SAME_IN_EVERY_LANGUAGE = {
+    "https://",
+    "CTED",
+    "CSV",
+    "XLSX",
+    "SCR 2370",
+    "ISO3",
+    "OpenAPI",
+    "Swagger UI",
+    "ReDoc",
+    "TOTP",
+}
 
 
 @pytest.mark.parametrize("role", ["analyst", "focal_jam", "coordinator"])
