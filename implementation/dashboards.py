@@ -293,7 +293,9 @@ LEVEL_KEYS = {
 }
 # A reader who sees the detail of this many States or fewer finds them named above the map.
 SHARED_LIST_LENGTH = 5
-NO_RATINGS = MapKey("none", gettext_lazy("No ratings yet"), "–", "#D5D9DE", "solid")
+# Its own marks (short dashes) as well as its grey, so that it is not told from "Implemented"
+# (a plain fill) by colour alone.
+NO_RATINGS = MapKey("none", gettext_lazy("No ratings yet"), "–", "#D5D9DE", "dashes")
 NOT_SHARED = MapKey("hidden", gettext_lazy("Not shared with you"), "", "#EEF0F2", "hatch")
 
 
@@ -407,7 +409,7 @@ class Overview:
     @property
     def map_patterns(self):
         """The legend keys drawn with a pattern, for the map's ``<defs>``."""
-        return [key for key in [*LEVEL_KEYS.values(), NOT_SHARED] if key.pattern != "solid"]
+        return [key for key in [*LEVEL_KEYS.values(), NO_RATINGS, NOT_SHARED] if key.pattern != "solid"]
 
     @property
     def map_html(self):

@@ -252,7 +252,7 @@ def test_empty_tracker_tells_analysts_to_record_an_assessment(client, analyst):
     html = _page(client, analyst)
     assert "No ratings yet</h2>" in html
     assert 'href="/admin/implementation/assessment/add/"' in html
-    assert len(re.findall(r'<use class="state"[^>]*fill="#D5D9DE"', html)) == 4
+    assert len(re.findall(r'<use class="state"[^>]*fill="url\(#map-none\)"', html)) == 4
     assert 'href="/regions/caribbean/"' in html
 
 

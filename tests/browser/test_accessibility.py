@@ -315,11 +315,6 @@ def test_the_heat_map_and_the_map_show_status_without_colour_and_have_tables(ope
     assert linked and all(re.fullmatch(r"/states/[A-Z]{3}/", url) and url[8:11] in listed for url in linked), linked
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The map fills 'No ratings yet' and 'Implemented' plainly, in grey and in green: only the colour "
-    "tells them apart (implementation/dashboards.py, NO_RATINGS and LEVEL_KEYS).",
-)
 def test_every_entry_of_the_map_legend_has_marks_of_its_own(open_page, focal_jam, ratings, world):
     page = open_page(user=focal_jam)
     page.goto("/")
