@@ -1139,12 +1139,13 @@ class RatingSide:
         if rating.explanation:
             parts.append(f'  <p class="side-text">{escape(rating.explanation)}</p>\n')
         if self.not_applicable:
-            why = escape(rating.justification) if rating.justification else texts.not_given
+            # <bdi>: typed text keeps its own direction inside a sentence of the page's language.
+            why = f"<bdi>{escape(rating.justification)}</bdi>" if rating.justification else texts.not_given
             parts.append(f'  <p class="side-text"><strong>{texts.why_not_applicable}</strong> {why}</p>\n')
         if rating.source_document or rating.source_url:
             source = f"<cite>{escape(rating.source_document)}</cite>" if rating.source_document else ""
             if rating.source_reference:
-                source += f", {escape(rating.source_reference)}"
+                source += f", <bdi>{escape(rating.source_reference)}</bdi>"
             if rating.source_date:
                 source += f", {_date(rating.source_date, 'j M Y')}"
             if rating.source_url:
