@@ -184,7 +184,7 @@ def test_each_rating_shows_status_explanation_and_source(client, world, analyst,
     assert "Unique marking at manufacture and on import" in row
     assert "Largely implemented" in row
     assert "Marking at manufacture in force." in row
-    assert "<cite>Firearms Act 2022</cite>, s. 12(3), 1 Jun 2022" in row
+    assert "<cite>Firearms Act 2022</cite>, <bdi>s. 12(3)</bdi>, 1 Jun 2022" in row
     # The address is the link's text, so that a printed copy carries it.
     assert (
         '<a class="source-url" href="https://laws.example.org/firearms-act" rel="noopener noreferrer">'
