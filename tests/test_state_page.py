@@ -191,7 +191,7 @@ def test_each_rating_shows_status_explanation_and_source(client, world, analyst,
         "https://laws.example.org/firearms-act</a>"
     ) in row
     assert "Not applicable" in row
-    assert "Why not applicable:</strong> No firearms manufacturer in the country." in row
+    assert "Why not applicable:</strong> <bdi>No firearms manufacturer in the country.</bdi>" in row
     assert "Last confirmed" in row
 
 
