@@ -42,6 +42,12 @@ class LoginForm(AuthenticationForm):
         help_text=_("Only if you have set up two-factor sign-in."),
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Django's autofocus would start the page in the box: the first Tab would pass the
+        # skip link, and a screen reader would skip the page's heading.
+        self.fields["username"].widget.attrs.pop("autofocus", None)
+
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
         self.otp_device = None
