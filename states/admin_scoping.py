@@ -170,6 +170,15 @@ class _ChangesWithout(HistoricalRecordContextHelper):
         return super().context_for_delta_changes(dataclasses.replace(delta, changes=kept))
 
 
+class LabelledDeleteFormSetMixin:
+    """An inline formset whose "Delete" boxes are named, as the column header alone does not name them."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].widget.attrs.setdefault("aria-label", form.fields["DELETE"].label)
+
+
 class ScopedInlineMixin:
     """
     The same rule for inlines, whose permission hooks receive the parent object (which
@@ -180,6 +189,20 @@ class ScopedInlineMixin:
 
     def get_queryset(self, request):
         return scoped(super().get_queryset(request), request.user)
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        return type(formset.__name__, (LabelledDeleteFormSetMixin, formset), {})
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None:
+            # A tabular inline writes each input under a column header, with no <label> of its
+            # own: the field's label names it for a screen reader. A foreign key's select sits
+            # inside the admin's wrapper that adds the "+" and pencil links.
+            widget = getattr(field.widget, "widget", field.widget)
+            widget.attrs.setdefault("aria-label", field.label)
+        return field
 
     def has_view_permission(self, request, obj=None):
         return may_read(request.user, self.readers)

@@ -6,6 +6,7 @@ permissions, so every test logs in one of the cast from conftest.py.
 """
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib import admin
@@ -897,3 +898,16 @@ def test_rating_list_flags_ratings_whose_other_kind_differs(client, analyst, rat
     admin_ = admin.site._registry[Rating]
     assert [admin_.differs(r) for r in lone] == [None]
     assert {admin_.differs(r) for r in differing} == {True}
+
+
+def test_every_input_of_an_inline_row_is_named_for_a_screen_reader(client, analyst, world):
+    # A tabular inline writes its inputs under column headers, without a <label> each.
+    client.force_login(analyst)
+    client.cookies["django_language"] = "fr"
+    html = client.get(admin_url("states_region_change", world["caribbean"].pk)).content.decode()
+    row = re.compile(r'<(?:input|select)[^>]*name="memberships-0-(\w+)"[^>]*>')
+    named = {match.group(1): match.group(0) for match in row.finditer(html)}
+    visible = {name: tag for name, tag in named.items() if 'type="hidden"' not in tag}
+    assert set(visible) == {"state", "joined_on", "left_on", "DELETE"}, sorted(named)
+    assert 'aria-label="Supprimer"' in visible["DELETE"]
+    assert all('aria-label="' in tag for tag in visible.values()), visible
