@@ -247,6 +247,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No links to each operation inside its header: Swagger UI writes them inside the header's
+    # button, and a link inside a button is lost to keyboard and screen-reader users.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a "kind" and a "status"; each choice set gets its own name.
     "ENUM_NAME_OVERRIDES": {
