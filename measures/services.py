@@ -6,12 +6,12 @@ and revising an edition into a new one that carries the ratings over.
 from collections import Counter
 from pathlib import Path
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from implementation.models import Rating
 from implementation.services import carry_over_rating
+from states.models import other_language_columns
 from states.services import (
     LoadSummary,
     ReferenceDataError,
@@ -262,7 +262,7 @@ def create_edition(*, previous, code, title, mapping=None, by, published_on=None
 
 def with_languages(*fields):
     """``fields`` and their per-language columns, so that a copy keeps every translation."""
-    return [*fields, *(f"{field}_{code}" for field in fields for code, _name in settings.LANGUAGES)]
+    return [*fields, *other_language_columns(*fields)]
 
 
 _COPIED_MEASURE_FIELDS = (

@@ -14,7 +14,8 @@ STATE_LABEL = pgettext_lazy("a UN Member State", "state")
 def other_language_columns(*fields):
     """
     The per-language columns that django-modeltranslation adds to ``fields``
-    (``name_en``, ``name_fr``…), for a ``HistoricalRecords(excluded_fields=…)``.
+    (``name_en``, ``name_fr``…): what a copy must carry over, and what history leaves out
+    (``HistoricalRecords(excluded_fields=…)``).
 
     They are added after the historical model is built, so history could not store them;
     history follows the text itself, which is the English one.
