@@ -10,6 +10,8 @@ import os
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # gunicorn's usual rule of thumb; the pages are database- and CPU-bound, not waiting on I/O.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+# No preload_app: each worker imports config.wsgi after its fork, and freezes its own start-up
+# heap there (config/startup.py). With preload_app the freeze would have to move to pre_fork.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 20
 # Workers are replaced now and then, so that a slow leak cannot grow for ever.
