@@ -20,6 +20,7 @@ Every rating the benchmark makes cites ``BENCH_SOURCE``; every other row it make
 
 import dataclasses
 import datetime as dt
+import gc
 import gzip
 import json
 import math
@@ -36,6 +37,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
+from config.startup import freeze_startup_heap
 from measures.models import Measure
 from states.models import MemberState, Region, Role
 
@@ -448,6 +450,8 @@ def measure_pages(*, runs=DEFAULT_RUNS, warmups=DEFAULT_WARMUPS, as_of=None, bud
     A page that takes more than ``budget`` seconds for its requests (or its builds, or its
     floors) is timed fewer times, at least ``MIN_RUNS``: the report gives the count.
     The readers' accounts and sessions are made inside a transaction that is rolled back.
+    The start-up heap is frozen first, as ``config/wsgi.py`` freezes a worker's, and unfrozen
+    at the end, so that the caller's process collects as before.
     """
     if connection.vendor != "postgresql":
         raise BenchmarkError("The benchmark measures PostgreSQL; this database is not PostgreSQL.")
@@ -458,18 +462,13 @@ def measure_pages(*, runs=DEFAULT_RUNS, warmups=DEFAULT_WARMUPS, as_of=None, bud
 
     # DEBUG off as in production: no query log, no template debug information.
     with override_settings(DEBUG=False, ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]):
-        with transaction.atomic():
-            readers = ensure_readers()
-            clients = {}
-            for name, user in readers.items():
-                clients[name] = Client()
-                clients[name].force_login(user)
-            results = [
-                _measure(page, clients[page.reader], readers[page.reader], runs, warmups, budget)
-                for page in pages(as_of)
-            ]
-            dataset = _dataset()
-            transaction.set_rollback(True)
+        # What a gunicorn worker does once the application is loaded, so that the garbage
+        # collector's passes cost what they cost in production.
+        freeze_startup_heap()
+        try:
+            results, dataset = _measure_all(as_of, runs, warmups, budget)
+        finally:
+            gc.unfreeze()
     return Report(
         taken_at=timezone.now(),
         as_of=as_of,
@@ -479,6 +478,22 @@ def measure_pages(*, runs=DEFAULT_RUNS, warmups=DEFAULT_WARMUPS, as_of=None, bud
         machine=machine(),
         results=results,
     )
+
+
+def _measure_all(as_of, runs, warmups, budget):
+    """Every page's ``PageResult``, and the dataset's description, inside a transaction that is rolled back."""
+    with transaction.atomic():
+        readers = ensure_readers()
+        clients = {}
+        for name, user in readers.items():
+            clients[name] = Client()
+            clients[name].force_login(user)
+        results = [
+            _measure(page, clients[page.reader], readers[page.reader], runs, warmups, budget) for page in pages(as_of)
+        ]
+        dataset = _dataset()
+        transaction.set_rollback(True)
+    return results, dataset
 
 
 def pages(as_of):

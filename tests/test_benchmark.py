@@ -7,15 +7,20 @@ anything else is tested everywhere.
 """
 
 import datetime as dt
+import gc
 import io
 from itertools import groupby
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from implementation import benchmark
+from implementation.dashboards import build_state_profile
+from implementation.filters import RatingFilterSet
 from implementation.models import Rating
 from measures.models import Measure
 from states.models import MemberState
@@ -128,3 +133,62 @@ def test_settle_marks_every_page_of_the_filled_tables_visible_to_all(transaction
         )
         pages, visible = cursor.fetchone()
     assert pages > 0 and visible == pages
+
+
+def _timeline_sql(state, user, query):
+    """The SQL of the State page's timeline, as ``build_state_profile`` issues it."""
+    filters = RatingFilterSet(QueryDict(query))
+    assert filters.is_valid(), filters.errors
+    with CaptureQueriesContext(connection) as captured:
+        build_state_profile(state=state, user=user, filters=filters)
+    found = [
+        query["sql"]
+        for query in captured.captured_queries
+        if "historicalrating" in query["sql"]
+        and 'ORDER BY "implementation_historicalrating"."history_date" DESC' in query["sql"]
+    ]
+    assert len(found) == 1, [query["sql"] for query in captured.captured_queries]
+    return found[0]
+
+
+@pytest.mark.parametrize("query", ["", "as_of=2024-06-30"], ids=["today", "as of"])
+def test_state_timeline_reads_its_rows_in_order_from_the_state_timeline_index(ratings, world, analyst, query):
+    # Migration 0009: the timeline's latest rows are the first entries of one index range,
+    # in the order the query sorts by, rather than a walk of the date index through every State.
+    sql = _timeline_sql(world["jam"], analyst, query)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # A handful of rows: make the planner show whether the index can serve this query at all.
+            for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+                cursor.execute(f"SET LOCAL {setting} = off")
+            cursor.execute("EXPLAIN " + sql)
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql)
+        plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+    assert "historicalrating_state_timeline" in plan, plan
+    assert "TEMP B-TREE FOR ORDER BY" not in plan and "Sort" not in plan, plan
+
+
+@pytest.mark.postgres
+def test_pages_are_timed_with_the_start_up_heap_frozen_as_in_production(tiny, monkeypatch):
+    events = []
+    freeze, measure = benchmark.freeze_startup_heap, benchmark._measure
+
+    def frozen():
+        events.append(("freeze", freeze()))
+
+    def measured(*args, **kwargs):
+        events.append(("measure", gc.get_freeze_count()))
+        return measure(*args, **kwargs)
+
+    monkeypatch.setattr(benchmark, "freeze_startup_heap", frozen)
+    monkeypatch.setattr(benchmark, "_measure", measured)
+    report = benchmark.measure_pages(runs=1, warmups=0)
+
+    assert len(report.results) == len(events) - 1 == 9
+    (first, frozen_count), *pages = events
+    assert first == "freeze" and frozen_count > 10_000
+    # Every page is timed frozen (what the requests allocate is not frozen in between).
+    assert all(kind == "measure" and count >= frozen_count for kind, count in pages)
+    # And the caller's process is unfrozen afterwards (Python starts with a few hundred frozen objects).
+    assert gc.get_freeze_count() < 1_000
