@@ -555,8 +555,9 @@ AS_OF_TARGET = 3
 
 def _measure(page, client, user, runs, warmups, budget):
     def request():
-        # As a browser asks: compressed (GZipMiddleware), so compressing is timed too.
-        response = client.get(page.url, headers={"accept-encoding": "gzip, deflate"})
+        # As a browser asks: over HTTPS, which production serves (without DEBUG, plain HTTP is
+        # only redirected), and compressed (GZipMiddleware), so compressing is timed too.
+        response = client.get(page.url, secure=True, headers={"accept-encoding": "gzip, deflate"})
         if response.status_code != 200:
             raise BenchmarkError(f"{page.url} answered {response.status_code} to {user.username}.")
         return response
