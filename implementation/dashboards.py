@@ -3,9 +3,11 @@ What the dashboards show, computed from a fixed number of queries whatever the n
 of States, measures and history rows. Views call one ``build_*`` function and render
 its result; templates only lay it out.
 
-Who sees what is decided by ``MemberState.objects.visible_to`` (per-State detail) and
-``can_read_aggregates`` (figures summed over States). A board built for a reader who
-may not see a State's detail still counts that State in region totals.
+Who sees what is decided by ``MemberState.objects.visible_to`` (per-State detail),
+``can_read_aggregates`` (figures summed over States) and ``withholds_total``. A board
+built for a reader who may not see a State's detail still counts that State in region
+totals, unless a total would count too few such States: then it is withheld, its counts
+cleared, so that no page, chart or download can show them.
 """
 
 import dataclasses
@@ -30,7 +32,15 @@ from django.utils.timezone import template_localtime
 from django.utils.translation import get_language, gettext, gettext_lazy, ngettext, pgettext
 
 from measures.models import Measure, Section
-from states.models import MemberState, Region, RegionMembership, Workshop, is_analyst
+from states.models import (
+    MIN_HIDDEN_STATES_IN_TOTAL,
+    MemberState,
+    Region,
+    RegionMembership,
+    Workshop,
+    is_analyst,
+    withholds_total,
+)
 from states.worldmap import WorldMap, shapes_for
 
 from .filters import RatingFilterSet, end_of_day
@@ -60,9 +70,28 @@ class Tally:
     """Counts of ratings by status, and what they add up to."""
 
     counts: Counter = dataclasses.field(default_factory=Counter)
+    # The States counted here whose detail the reader may not see; only their number matters.
+    hidden: set = dataclasses.field(default_factory=set)
+    withheld: bool = False  # set by ``withhold``: the counts were cleared
+    min_hidden = MIN_HIDDEN_STATES_IN_TOTAL  # for the pages' explanations of withheld totals
 
     def add(self, status):
         self.counts[Status(status)] += 1
+
+    def merge(self, other):
+        self.counts.update(other.counts)
+        self.hidden |= other.hidden
+
+    def withhold(self):
+        """
+        Clear the counts if they count too few States hidden from the reader
+        (``withholds_total``), and return the tally. Cleared rather than flagged alone, so
+        that a page, chart or export that forgets to ask still cannot show them.
+        """
+        if withholds_total(len(self.hidden)):
+            self.counts.clear()
+            self.withheld = True
+        return self
 
     @property
     def total(self):
@@ -160,7 +189,9 @@ def bar_row_html(label, tally, *, href=None, differs=None):
     texts = _html_texts(get_language())
     label = escape(label)
     name = f'<a href="{escape(href)}">{label}</a>' if href else label
-    if tally.total:
+    if tally.withheld:
+        bar = f'<span class="muted">{texts.withheld}</span>'
+    elif tally.total:
         summary = texts.named % {"name": label, "summary": escape(tally.segments_summary)}
         bar = (
             f'<svg class="stacked-bar" viewBox="0 0 100 6" preserveAspectRatio="none" role="img" '
@@ -177,9 +208,10 @@ def bar_row_html(label, tally, *, href=None, differs=None):
         figures = f'<span class="figure muted">{texts.not_scored}</span>'
     else:
         figures = ""
-    # Translators: how many ratings a bar of the region page counts, e.g. "12 rated".
-    rated = ngettext("%(count)s rated", "%(count)s rated", tally.total) % {"count": tally.total}
-    figures += f'\n    <span class="figure muted">{escape(rated)}</span>'
+    if not tally.withheld:
+        # Translators: how many ratings a bar of the region page counts, e.g. "12 rated".
+        rated = ngettext("%(count)s rated", "%(count)s rated", tally.total) % {"count": tally.total}
+        figures += f'\n    <span class="figure muted">{escape(rated)}</span>'
     if differs is not None:
         differ = ngettext("%(count)s self-report differs", "%(count)s self-reports differ", differs) % {
             "count": differs
@@ -360,10 +392,18 @@ class Overview:
     domain: Measure.Domain | None = None  # the weapon domain the figures are narrowed to
     filtered: bool = False  # whether any filter narrows the figures
     can_record: bool = False  # whether the reader records assessments (an analyst)
+    min_hidden = MIN_HIDDEN_STATES_IN_TOTAL  # for the pages' explanations of withheld totals
 
     @property
     def empty(self):
-        return not any(card.tally.total for card in self.regions) and not any(s.tally.total for s in self.states)
+        return not any(card.tally.total or card.tally.withheld for card in self.regions) and not any(
+            s.tally.total for s in self.states
+        )
+
+    @property
+    def withheld(self):
+        """Whether any region's figures are withheld from this reader (``withholds_total``)."""
+        return any(card.tally.withheld for card in self.regions)
 
     @property
     def statuses(self):
@@ -459,8 +499,11 @@ def build_overview(*, user, filters):
     by_state = defaultdict(Tally)
     # Counted by the database: the map needs each State's tally, not its 71 cells. Unordered:
     # the model's default ordering would join and sort every row for nothing.
+    shown_ids = {state.pk for state in states if state.shown}
     for state_id, status, count in _counted(rows, "state_id", "status"):
         by_state[state_id].counts[Status(status)] += count
+        if state_id not in shown_ids:
+            by_state[state_id].hidden.add(state_id)
     # 3. Workshop regions and their members on the day, and 4. their workshops.
     on = as_of or timezone.localdate()
     regions = list(
@@ -475,9 +518,10 @@ def build_overview(*, user, filters):
     for region in regions:
         card = Tally()
         for state_id in members[region.pk]:
-            card.counts.update(by_state[state_id].counts)
+            card.merge(by_state[state_id])
         workshops = list(region.workshops.all())
-        cards.append(RegionCard(region=region, states=len(members[region.pk]), tally=card, workshop=_first(workshops)))
+        states_in = len(members[region.pk])
+        cards.append(RegionCard(region=region, states=states_in, tally=card.withhold(), workshop=_first(workshops)))
     map_states = [
         MapState(state=state, shown=state.shown, tally=by_state[state.pk] if state.shown else Tally())
         for state in states
@@ -530,6 +574,10 @@ def _texts(language):
             # Translators: the share of ratings implemented or largely implemented, e.g. "40% implemented".
             share_implemented=gettext("%(share)s implemented"),
             not_scored=gettext("not scored"),
+            # Translators: in place of a total's figures, e.g. "Withheld: it counts fewer than 3 States not
+            # shared with you" (the reader could otherwise work out those States' ratings).
+            withheld=gettext("Withheld: it counts fewer than %(minimum)s States not shared with you")
+            % {"minimum": MIN_HIDDEN_STATES_IN_TOTAL},
             # Translators: a quarter of a year, e.g. "Q3 2025".
             quarter=gettext("Q%(quarter)s %(year)s"),
             # Translators: a label of the trend chart's score axis: a score and the status it stands for,
@@ -662,9 +710,11 @@ class RegionBoard:
     trend: list  # TrendPoint
     workshops: list
     needs: list  # open AssistanceNeed of the States shown
-    open_needs: int  # open needs of all the region's States
+    open_needs: int | None  # open needs of all the region's States; None when withheld (``withholds_total``)
+    trend_withheld: bool = False  # the trend would count too few hidden States (``withholds_total``)
     filtered: bool = False  # whether any filter narrows the figures
     can_record: bool = False  # whether the reader records assessments (an analyst)
+    min_hidden = MIN_HIDDEN_STATES_IN_TOTAL  # for the pages' explanations of withheld totals
 
     @property
     def shown_states(self):
@@ -681,7 +731,16 @@ class RegionBoard:
 
     @property
     def empty(self):
-        return self.total.total == 0
+        return self.total.total == 0 and not self.total.withheld
+
+    @property
+    def withheld(self):
+        """Whether any figure of the page is withheld from this reader (``withholds_total``)."""
+        return (
+            self.trend_withheld
+            or self.open_needs is None
+            or any(t.withheld for t in [self.total, *(t for _, t in self.by_domain), *(t for _, t in self.by_section)])
+        )
 
     @property
     def statuses(self):
@@ -985,22 +1044,35 @@ def build_region_board(*, region, user, filters):
     shown_ids = {state.pk for state in states if state.shown}
     # 2. The measures of the current edition that the filters keep, with their sections.
     measures = _filtered_measures(filters)
-    # 3. Assessed statuses (with the status filter) and 4. self-reports (without it).
+    # 3. Assessed statuses and 4. self-reports, both read without the status filter.
     rows = Rating.objects.current_edition().in_states(members)
     # Unordered: the model's default ordering would join and sort every row for nothing.
     assessed = (
-        _filtered(rows.filter(kind=ASSESSED), filters).order_by().values_list("state_id", "measure_id", "status")
+        _filtered(rows.filter(kind=ASSESSED), filters, ignore=["status"])
+        .order_by()
+        .values_list("state_id", "measure_id", "status")
     )
     reported = _filtered(rows.filter(kind=SELF_REPORTED), filters, ignore=["status"]).order_by()
     cells = defaultdict(Cell)
     total, per_state, per_measure = Tally(), defaultdict(Tally), defaultdict(Tally)
-    statuses = {status.value: status for status in Status}
+    # The trend counts the same ratings whatever their status: the hidden States it sums.
+    trend_hidden = set()
+    statuses, wanted = {status.value: status for status in Status}, filters.form.cleaned_data.get("status")
     for state_id, measure_id, value in assessed:
+        hidden = state_id not in shown_ids
+        if hidden:
+            trend_hidden.add(state_id)
+        # The status filter, as the FilterSet applies it (the status of the day, "as of" one).
+        if wanted and value != wanted:
+            continue
         status = statuses[value]
         total.counts[status] += 1
         per_state[state_id].counts[status] += 1
         per_measure[measure_id].counts[status] += 1
-        if state_id in shown_ids:
+        if hidden:
+            total.hidden.add(state_id)
+            per_measure[measure_id].hidden.add(state_id)
+        else:
             cells[state_id, measure_id].assessed = value
     for state_id, measure_id, status in reported.values_list("state_id", "measure_id", "status"):
         if state_id in shown_ids:
@@ -1010,12 +1082,17 @@ def build_region_board(*, region, user, filters):
     by_section, by_domain = {}, {}
     for measure in measures:
         measure_tally = per_measure[measure.pk]
-        by_section.setdefault(measure.section, Tally()).counts.update(measure_tally.counts)
-        by_domain.setdefault(Measure.Domain(measure.domain), Tally()).counts.update(measure_tally.counts)
+        by_section.setdefault(measure.section, Tally()).merge(measure_tally)
+        by_domain.setdefault(Measure.Domain(measure.domain), Tally()).merge(measure_tally)
+    for tally_ in [total, *by_section.values(), *by_domain.values(), *per_measure.values()]:
+        tally_.withhold()
+    # A measure whose figures are withheld is left out of the ranking, not ranked as unrated.
     ranked = [MeasureTally(m, per_measure[m.pk]) for m in measures if per_measure[m.pk].mean_score is not None]
     ranked.sort(key=lambda item: (item.tally.mean_score, item.measure.code))
+    trend_withheld = withholds_total(len(trend_hidden))
 
-    # 5. The trend, from the history of the same assessed ratings (the status filter aside).
+    # 5. The trend, from the history of the same assessed ratings (the status filter aside),
+    # unless it would count too few hidden States: then it is not even read.
     history = _filtered(
         Rating.history.current_edition().in_states(members).filter(kind=ASSESSED), filters, ignore=["status", "as_of"]
     )
@@ -1023,6 +1100,13 @@ def build_region_board(*, region, user, filters):
         history = history.filter(history_date__lte=end_of_day(as_of))
     # 6. Workshops, 7. open needs of the States shown (8. with their measures), 9. all open needs counted.
     needs = AssistanceNeed.objects.visible_to(user).filter(state__in=members, status__in=OPEN_NEEDS)
+    open_needs = dict(
+        AssistanceNeed.objects.filter(state__in=members, status__in=OPEN_NEEDS)
+        .order_by()
+        .values_list("state_id")
+        .annotate(count=Count("pk"))
+    )
+    needs_withheld = withholds_total(sum(1 for state_id in open_needs if state_id not in shown_ids))
     return RegionBoard(
         region=region,
         as_of=as_of,
@@ -1036,14 +1120,15 @@ def build_region_board(*, region, user, filters):
         by_domain=[(domain, by_domain[domain]) for domain in Measure.Domain if domain in by_domain],
         by_section=list(by_section.items()),
         least_implemented=ranked[:LEAST_IMPLEMENTED],
-        trend=quarterly_trend(history),
+        trend=[] if trend_withheld else quarterly_trend(history),
+        trend_withheld=trend_withheld,
         workshops=list(region.workshops.order_by("starts_on")),
         needs=_with_summaries(
             needs.select_related("state")
             .prefetch_related("measures")
             .order_by(Priority.order_expression(), "state__name")
         ),
-        open_needs=AssistanceNeed.objects.filter(state__in=members, status__in=OPEN_NEEDS).count(),
+        open_needs=None if needs_withheld else sum(open_needs.values()),
         filtered=any(value not in (None, "") for value in filters.form.cleaned_data.values()),
         # role_kinds is cached on the user by the view's own check: no query.
         can_record=is_analyst(user),

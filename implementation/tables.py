@@ -67,13 +67,18 @@ def _score(tally):
     return None if score is None else round(score, 2)
 
 
+def _count(tally, status):
+    # A withheld total (dashboards.Tally.withhold) is left blank, not written as none of each status.
+    return None if tally.withheld else tally.counts[status]
+
+
 def _status_columns(get_tally):
     """Mean score, share implemented and one count per status, read through ``get_tally(row)``."""
     return [
         Column(gettext("Mean score (0-3)"), lambda row: _score(get_tally(row))),
         # xgettext:no-python-format
         Column(gettext("% implemented or largely"), lambda row: get_tally(row).percent_implemented),
-        *[Column(_label(status), lambda row, status=status: get_tally(row).counts[status]) for status in STATUS_ORDER],
+        *[Column(_label(s), lambda row, status=s: _count(get_tally(row), status)) for s in STATUS_ORDER],
     ]
 
 

@@ -372,9 +372,26 @@ def can_read_aggregates(user):
     """
     Whether ``user`` may see figures summed over States (region and catalogue totals),
     including States whose detail ``MemberState.objects.visible_to`` hides from them:
-    anyone with a role does.
+    anyone with a role does, unless the total counts too few such States (``withholds_total``).
     """
     return is_analyst(user) or bool(role_kinds(user))
+
+
+# A figure summed over States is shown to a reader who may not see some of those States
+# only if it counts at least this many of them. With fewer, someone who knows the other
+# States' ratings (their own State's, or those of the region they coordinate) could take
+# them away from the total and read what is left: one or two States' confidential ratings.
+MIN_HIDDEN_STATES_IN_TOTAL = 3
+
+
+def withholds_total(hidden_states):
+    """
+    Whether a total that counts ``hidden_states`` States whose detail the reader may not
+    see (``MemberState.objects.visible_to``) must be withheld from them: it counts some,
+    but fewer than ``MIN_HIDDEN_STATES_IN_TOTAL``. A total of States the reader may all
+    see, or of none, tells them nothing they could not read State by State.
+    """
+    return 0 < hidden_states < MIN_HIDDEN_STATES_IN_TOTAL
 
 
 class Preference(models.Model):

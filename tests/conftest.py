@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import translation
 
-from implementation.models import Rating
+from implementation.models import AssistanceNeed, Rating
 from implementation.services import set_rating
 from measures.models import Edition, Measure, Section
 from states.models import MemberState, Region, RegionMembership, Role
@@ -155,6 +155,47 @@ def ratings(world, analyst):
                 source_document="Firearms Act",
             )
     return made
+
+
+# M49 codes of States the cast does not use: Uganda, Tanzania, Rwanda, Burundi, Ethiopia, Djibouti, Eritrea,
+# Somalia, Madagascar, Comoros.
+_SPARE_M49 = ["800", "834", "646", "108", "231", "262", "232", "706", "450", "174"]
+
+
+@pytest.fixture
+def add_rated_states(world, analyst):
+    """
+    A factory: ``add_rated_states("caribbean", 2)`` adds two Member States to the region,
+    each assessed "partially implemented" on SALW-04 in 2024 (``status``, ``measures`` and
+    ``needs`` change that), and returns them. For totals that count enough States hidden
+    from a reader to be shown (states.models.withholds_total).
+    """
+    made = []
+
+    def add(region_key, count, *, status=Rating.Status.PARTIALLY, measures=("marking",), needs=0):
+        at = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+        for _ in range(count):
+            number = len(made)
+            state = MemberState.objects.create(
+                iso3=f"X{chr(65 + number // 26)}{chr(65 + number % 26)}",
+                iso2=f"{'XY'[number // 26]}{chr(65 + number % 26)}",
+                m49=_SPARE_M49[number],  # real codes, so that the world map has their shapes
+                name=f"Other State {number:02}",
+                m49_region="Test",
+                m49_subregion="Test",
+            )
+            RegionMembership.objects.create(region=world[region_key], state=state)
+            for measure in measures:
+                set_rating(
+                    state=state, measure=world[measure], kind=Rating.Kind.ASSESSED, by=analyst, reason="test",
+                    at=at, status=status,
+                )  # fmt: skip
+            for _ in range(needs):
+                AssistanceNeed.objects.create(state=state, kind="training", description="Training")
+            made.append(state)
+        return made[-count:] if count else []
+
+    return add
 
 
 def pytest_collection_modifyitems(config, items):

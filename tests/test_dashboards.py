@@ -73,18 +73,27 @@ def test_region_board_as_analyst_shows_every_state_and_the_totals(caribbean, ana
     assert [row.divergent for row in board.states] == [2, 0]
 
 
-def test_focal_point_gets_their_states_cells_and_everyones_totals(caribbean, focal_jam):
+def test_focal_point_gets_their_states_cells_and_the_totals_of_enough_others(caribbean, focal_jam, add_rated_states):
     board = build_region_board(region=caribbean["caribbean"], user=focal_jam, filters=filters())
     assert [row.state.iso3 for row in board.shown_states] == ["JAM"]
     assert {state_id for state_id, _ in board.cells} == {caribbean["jam"].pk}
-    # Trinidad and Tobago's ratings still count in the region's totals, unnamed.
-    assert board.total.total == 4
+    # Trinidad and Tobago alone besides Jamaica: the totals would give its ratings away.
+    assert board.total.withheld and board.total.total == 0 and board.trend == [] and board.trend_withheld
+    # With two more States, the three others count in the region's totals, unnamed.
+    add_rated_states("caribbean", 2)
+    board = build_region_board(region=caribbean["caribbean"], user=focal_jam, filters=filters())
+    assert not board.total.withheld and board.total.total == 6 and board.trend
+    assert len(board.shown_states) == 1
 
 
-def test_a_region_the_reader_does_not_cover_shows_totals_only(caribbean, focal_ken):
+def test_a_region_the_reader_does_not_cover_shows_totals_only(caribbean, focal_ken, add_rated_states):
     board = build_region_board(region=caribbean["caribbean"], user=focal_ken, filters=filters())
     assert board.shown_states == [] and board.cells == {}
-    assert board.total.total == 4
+    assert board.total.withheld and not board.empty  # two States hidden: too few
+    add_rated_states("caribbean", 1)
+    board = build_region_board(region=caribbean["caribbean"], user=focal_ken, filters=filters())
+    assert board.shown_states == [] and board.cells == {}
+    assert board.total.total == 5 and not board.total.withheld
 
 
 def test_least_implemented_measures_come_first(caribbean, analyst):

@@ -87,16 +87,32 @@ def test_coordinator_sees_their_region_in_full(client, coordinator, ratings, wor
     assert {row[1] for row in export(client, coordinator, "caribbean", "heatmap")[1:]} == {"JAM", "TTO"}
 
 
-def test_coordinator_sees_only_aggregates_of_another_region(client, coordinator, ratings, world):
+def test_coordinator_sees_only_aggregates_of_another_region(client, coordinator, ratings, world, add_rated_states):
+    add_rated_states("east_africa", 2)
     html = page(client, coordinator, "east-africa").content.decode()
     assert "Per-State detail is shared only with" in html
     assert "Kenya" not in html and "/states/KEN/" not in html and ">KEN<" not in html
     assert cell(html, "KEN", "SALW-04") is None
-    # Kenya's assessment still counts: one rating, partially implemented (a mean score of 1.0).
-    assert "1 rated" in html and "<strong>1.0</strong> / 3" in html
+    # Kenya's assessment counts with the two others: three ratings, partially implemented (a mean score of 1.0).
+    assert "3 rated" in html and "<strong>1.0</strong> / 3" in html and "Withheld" not in html
     rows = export(client, coordinator, "east-africa", "heatmap")
     assert len(rows) == 1 and not any("KEN" in value or "Kenya" in value for value in rows[0])
     assert export(client, coordinator, "east-africa", "states")[1:] == []
+
+
+def test_a_total_of_one_hidden_state_is_withheld_from_the_page_and_its_downloads(client, coordinator, ratings, world):
+    # Kenya is the only State of East Africa with an assessment: its total would be Kenya's own ratings.
+    html = page(client, coordinator, "east-africa").content.decode()
+    assert "Withheld: it counts fewer than 3 States not shared with you" in html
+    assert "Withheld: the trend counts fewer than 3 States not shared with you." in html
+    assert "Figures that would count fewer than 3 Member States not shared with you are withheld" in html
+    assert "rated" not in re.sub(r"<[^>]+>", " ", html.split('id="progress-heading"')[1].split("</section>")[0])
+    assert "<strong>1.0</strong>" not in html and "Partially implemented: 1" not in html
+    for table in ("domains", "sections"):
+        header, *rows = export(client, coordinator, "east-africa", table)
+        assert rows and all(value == "" for row in rows for value in row[1:]), (table, rows)
+    assert export(client, coordinator, "east-africa", "least")[1:] == []
+    assert export(client, coordinator, "east-africa", "trend")[1:] == []
 
 
 def test_focal_point_of_another_region_sees_only_aggregates(client, focal_ken, ratings, world):
@@ -219,11 +235,18 @@ def test_filters_that_match_nothing_say_so(client, analyst, ratings, world):
     assert "No CTED assessment matches these filters" in html
 
 
-def test_open_needs_are_counted_for_all_and_listed_for_the_states_shown(client, focal_jam, ratings, world):
+def test_open_needs_are_counted_for_all_and_listed_for_the_states_shown(
+    client, focal_jam, ratings, world, add_rated_states
+):
     for key in ("jam", "tto"):
         AssistanceNeed.objects.create(state=world[key], kind="training", description=f"Train {key} customs")
+    # Trinidad and Tobago is the only other State with a need: the count would give its own away.
     html = page(client, focal_jam, "caribbean").content.decode()
-    assert "<strong>2</strong> open needs" in html
+    assert "The count of the region's open needs is withheld" in html and "open needs across" not in html
+    assert "Train jam customs" in html and "Train tto customs" not in html
+    add_rated_states("caribbean", 2, needs=2)
+    html = page(client, focal_jam, "caribbean").content.decode()
+    assert "<strong>6</strong> open needs" in html and "open needs is withheld" not in html
     assert "Train jam customs" in html and "Train tto customs" not in html
 
 
