@@ -751,9 +751,11 @@ class RegionBoard:
     def heatmap(self):
         """(Section, [HeatRow]) in catalogue order: a row per measure, a cell per State shown."""
         shown = [row.state for row in self.shown_states]
-        # What each column's cells repeat, escaped once per State rather than once per cell.
+        # What each column's cells repeat, escaped once per State rather than once per cell. A State
+        # with no rating has an empty profile, without a place for each measure: its cells link to the
+        # profile itself, which says what to do.
         state_url = state_urls()
-        columns = [(state.pk, escape(state_url(state.iso3)), escape(state.name)) for state in shown]
+        columns = [(state.pk, escape(state_url(state.iso3)), state.rated, escape(state.name)) for state in shown]
         return [
             (section, [HeatRow(measure, columns, self.cells) for measure in measures])
             for section, measures in self.sections
@@ -802,7 +804,9 @@ class HeatRow:
     """One measure of a region's heat map."""
 
     measure: Measure
-    columns: list  # (MemberState pk, its profile's address, its name), escaped, in the order of the columns
+    # (MemberState pk, its profile's address, whether the profile lists its measures, its name), the
+    # texts escaped, in the order of the columns
+    columns: list
     cells: dict  # (state_id, measure_id) -> Cell, as RegionBoard.cells
 
     @property
@@ -818,12 +822,12 @@ class HeatRow:
         code, measure_id, cells = escape(self.measure.code), self.measure.pk, self.cells
         empty, language = Cell(), get_language()
         parts = []
-        for state_id, url, name in self.columns:
+        for state_id, url, rated, name in self.columns:
             cell = cells.get((state_id, measure_id), empty)
             title, end = _heat_cell(cell.assessed, cell.reported, language)
+            href = f"{url}#measure-{code}" if rated else url
             parts.append(
-                f'<td><a href="{url}#measure-{code}"><svg role="img"><title>'
-                f"{title % {'state': name, 'measure': code}}{end}"
+                f'<td><a href="{href}"><svg role="img"><title>{title % {"state": name, "measure": code}}{end}'
             )
         return mark_safe("".join(parts))
 
@@ -1040,7 +1044,9 @@ def build_region_board(*, region, user, filters):
     # 1. The region's States on the day, flagged with whether this reader sees their detail.
     visible = MemberState.objects.visible_to(user).filter(pk=OuterRef("pk"))
     members = MemberState.objects.in_region(region, on)
-    states = list(members.annotate(shown=Exists(visible)).order_by("name"))
+    # ``rated``: whether the State's profile (unfiltered, today) lists its measures, for the heat map's links.
+    rated = Rating.objects.current_edition().filter(state=OuterRef("pk"))
+    states = list(members.annotate(shown=Exists(visible), rated=Exists(rated)).order_by("name"))
     shown_ids = {state.pk for state in states if state.shown}
     # 2. The measures of the current edition that the filters keep, with their sections.
     measures = _filtered_measures(filters)

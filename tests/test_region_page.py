@@ -65,7 +65,8 @@ def test_an_unknown_region_is_not_found(client, analyst):
 def test_analyst_sees_every_states_cells(client, analyst, ratings, world):
     html = page(client, analyst, "caribbean").content.decode()
     assert cell(html, "JAM", "SALW-04") is not None
-    assert cell(html, "TTO", "SALW-04") is not None  # not rated: an empty cell, still a link
+    # Not rated at all: empty cells, still links, to the profile as a whole.
+    assert html.count('<td><a href="/states/TTO/"><svg') == 2
     assert "Per-State detail is shared only with" not in html
     html = page(client, analyst, "east-africa").content.decode()
     assert cell(html, "KEN", "SALW-04") is not None
@@ -83,7 +84,8 @@ def test_focal_point_sees_only_their_own_states_cells(client, focal_jam, ratings
 
 def test_coordinator_sees_their_region_in_full(client, coordinator, ratings, world):
     html = page(client, coordinator, "caribbean").content.decode()
-    assert cell(html, "JAM", "SALW-04") is not None and cell(html, "TTO", "SALW-06") is not None
+    # Trinidad and Tobago has no rating: its two cells link to its profile as a whole.
+    assert cell(html, "JAM", "SALW-04") is not None and html.count('<td><a href="/states/TTO/"><svg') == 2
     assert {row[1] for row in export(client, coordinator, "caribbean", "heatmap")[1:]} == {"JAM", "TTO"}
 
 
@@ -122,6 +124,22 @@ def test_focal_point_of_another_region_sees_only_aggregates(client, focal_ken, r
 
 
 # What the heat map shows
+
+
+def test_each_cell_links_to_a_place_its_states_profile_has(client, analyst, ratings, world):
+    html = page(client, analyst, "caribbean").content.decode()
+    links = set(re.findall(r'<td><a href="(/states/[A-Z]{3}/[^"]*)">', html))
+    # Jamaica is rated: its cells open its profile at each measure. Trinidad and Tobago is not: its
+    # profile says so and lists no measure, so its cells open the profile itself.
+    assert links == {"/states/JAM/#measure-SALW-04", "/states/JAM/#measure-SALW-06", "/states/TTO/"}
+    for link in links:
+        path, _, anchor = link.partition("#")
+        profile = client.get(path).content.decode()
+        assert (
+            (f'id="{anchor}"' in profile)
+            if anchor
+            else ('id="measure-' not in profile and "has no ratings" in profile)
+        )
 
 
 def test_the_marker_shows_where_the_self_report_differs(client, analyst, ratings, world):
