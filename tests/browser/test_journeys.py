@@ -99,3 +99,22 @@ def test_4_the_focal_point_for_jamaica_is_refused_kenyas_pages(open_page, passwo
     # Their own State still opens.
     assert page.goto("/states/JAM/").status == 200
     assert page.get_by_role("heading", level=1).inner_text().startswith("Jamaica")
+
+
+def test_a_focal_point_is_told_why_a_regions_totals_are_withheld(open_page, focal_jam, ratings, world):
+    # East Africa has one rated State, Kenya: its totals would be Kenya's own ratings.
+    for width, name in [(1280, "wide"), (390, "phone")]:
+        page = open_page(width=width, user=focal_jam)
+        page.goto("/regions/east-africa/")
+        progress = page.locator("section[aria-labelledby='progress-heading']")
+        expect(
+            progress.get_by_text("Withheld: it counts fewer than 3 States not shared with you").first
+        ).to_be_visible()
+        expect(progress.get_by_text("could work out those of one State")).to_be_visible()
+        expect(page.get_by_text("Withheld: the trend counts fewer than 3 States")).to_be_visible()
+        expect(progress.locator("svg.stacked-bar")).to_have_count(0)
+        shoot(page, f"withheld-region-{name}")
+    page.goto("/")
+    card = page.locator(".region-card", has_text="East Africa")
+    expect(card).to_contain_text("Withheld: it counts fewer than 3 States not shared with you")
+    shoot(page, "withheld-overview-phone")
