@@ -45,6 +45,8 @@ urlpatterns = [
     path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("healthz", healthz, name="healthz"),
+    # The printed page's margins in each language (see views.print_stylesheet).
+    path("print/<str:language>.css", views.print_stylesheet, name="print_stylesheet"),
     # One sign-in page for the whole site: the admin's own would skip the two-factor code and
     # the lockout page, so it sends people to this one, with the page they asked for.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),

@@ -3,11 +3,17 @@ The dashboards: a scoped fetch, one ``build_*`` call, then render or export. Who
 see what is decided in states/models.py (``visible_to``, ``can_read_aggregates``).
 """
 
+import re
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
+from django.utils import translation
 from django.utils.translation import gettext
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
 
 from states.models import MemberState, Region, can_read_aggregates
 
@@ -78,3 +84,45 @@ def _render_or_export(request, template, board, filters, make_tables):
         return export_response(table, request.GET.get("format"), table.title, notes=tables.notes(filters))
     except ValueError as error:
         return HttpResponseBadRequest(str(error))
+
+
+# A day: the page margins' words change only with a new release, and each language has its own address.
+@require_GET
+@cache_control(public=True, max_age=86400)
+def print_stylesheet(request, language):
+    """
+    The printed page's margins in ``language``: whom a copy is for, and "Page 2 of 5". CSS
+    writes them (``@page`` margin boxes), so they are served as a small stylesheet per
+    language, since the site's policy allows no inline style, rather than kept in English
+    in tracker.css.
+    """
+    if language not in dict(settings.LANGUAGES):
+        raise Http404(f"No stylesheet for the language {language!r}.")
+    with translation.override(language):
+        rtl = translation.get_language_bidi()
+        notice = _css_string(gettext("Shared with the State concerned — not for publication"))
+        # Translators: the footer of each printed page, e.g. "Page 2 of 5".
+        pages = _css_content(gettext("Page %(page)s of %(pages)s"))
+    # The notice stands where lines begin, the page number where they end, as the text reads.
+    start, end = ("right", "left") if rtl else ("left", "right")
+    css = (
+        "@media print {\n  @page {\n"
+        f"    @bottom-{start} {{ content: {notice}; font: 7.5pt system-ui, sans-serif; color: #444; }}\n"
+        f"    @bottom-{end} {{ content: {pages}; font: 7.5pt system-ui, sans-serif; color: #444; }}\n"
+        "  }\n}\n"
+    )
+    return HttpResponse(css, content_type="text/css; charset=utf-8")
+
+
+def _css_string(text):
+    """``text`` as a quoted CSS string."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\A ") + '"'
+
+
+def _css_content(pattern):
+    """A translated "Page %(page)s of %(pages)s" as a CSS ``content`` value: strings around the two counters."""
+    parts = re.split(r"%\((page|pages)\)s", pattern)
+    # re.split keeps the names it splits on at the odd positions: text, name, text, name, text.
+    return " ".join(
+        f"counter({part})" if index % 2 else _css_string(part) for index, part in enumerate(parts) if index % 2 or part
+    )

@@ -421,6 +421,11 @@ ROUTES = {
     "healthz": [
         ("/healthz", (200, 200, 200, 200, 200)),
     ],
+    # The printed page's margins in one language: words of the interface only, the same for everyone.
+    "print/<str:language>.css": [
+        ("/print/ar.css", (200, 200, 200, 200, 200)),
+        ("/print/xx.css", (404, 404, 404, 404, 404)),
+    ],
     "admin/": [
         ("/admin/", (ADMIN_LOGIN, 200, 200, 200, 200)),
     ],

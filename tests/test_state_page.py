@@ -11,6 +11,7 @@ import io
 import re
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from openpyxl import load_workbook
 
@@ -407,6 +408,44 @@ def test_printed_copy_names_its_audience_and_date(client, ratings, focal_jam):
     assert "Shared with the State concerned — not for publication" in html
     assert f"As of {timezone.localdate():%-d %B %Y}" in html
     assert "use your browser's Print" in html
+
+
+@pytest.mark.parametrize(
+    ("language", "notice", "pages"),
+    [
+        ("en", '@bottom-left { content: "Shared with the State concerned — not for publication";',
+         '@bottom-right { content: "Page " counter(page) " of " counter(pages);'),
+        ("fr", "@bottom-left { content: \"Partagé avec l’État concerné — ne pas publier\";",
+         '@bottom-right { content: "Page " counter(page) " sur " counter(pages);'),
+        # Right to left: the notice where the lines begin, on the right.
+        ("ar", '@bottom-right { content: "',
+         '@bottom-left { content: "الصفحة " counter(page) " من " counter(pages);'),
+    ],
+)  # fmt: skip
+def test_each_printed_page_says_whom_it_is_for_and_its_number_in_the_readers_language(
+    client, ratings, focal_jam, language, notice, pages
+):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    html = _page(client, focal_jam)
+    assert f'<link rel="stylesheet" href="/print/{language}.css" media="print">' in html
+    response = client.get(f"/print/{language}.css")
+    assert response.status_code == 200 and response["Content-Type"] == "text/css; charset=utf-8"
+    assert "max-age=86400" in response["Cache-Control"]
+    css = response.content.decode()
+    assert notice in css and pages in css, css
+
+
+def test_the_print_stylesheet_of_an_unknown_language_is_not_found(client, db):
+    assert client.get("/print/xx.css").status_code == 404
+    assert client.post("/print/fr.css").status_code == 405
+
+
+def test_the_printed_margins_quote_translations_safely():
+    from implementation.views import _css_content, _css_string
+
+    assert _css_string('Say "hi" \\ bye\nnow') == '"Say \\"hi\\" \\\\ bye\\A now"'
+    assert _css_content("%(page)s/%(pages)s") == 'counter(page) "/" counter(pages)'
+    assert _css_content("Page %(page)s of %(pages)s") == '"Page " counter(page) " of " counter(pages)'
 
 
 # Downloads
