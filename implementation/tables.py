@@ -332,10 +332,11 @@ def _need_columns():
     ]
 
 
-def notes(filters):
+def notes(filters, board=None):
     """
     Lines for an export's "About" sheet: the filters that produced it, each by the label and
-    the value its form shows, in the reader's language; dates as ISO dates.
+    the value its form shows, in the reader's language; dates as ISO dates. And, if the
+    ``board`` withheld figures from this reader, why their cells are blank.
     """
     form, applied = filters.form, []
     for name, value in form.cleaned_data.items():
@@ -352,7 +353,15 @@ def notes(filters):
         % {"filters": "; ".join(applied) if applied else pgettext("no filters", "none")},
         # Translators: the day an export shows the ratings of, as an ISO date, or "today".
         gettext("As of: %(date)s") % {"date": as_of.isoformat() if as_of else gettext("today")},
-    ]
+    ] + ([_withheld_note(board)] if getattr(board, "withheld", False) else [])
+
+
+def _withheld_note(board):
+    # The sentence the page shows above the withheld figures (templates/implementation/region.html).
+    return gettext(
+        "Figures that would count fewer than %(minimum)s Member States not shared with you are withheld: from them, "
+        "anyone who knows the other States' ratings could work out those of one State."
+    ) % {"minimum": board.min_hidden}
 
 
 def _status_label(value):

@@ -81,7 +81,7 @@ def _render_or_export(request, template, board, filters, make_tables):
     if table is None:
         raise Http404(f"This page has no table called {name!r}.")
     try:
-        return export_response(table, request.GET.get("format"), table.title, notes=tables.notes(filters))
+        return export_response(table, request.GET.get("format"), table.title, notes=tables.notes(filters, board))
     except ValueError as error:
         return HttpResponseBadRequest(str(error))
 

@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import io
 
+import openpyxl
 import pytest
 from django.http import QueryDict
 
@@ -154,3 +155,15 @@ def test_a_withheld_region_page_reads_no_history_and_issues_a_fixed_number_of_qu
     with django_assert_num_queries(WITHHELD_REGION_PAGE_QUERIES):
         response = client.get("/regions/caribbean/")
     assert "Withheld: the trend counts fewer than 3 States not shared with you." in response.content.decode()
+
+
+def test_a_download_with_withheld_figures_says_why_its_cells_are_blank(client, world, ratings, coordinator):
+    client.force_login(coordinator)
+    response = client.get("/regions/east-africa/?export=domains&format=xlsx")
+    about = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)["About"]
+    lines = [row[0] for row in about.iter_rows(values_only=True)]
+    assert any(line and line.startswith("Figures that would count fewer than 3 Member States") for line in lines)
+    # The coordinator's own region withholds nothing, and its download does not say it does.
+    response = client.get("/regions/caribbean/?export=domains&format=xlsx")
+    about = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)["About"]
+    assert not any("withheld" in str(row[0]) for row in about.iter_rows(values_only=True))
