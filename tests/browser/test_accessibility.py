@@ -101,6 +101,8 @@ def is_download(url):
         return True  # CSV and XLSX downloads
     if parts.path.startswith("/api/") and parts.path != "/api/docs/":
         return True  # the API's JSON and CSV, and its OpenAPI schema (YAML)
+    if parts.path.endswith(".css"):
+        return True  # the printed pages' margins, a stylesheet per language
     # The admin's JavaScript catalogue and the JSON behind its search-as-you-type boxes, and
     # the load balancer's plain-text health check: none is a page anyone reads.
     return parts.path in ("/admin/jsi18n/", "/admin/autocomplete/", "/healthz")
