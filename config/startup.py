@@ -19,7 +19,7 @@ def freeze_startup_heap():
     Python's cyclic collector re-walks every tracked object it has not freed on each full
     collection: Django, the URLconf with every view, form and serializer it imports, the
     translation catalogues, the app's models. These live as long as the process, yet on the
-    dashboards those passes were about a quarter of each page's CPU (docs/performance.md).
+    dashboards those passes were 7-15 % of each page's CPU (docs/performance.md).
     ``gc.freeze()`` moves them to a permanent generation that collections skip; objects made
     later, by requests, are collected as before. The URLconf and the catalogues are otherwise
     loaded by the first request, after the freeze, so they are loaded here first. A collection
