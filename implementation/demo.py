@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from simple_history.utils import bulk_create_with_history
 
@@ -108,7 +108,21 @@ def seed_demo(*, seed=DEFAULT_SEED, password=None):
     if Assessment.objects.filter(is_demo=True).exists():
         return _existing_summary(logins)
     counts = _Builder(random.Random(seed), reference, users).build()
+    _refresh_statistics()
     return DemoSummary(created=True, logins=logins, **counts)
+
+
+def _refresh_statistics():
+    """
+    Have PostgreSQL sample the tables just filled. Its planner otherwise goes by the
+    statistics of the last automatic ANALYZE, which may describe the tables before the
+    seeding (empty, or a few rows) until autovacuum next passes, and may choose plans
+    for a few rows that take minutes on thousands. ANALYZE reads a sample of each table:
+    a second or two. (SQLite keeps no such statistics unless asked to.)
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 # Reference data and accounts

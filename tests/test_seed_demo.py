@@ -361,3 +361,22 @@ def test_with_debug_off_it_refuses_unless_told_twice(world):
     with pytest.raises(CommandError, match="--allow-without-debug"):
         call_command("seed_demo", stdout=StringIO())
     assert not User.objects.filter(username="admin").exists()
+
+
+@pytest.mark.postgres
+def test_the_seeding_leaves_postgresql_statistics_of_the_rows_it_wrote(db):
+    from django.db import connection
+
+    load_reference_data()
+    with connection.cursor() as cursor:
+        # Statistics of the empty tables, as an automatic ANALYZE before the seeding would leave them.
+        cursor.execute("ANALYZE implementation_rating, implementation_historicalrating")
+        seed_demo()
+        cursor.execute(
+            "SELECT relname, reltuples FROM pg_class "
+            "WHERE relname IN ('implementation_rating', 'implementation_historicalrating')"
+        )
+        estimated = dict(cursor.fetchall())
+    # ANALYZE samples, so its estimate is close to the count rather than equal to it.
+    assert estimated["implementation_rating"] == pytest.approx(Rating.objects.count(), rel=0.1)
+    assert estimated["implementation_historicalrating"] == pytest.approx(Rating.history.count(), rel=0.1)
