@@ -44,6 +44,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("help/", views.help_page, name="help"),
     path("healthz", healthz, name="healthz"),
     # The printed page's margins in each language (see views.print_stylesheet).
     path("print/<str:language>.css", views.print_stylesheet, name="print_stylesheet"),

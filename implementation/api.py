@@ -23,7 +23,7 @@ from states.models import MemberState, Region, RegionMembership
 
 from . import serializers, workflow
 from .api_schema import DETAIL
-from .filters import MomentFilter, RatingFilterSet, end_of_day
+from .filters import MomentFilter, RatingFilterSet, StateFilter, end_of_day
 from .models import Assessment, Rating, Recommendation, Submission
 
 # Ratings and their history in the order of the pages: by State, then as the catalogue lists measures.
@@ -190,7 +190,7 @@ class RatingHistoryViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class AssessmentFilterSet(django_filters.FilterSet):
-    state = django_filters.CharFilter(field_name="state__iso3", lookup_expr="iexact", label="State (ISO3)")
+    state = StateFilter()
 
     class Meta:
         model = Assessment
@@ -212,7 +212,7 @@ class AssessmentViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class RecommendationFilterSet(django_filters.FilterSet):
-    state = django_filters.CharFilter(field_name="state__iso3", lookup_expr="iexact", label="State (ISO3)")
+    state = StateFilter()
     measure = django_filters.CharFilter(method="filter_measure", label="Measure (code)")
 
     class Meta:
@@ -239,7 +239,7 @@ class RecommendationViewSet(viewsets.ReadOnlyModelViewSet):
 # Path converters rather than regexes: a lookup takes any value but "/", so that a
 # malformed one (an id with a dot, a lowercase ISO3) gets the API's JSON 404, not the site's page.
 class SubmissionFilterSet(django_filters.FilterSet):
-    state = django_filters.CharFilter(field_name="state__iso3", lookup_expr="iexact", label="State (ISO3)")
+    state = StateFilter()
     measure = django_filters.CharFilter(field_name="measure__code", lookup_expr="iexact", label="Measure (code)")
 
     class Meta:

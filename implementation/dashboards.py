@@ -6,8 +6,9 @@ its result; templates only lay it out.
 Who sees what is decided by ``MemberState.objects.visible_to`` (per-State detail),
 ``can_read_aggregates`` (figures summed over States) and ``withholds_total``. A board
 built for a reader who may not see a State's detail still counts that State in region
-totals, unless a total would count too few such States: then it is withheld, its counts
-cleared, so that no page, chart or download can show them.
+totals, measure by measure: a measure rated by too few such States is withheld, its
+counts cleared so that no page, chart or download can show them, and left out of every
+sum above it (sections, domains, the region), so that no sum can be taken apart again.
 """
 
 import dataclasses
@@ -20,7 +21,7 @@ from collections import Counter, defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Prefetch
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -43,7 +44,7 @@ from states.models import (
 )
 from states.worldmap import WorldMap, shapes_for
 
-from .filters import RatingFilterSet, end_of_day
+from .filters import end_of_day
 from .models import STALE_AFTER, Assessment, AssistanceNeed, Confidentiality, Priority, Rating, Recommendation
 
 Status = Rating.Status
@@ -70,9 +71,11 @@ class Tally:
     """Counts of ratings by status, and what they add up to."""
 
     counts: Counter = dataclasses.field(default_factory=Counter)
-    # The States counted here whose detail the reader may not see; only their number matters.
+    # The States hidden from the reader that have a rating here, whatever its status (the
+    # status filter must not decide what is withheld); only their number matters.
     hidden: set = dataclasses.field(default_factory=set)
     withheld: bool = False  # set by ``withhold``: the counts were cleared
+    partial: bool = False  # a sum that leaves out withheld measures (``MeasureCounts.total_of``)
     min_hidden = MIN_HIDDEN_STATES_IN_TOTAL  # for the pages' explanations of withheld totals
 
     def add(self, status):
@@ -82,13 +85,14 @@ class Tally:
         self.counts.update(other.counts)
         self.hidden |= other.hidden
 
-    def withhold(self):
+    def withhold(self, hidden_in_scope):
         """
-        Clear the counts if they count too few States hidden from the reader
-        (``withholds_total``), and return the tally. Cleared rather than flagged alone, so
-        that a page, chart or export that forgets to ask still cannot show them.
+        Clear the counts if, with ``hidden_in_scope`` States hidden from the reader in scope,
+        they count too few of them (``withholds_total``), and return the tally. Cleared
+        rather than flagged alone, so that a page, chart or export that forgets to ask
+        still cannot show them.
         """
-        if withholds_total(len(self.hidden)):
+        if withholds_total(hidden_in_scope=hidden_in_scope, hidden_counted=len(self.hidden)):
             self.counts.clear()
             self.withheld = True
         return self
@@ -212,6 +216,8 @@ def bar_row_html(label, tally, *, href=None, differs=None):
         # Translators: how many ratings a bar of the region page counts, e.g. "12 rated".
         rated = ngettext("%(count)s rated", "%(count)s rated", tally.total) % {"count": tally.total}
         figures += f'\n    <span class="figure muted">{escape(rated)}</span>'
+    if tally.partial:
+        figures += f'\n    <span class="figure muted">{texts.partial}</span>'
     if differs is not None:
         differ = ngettext("%(count)s self-report differs", "%(count)s self-reports differ", differs) % {
             "count": differs
@@ -287,10 +293,90 @@ def quarterly_trend(history_rows):
 
 def _filtered(rows, filters, *, ignore=()):
     """``rows`` through the reader's (already validated) ``filters``, less those named in ``ignore``."""
-    data = filters.data.copy()
-    for name in ignore:
-        data.pop(name, None)
-    return RatingFilterSet(data, queryset=rows).qs
+    return filters.apply(rows, ignore=ignore)
+
+
+class MeasureCounts:
+    """
+    Assessed ratings of some States counted measure by measure, as one reader may see them:
+    a measure's counts are withheld when they count too few States hidden from the reader
+    (``withholds_total``), and every sum of measures leaves the withheld ones out. Whether a
+    measure is withheld is decided before the status filter, so that filtering by status
+    cannot tell a State's status from the notice.
+    """
+
+    def __init__(self, *, shown_ids, hidden_in_scope, status=None):
+        self.shown_ids, self.hidden_in_scope, self.wanted = shown_ids, hidden_in_scope, status
+        self.per_measure = defaultdict(Tally)
+        self.settled = False
+
+    def add(self, state_id, measure_id, value):
+        """Count one rating; whether it passes the status filter."""
+        tally = self.per_measure[measure_id]
+        if state_id not in self.shown_ids:
+            tally.hidden.add(state_id)
+        if self.wanted and value != self.wanted:
+            return False
+        tally.counts[_STATUSES[value]] += 1
+        return True
+
+    def settle(self):
+        for tally in self.per_measure.values():
+            tally.withhold(self.hidden_in_scope)
+        self.settled = True
+        return self
+
+    def measure(self, measure_id):
+        """One measure's tally; a measure nobody rated is withheld like one too few rated."""
+        tally = self.per_measure.get(measure_id)
+        return tally if tally is not None else Tally().withhold(self.hidden_in_scope)
+
+    def total_of(self, measure_ids):
+        """
+        The sum of the tallies of ``measure_ids`` that are shown. It is withheld when States
+        hidden from the reader are in scope and no measure is shown, and ``partial`` when
+        it leaves out measures rated in these States whose counts are withheld.
+        """
+        assert self.settled, "settle() the counts before summing them"
+        total, rated, shown = Tally(), 0, 0
+        for measure_id in measure_ids:
+            tally = self.per_measure.get(measure_id)
+            if tally is None:
+                continue
+            rated += 1
+            if not tally.withheld:
+                shown += 1
+                total.merge(tally)
+        total.partial = shown < rated
+        if self.hidden_in_scope and not shown:
+            total.withheld = True
+        return total
+
+    @property
+    def shown_measures(self):
+        return [measure_id for measure_id, tally in self.per_measure.items() if not tally.withheld]
+
+    @property
+    def withheld_measures(self):
+        return [measure_id for measure_id, tally in self.per_measure.items() if tally.withheld]
+
+
+_STATUSES = {status.value: status for status in Status}
+
+
+def _in_scope(state_ids, filters):
+    """
+    The States of ``state_ids`` that the State and region filters keep: the States a figure
+    is about, from the memberships and the reader's choices alone, never from ratings.
+    """
+    cleaned = filters.form.cleaned_data
+    if cleaned.get("state") is not None:
+        state_ids = state_ids & {cleaned["state"].pk}
+    if cleaned.get("region"):
+        region = Region.objects.filter(slug=cleaned["region"]).first()
+        members = set(MemberState.objects.in_region(region).values_list("pk", flat=True)) if region else set()
+        state_ids = state_ids & members
+    return state_ids
 
 
 def _as_of(filters):
@@ -396,14 +482,18 @@ class Overview:
 
     @property
     def empty(self):
-        return not any(card.tally.total or card.tally.withheld for card in self.regions) and not any(
-            s.tally.total for s in self.states
-        )
+        # A withheld card counts as nothing: it may stand for no rating at all.
+        return not any(card.tally.total for card in self.regions) and not any(s.tally.total for s in self.states)
 
     @property
     def withheld(self):
         """Whether any region's figures are withheld from this reader (``withholds_total``)."""
-        return any(card.tally.withheld for card in self.regions)
+        return any(card.tally.withheld or card.tally.partial for card in self.regions)
+
+    @property
+    def partial(self):
+        """Whether a region's totals leave out measures withheld from this reader."""
+        return any(card.tally.partial for card in self.regions)
 
     @property
     def statuses(self):
@@ -493,35 +583,47 @@ def build_overview(*, user, filters):
     # 1. Every State, flagged with whether its detail is visible to this reader.
     visible = MemberState.objects.visible_to(user).filter(pk=OuterRef("pk"))
     states = list(MemberState.objects.annotate(shown=Exists(visible)).order_by("name"))
-    # 2. Assessed statuses of the current edition, one row per State x measure.
-    as_of = _as_of(filters)
-    rows = _filtered(Rating.objects.current_edition().filter(kind=ASSESSED), filters)
-    by_state = defaultdict(Tally)
-    # Counted by the database: the map needs each State's tally, not its 71 cells. Unordered:
-    # the model's default ordering would join and sort every row for nothing.
     shown_ids = {state.pk for state in states if state.shown}
-    for state_id, status, count in _counted(rows, "state_id", "status"):
-        by_state[state_id].counts[Status(status)] += count
-        if state_id not in shown_ids:
-            by_state[state_id].hidden.add(state_id)
-    # 3. Workshop regions and their members on the day, and 4. their workshops.
+    # 2. Assessed statuses of the current edition, counted by State for the map: it needs
+    # each State's tally, not its 71 cells. Unordered: the model's default ordering would
+    # join and sort every row for nothing. Only the States shown are drawn with a level.
+    as_of = _as_of(filters)
+    assessed = Rating.objects.current_edition().filter(kind=ASSESSED)
+    by_state = defaultdict(Tally)
+    for state_id, status, count in _counted(_filtered(assessed, filters), "state_id", "status"):
+        if state_id in shown_ids:
+            by_state[state_id].counts[Status(status)] += count
+    # 3. Workshop regions, 4. their workshops and 5. their members on the day.
     on = as_of or timezone.localdate()
     regions = list(
         Region.objects.filter(kind=Region.Kind.WORKSHOP)
         .prefetch_related(Prefetch("workshops", queryset=Workshop.objects.order_by("starts_on")))
         .order_by("name")
     )
-    members = defaultdict(set)
+    members, regions_of = defaultdict(set), defaultdict(list)
     for region_id, state_id in _memberships(regions, on):
         members[region_id].add(state_id)
+        regions_of[state_id].append(region_id)
+    # 6. The members' ratings by measure, for each card's totals, counted as the region page counts them.
+    in_scope = _in_scope(set(regions_of), filters)
+    counts = {
+        region.pk: MeasureCounts(
+            shown_ids=shown_ids,
+            hidden_in_scope=len((members[region.pk] & in_scope) - shown_ids),
+            status=filters.form.cleaned_data.get("status"),
+        )
+        for region in regions
+    }
+    rows = _filtered(assessed.filter(state__in=list(regions_of)), filters, ignore=["status"])
+    for state_id, measure_id, value in rows.order_by().values_list("state_id", "measure_id", "status"):
+        for region_id in regions_of[state_id]:
+            counts[region_id].add(state_id, measure_id, value)
     cards = []
     for region in regions:
-        card = Tally()
-        for state_id in members[region.pk]:
-            card.merge(by_state[state_id])
+        region_counts = counts[region.pk].settle()
+        card = region_counts.total_of(list(region_counts.per_measure))
         workshops = list(region.workshops.all())
-        states_in = len(members[region.pk])
-        cards.append(RegionCard(region=region, states=states_in, tally=card.withhold(), workshop=_first(workshops)))
+        cards.append(RegionCard(region=region, states=len(members[region.pk]), tally=card, workshop=_first(workshops)))
     map_states = [
         MapState(state=state, shown=state.shown, tally=by_state[state.pk] if state.shown else Tally())
         for state in states
@@ -578,6 +680,8 @@ def _texts(language):
             # shared with you" (the reader could otherwise work out those States' ratings).
             withheld=gettext("Withheld: it counts fewer than %(minimum)s States not shared with you")
             % {"minimum": MIN_HIDDEN_STATES_IN_TOTAL},
+            # Translators: beside a total that leaves out measures whose figures are withheld from the reader.
+            partial=gettext("withheld measures left out"),
             # Translators: a quarter of a year, e.g. "Q3 2025".
             quarter=gettext("Q%(quarter)s %(year)s"),
             # Translators: a label of the trend chart's score axis: a score and the status it stands for,
@@ -736,11 +840,16 @@ class RegionBoard:
     @property
     def withheld(self):
         """Whether any figure of the page is withheld from this reader (``withholds_total``)."""
-        return (
-            self.trend_withheld
-            or self.open_needs is None
-            or any(t.withheld for t in [self.total, *(t for _, t in self.by_domain), *(t for _, t in self.by_section)])
-        )
+        return self.trend_withheld or self.open_needs is None or any(t.withheld or t.partial for t in self._sums)
+
+    @property
+    def partial(self):
+        """Whether a sum of measures on the page leaves out measures withheld from this reader."""
+        return any(t.partial for t in self._sums)
+
+    @property
+    def _sums(self):
+        return [self.total, *(t for _, t in self.by_domain), *(t for _, t in self.by_section)]
 
     @property
     def statuses(self):
@@ -1048,6 +1157,8 @@ def build_region_board(*, region, user, filters):
     rated = Rating.objects.current_edition().filter(state=OuterRef("pk"))
     states = list(members.annotate(shown=Exists(visible), rated=Exists(rated)).order_by("name"))
     shown_ids = {state.pk for state in states if state.shown}
+    hidden_ids = {state.pk for state in states} - shown_ids
+    in_scope = _in_scope({state.pk for state in states}, filters)
     # 2. The measures of the current edition that the filters keep, with their sections.
     measures = _filtered_measures(filters)
     # 3. Assessed statuses and 4. self-reports, both read without the status filter.
@@ -1060,50 +1171,58 @@ def build_region_board(*, region, user, filters):
     )
     reported = _filtered(rows.filter(kind=SELF_REPORTED), filters, ignore=["status"]).order_by()
     cells = defaultdict(Cell)
-    total, per_state, per_measure = Tally(), defaultdict(Tally), defaultdict(Tally)
-    # The trend counts the same ratings whatever their status: the hidden States it sums.
-    trend_hidden = set()
-    statuses, wanted = {status.value: status for status in Status}, filters.form.cleaned_data.get("status")
+    counts = MeasureCounts(
+        shown_ids=shown_ids, hidden_in_scope=len(in_scope & hidden_ids), status=filters.form.cleaned_data.get("status")
+    )
+    per_state = defaultdict(Tally)
     for state_id, measure_id, value in assessed:
-        hidden = state_id not in shown_ids
-        if hidden:
-            trend_hidden.add(state_id)
         # The status filter, as the FilterSet applies it (the status of the day, "as of" one).
-        if wanted and value != wanted:
-            continue
-        status = statuses[value]
-        total.counts[status] += 1
-        per_state[state_id].counts[status] += 1
-        per_measure[measure_id].counts[status] += 1
-        if hidden:
-            total.hidden.add(state_id)
-            per_measure[measure_id].hidden.add(state_id)
-        else:
+        if counts.add(state_id, measure_id, value) and state_id in shown_ids:
+            per_state[state_id].add(value)
             cells[state_id, measure_id].assessed = value
     for state_id, measure_id, status in reported.values_list("state_id", "measure_id", "status"):
         if state_id in shown_ids:
             cells[state_id, measure_id].reported = status
     divergent = Counter(state_id for (state_id, _), cell in cells.items() if cell.diverges)
 
+    counts.settle()
     by_section, by_domain = {}, {}
     for measure in measures:
-        measure_tally = per_measure[measure.pk]
-        by_section.setdefault(measure.section, Tally()).merge(measure_tally)
-        by_domain.setdefault(Measure.Domain(measure.domain), Tally()).merge(measure_tally)
-    for tally_ in [total, *by_section.values(), *by_domain.values(), *per_measure.values()]:
-        tally_.withhold()
+        by_section.setdefault(measure.section, []).append(measure.pk)
+        by_domain.setdefault(Measure.Domain(measure.domain), []).append(measure.pk)
+    total = counts.total_of([measure.pk for measure in measures])
     # A measure whose figures are withheld is left out of the ranking, not ranked as unrated.
-    ranked = [MeasureTally(m, per_measure[m.pk]) for m in measures if per_measure[m.pk].mean_score is not None]
+    ranked = [MeasureTally(m, counts.measure(m.pk)) for m in measures]
+    ranked = [item for item in ranked if item.tally.mean_score is not None]
     ranked.sort(key=lambda item: (item.tally.mean_score, item.measure.code))
-    trend_withheld = withholds_total(len(trend_hidden))
 
-    # 5. The trend, from the history of the same assessed ratings (the status filter aside),
-    # unless it would count too few hidden States: then it is not even read.
+    # 5. The trend, from the history of the same assessed ratings (the status filter aside)
+    # of the measures shown, from the quarter when it counts enough hidden States.
     history = _filtered(
         Rating.history.current_edition().in_states(members).filter(kind=ASSESSED), filters, ignore=["status", "as_of"]
     )
     if as_of is not None:
         history = history.filter(history_date__lte=end_of_day(as_of))
+    withheld_measures = counts.withheld_measures
+    if withheld_measures:
+        history = history.exclude(measure__in=withheld_measures)
+    trend_from, trend_withheld = None, bool(counts.hidden_in_scope and not counts.shown_measures)
+    if counts.hidden_in_scope and not trend_withheld:
+        # (5a.) When each hidden State first counts in the trend: the points before the
+        # third would show the sum of one or two hidden States.
+        firsts = sorted(
+            history.filter(state__in=in_scope & hidden_ids)
+            .order_by()
+            .values("state_id")
+            .annotate(first=Min("history_date"))
+            .values_list("first", flat=True)
+        )
+        trend_withheld = withholds_total(hidden_in_scope=counts.hidden_in_scope, hidden_counted=len(firsts))
+        if not trend_withheld and len(firsts) >= MIN_HIDDEN_STATES_IN_TOTAL:
+            trend_from = _quarter_of(firsts[MIN_HIDDEN_STATES_IN_TOTAL - 1])
+    trend = [] if trend_withheld else quarterly_trend(history)
+    if trend_from is not None:
+        trend = [point for point in trend if point.quarter >= trend_from]
     # 6. Workshops, 7. open needs of the States shown (8. with their measures), 9. all open needs counted.
     needs = AssistanceNeed.objects.visible_to(user).filter(state__in=members, status__in=OPEN_NEEDS)
     open_needs = dict(
@@ -1112,7 +1231,9 @@ def build_region_board(*, region, user, filters):
         .values_list("state_id")
         .annotate(count=Count("pk"))
     )
-    needs_withheld = withholds_total(sum(1 for state_id in open_needs if state_id not in shown_ids))
+    needs_withheld = withholds_total(
+        hidden_in_scope=len(hidden_ids), hidden_counted=sum(1 for state_id in open_needs if state_id in hidden_ids)
+    )
     return RegionBoard(
         region=region,
         as_of=as_of,
@@ -1123,10 +1244,10 @@ def build_region_board(*, region, user, filters):
         sections=_group_by_section(measures),
         cells=dict(cells),
         total=total,
-        by_domain=[(domain, by_domain[domain]) for domain in Measure.Domain if domain in by_domain],
-        by_section=list(by_section.items()),
+        by_domain=[(domain, counts.total_of(by_domain[domain])) for domain in Measure.Domain if domain in by_domain],
+        by_section=[(section, counts.total_of(ids)) for section, ids in by_section.items()],
         least_implemented=ranked[:LEAST_IMPLEMENTED],
-        trend=[] if trend_withheld else quarterly_trend(history),
+        trend=trend,
         trend_withheld=trend_withheld,
         workshops=list(region.workshops.order_by("starts_on")),
         needs=_with_summaries(
@@ -1139,6 +1260,12 @@ def build_region_board(*, region, user, filters):
         # role_kinds is cached on the user by the view's own check: no query.
         can_record=is_analyst(user),
     )
+
+
+def _quarter_of(moment):
+    """The first day of the quarter of ``moment``, in the site's time zone, as the trend's points are dated."""
+    day = timezone.localtime(moment).date()
+    return day.replace(month=3 * ((day.month - 1) // 3) + 1, day=1)
 
 
 def _with_summaries(needs):

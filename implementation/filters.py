@@ -53,11 +53,46 @@ class MomentFilter(django_filters.IsoDateTimeFilter):
     field_class = MomentField
 
 
+class StateField(forms.ModelChoiceField):
+    """A Member State by its ISO3 code, in any case, among the States the reader may read."""
+
+    widget = forms.TextInput
+    default_error_messages = {
+        "invalid_choice": gettext_lazy("Enter the ISO3 code of a Member State whose records you may read, e.g. JAM."),
+    }
+
+    def to_python(self, value):
+        return super().to_python(value.strip().upper() if isinstance(value, str) else value)
+
+    def prepare_value(self, value):
+        return value.iso3 if isinstance(value, MemberState) else value
+
+
+def readable_states(request):
+    """
+    The States a filter may name: those the reader may read. A State hidden from them is
+    refused exactly like a code that names no State, so that no filter narrows a figure to it.
+    Callers without a request (commands, benchmarks) are trusted with every State.
+    """
+    if request is None:
+        return MemberState.objects.all()
+    return MemberState.objects.visible_to(request.user)
+
+
+class StateFilter(django_filters.ModelChoiceFilter):
+    field_class = StateField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("field_name", "state")
+        kwargs.setdefault("to_field_name", "iso3")
+        kwargs.setdefault("queryset", readable_states)
+        kwargs.setdefault("label", gettext_lazy("State (ISO3)"))
+        super().__init__(*args, **kwargs)
+
+
 class RatingFilterSet(django_filters.FilterSet):
     region = django_filters.CharFilter(method="filter_region", label=gettext_lazy("Region (slug)"))
-    state = django_filters.CharFilter(
-        field_name="state__iso3", lookup_expr="iexact", label=gettext_lazy("State (ISO3)")
-    )
+    state = StateFilter()
     measure = django_filters.CharFilter(
         field_name="measure__code", lookup_expr="iexact", label=gettext_lazy("Measure (code)")
     )
@@ -116,14 +151,24 @@ class RatingFilterSet(django_filters.FilterSet):
         self.filters["section"].extra["widget"] = forms.Select(choices=sections)
 
     def filter_queryset(self, queryset):
+        return self.apply(queryset)
+
+    def apply(self, queryset, *, ignore=()):
+        """
+        ``queryset`` through the validated filters, less those named in ``ignore``: the
+        dashboards read several sets of rows through one reader's filters, validated once.
+        """
         # "As of" changes where the rows come from, so it goes first: the ratings the
         # queryset selects, as history says they stood that day. The other filters then
         # apply to those past rows (a past status, not today's). A rating's State,
         # measure and kind never change, so its id selects the same row then and now.
         as_of = self.form.cleaned_data.get("as_of")
-        if as_of is not None and queryset.model is Rating:
+        if as_of is not None and queryset.model is Rating and "as_of" not in ignore:
             queryset = rows_as_of(queryset, as_of)
-        return super().filter_queryset(queryset)
+        for name, value in self.form.cleaned_data.items():
+            if name not in ignore:
+                queryset = self.filters[name].filter(queryset, value)
+        return queryset
 
     def filter_as_of(self, queryset, name, value):
         return queryset  # applied in filter_queryset, before the others

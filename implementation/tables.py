@@ -357,11 +357,14 @@ def notes(filters, board=None):
 
 
 def _withheld_note(board):
-    # The sentence the page shows above the withheld figures (templates/implementation/region.html).
-    return gettext(
+    # The sentences the page shows above the withheld figures (templates/implementation/region.html).
+    note = gettext(
         "Figures that would count fewer than %(minimum)s Member States not shared with you are withheld: from them, "
         "anyone who knows the other States' ratings could work out those of one State."
     ) % {"minimum": board.min_hidden}
+    if board.partial:
+        note += " " + gettext("Totals leave out the measures whose figures are withheld.")
+    return note
 
 
 def _status_label(value):

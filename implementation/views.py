@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
-from states.models import MemberState, Region, can_read_aggregates
+from states.models import MIN_HIDDEN_STATES_IN_TOTAL, MemberState, Region, can_read_aggregates
 
 from . import dashboards, tables
 from .exports import export_response
@@ -59,7 +59,7 @@ def _filters(request):
         raise PermissionDenied(
             gettext("Your account has no role in the tracker yet. Ask a CTED analyst to give you one.")
         )
-    return RatingFilterSet(request.GET)
+    return RatingFilterSet(request.GET, request=request)
 
 
 def _get_state_or_404(request, iso3):
@@ -84,6 +84,11 @@ def _render_or_export(request, template, board, filters, make_tables):
         return export_response(table, request.GET.get("format"), table.title, notes=tables.notes(filters, board))
     except ValueError as error:
         return HttpResponseBadRequest(str(error))
+
+
+def help_page(request):
+    """How the figures are made and who sees what: the same for everyone, signed in or not."""
+    return render(request, "implementation/help.html", {"min_hidden": MIN_HIDDEN_STATES_IN_TOTAL})
 
 
 # A day: the page margins' words change only with a new release, and each language has its own address.

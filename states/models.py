@@ -384,14 +384,27 @@ def can_read_aggregates(user):
 MIN_HIDDEN_STATES_IN_TOTAL = 3
 
 
-def withholds_total(hidden_states):
+def withholds_total(*, hidden_in_scope, hidden_counted):
     """
-    Whether a total that counts ``hidden_states`` States whose detail the reader may not
-    see (``MemberState.objects.visible_to``) must be withheld from them: it counts some,
-    but fewer than ``MIN_HIDDEN_STATES_IN_TOTAL``. A total of States the reader may all
-    see, or of none, tells them nothing they could not read State by State.
+    Whether a figure summed over States must be withheld from a reader.
+
+    ``hidden_in_scope`` is how many States hidden from the reader (``visible_to``) fall
+    within the figure's scope: its region on the day, narrowed by the State and region
+    filters, which name only States the reader may read. ``hidden_counted`` is how many of
+    them have a rating in the figure before any filter on the ratings' values (their
+    status) is applied. With hidden States in scope, fewer than three counted, none
+    included, withholds the figure: the reader sees the same notice whatever the true
+    count, and no choice of filters can turn the notice into an answer about one State.
+
+    What remains possible, by design, is comparing figures over sets of States that
+    differ by one or two States hidden from the reader: two regions that overlap, two
+    "as of" dates either side of a State joining a region or of a new rating, or a
+    section's trend against the trend of one of its measures in the quarters before
+    three hidden States had rated that measure. Each such comparison needs the reader
+    to know the ratings of every other State counted, and yields a sum, not a State's
+    record. Three hidden States that share a status still show that status for each.
     """
-    return 0 < hidden_states < MIN_HIDDEN_STATES_IN_TOTAL
+    return hidden_in_scope > 0 and hidden_counted < MIN_HIDDEN_STATES_IN_TOTAL
 
 
 class Preference(models.Model):

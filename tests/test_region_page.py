@@ -242,10 +242,17 @@ def test_an_empty_region_tells_an_analyst_to_record_an_assessment(client, analys
     assert 'href="/admin/implementation/assessment/add/"' in html
 
 
-def test_an_empty_region_tells_others_the_figures_come_with_assessments(client, focal_jam, world):
-    html = page(client, focal_jam, "caribbean").content.decode()
+def test_an_empty_region_tells_others_the_figures_come_with_assessments(client, coordinator, world):
+    html = page(client, coordinator, "caribbean").content.decode()
     assert "appear here once CTED records assessments" in html
     assert "/admin/implementation/assessment/add/" not in html
+
+
+def test_an_empty_region_does_not_say_so_to_a_reader_it_hides_states_from(client, focal_jam, world):
+    # Trinidad and Tobago is hidden from Jamaica's focal point: "no assessment yet" would be news about it.
+    html = page(client, focal_jam, "caribbean").content.decode()
+    assert "No CTED assessment of this region's States yet" not in html
+    assert "Withheld: it counts fewer than 3 States not shared with you" in html
 
 
 def test_filters_that_match_nothing_say_so(client, analyst, ratings, world):
@@ -332,6 +339,7 @@ def test_query_count_for_a_focal_point_adds_only_their_own_state_for_the_menu(
 ):
     _needs(world)
     client.force_login(focal_jam)
-    # As for an analyst, less the review count, plus 16. the focal point's own State for the menu.
-    with django_assert_num_queries(REGION_PAGE_QUERIES):
+    # As for an analyst, less the review count, plus 16. the focal point's own State for the menu, and
+    # 17. when each State hidden from them first counts in the trend (dashboards.build_region_board, 5a).
+    with django_assert_num_queries(REGION_PAGE_QUERIES + 1):
         client.get("/regions/caribbean/?as_of=2025-12-31")
