@@ -238,19 +238,22 @@ class RoleAdmin(ScopedHistoryAdmin):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                self.message_user(
-                    request,
-                    gettext(
+                if role.is_active:
+                    message = gettext(
+                        "%(new_role)s from %(date)s. %(user)s keeps the role until the day before; "
+                        "everything they did stays attributed to them."
+                    )
+                else:
+                    message = gettext(
                         "%(new_role)s from %(date)s. %(user)s's role has ended; "
                         "everything they did stays attributed to them."
                     )
-                    % {
-                        "new_role": successor_role,
-                        "date": formats.date_format(successor_role.starts_on, "d M Y"),
-                        "user": role.user,
-                    },
-                    messages.SUCCESS,
-                )
+                values = {
+                    "new_role": successor_role,
+                    "date": formats.date_format(successor_role.starts_on, "d M Y"),
+                    "user": role.user,
+                }
+                self.message_user(request, message % values, messages.SUCCESS)
                 return None
         context = {
             **self.admin_site.each_context(request),
@@ -270,6 +273,10 @@ class HandOverForm(forms.Form):
     on = forms.DateField(
         # Translators: the first day of the successor's role.
         label=pgettext_lazy("starting on", "From"),
+        help_text=_(
+            "The successor's first day, and the first day the leaver's role no longer applies. "
+            "For a later date, the leaver keeps the role until then."
+        ),
         initial=timezone.localdate,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
