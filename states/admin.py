@@ -195,11 +195,26 @@ class WorkshopAdmin(ScopedAdmin, TranslatedAdmin):
     autocomplete_fields = ("region",)
 
 
+class InForceFilter(admin.SimpleListFilter):
+    title = _("in force today")
+    parameter_name = "in_force"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("In force")), ("no", _("Not in force"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.current()
+        if self.value() == "no":
+            return queryset.exclude(pk__in=Role.objects.current().values("pk"))
+        return queryset
+
+
 @admin.register(Role)
 class RoleAdmin(ScopedHistoryAdmin):
     readers = frozenset()
-    list_display = ("user", "kind", "state", "region", "is_alternate", "is_active", "starts_on", "ends_on")
-    list_filter = ("kind", "is_active", "is_alternate", "region")
+    list_display = ("user", "kind", "state", "region", "is_alternate", "is_active", "starts_on", "ends_on", "in_force")
+    list_filter = ("kind", InForceFilter, "is_active", "is_alternate", "region")
     list_select_related = ("user", "state", "region")
     search_fields = (
         "user__username",
@@ -223,6 +238,15 @@ class RoleAdmin(ScopedHistoryAdmin):
         (_("Period"), {"fields": ("is_active", "starts_on", "ends_on")}),
     )
     actions = ["hand_over"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_in_force()
+
+    # "Active" alone does not say whether a role grants anything: a ticked role may not
+    # have started yet, or may have ended.
+    @admin.display(description=_("in force today"), boolean=True, ordering="in_force")
+    def in_force(self, obj):
+        return obj.in_force
 
     @admin.action(description=_("Hand over a focal point's role to a successor"), permissions=["change"])
     def hand_over(self, request, queryset):

@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -175,3 +176,22 @@ def test_a_coordinator_whose_focal_point_role_ended_reads_nothing_of_that_state(
     assert client.get("/states/KEN/").status_code == 404
     assert client.get("/my-state/KEN/").status_code == 404
     assert client.get("/states/JAM/").status_code == 200
+
+
+# The admin ---------------------------------------------------------------------------
+
+
+def test_the_role_admin_shows_which_roles_are_in_force_today(client, analyst, focal_jam, alternate_ken):
+    user, in_force = alternate_ken
+    client.force_login(analyst)
+    changelist = reverse("admin:states_role_changelist")
+    response = client.get(changelist)
+    assert response.status_code == 200
+    shown = {role.user.username: role.in_force for role in response.context["cl"].result_list}
+    assert shown == {"ana": True, "jo": True, "alt": in_force}
+    assert "in force today" in response.content.decode()
+
+    lapsed = client.get(changelist, {"in_force": "no"}).context["cl"].result_list
+    assert [role.user.username for role in lapsed] == ([] if in_force else ["alt"])
+    current = client.get(changelist, {"in_force": "yes"}).context["cl"].result_list
+    assert {role.user.username for role in current} == {"ana", "jo"} | ({"alt"} if in_force else set())
