@@ -143,6 +143,40 @@ def test_account_is_locked_after_five_failures_with_a_clear_message(client, anal
     assert audit(caplog, "account_locked")[0]["username"] == "ana"
 
 
+MINISTRY_PROXY = "10.20.30.40"
+
+
+def login_from(address, client, username, password):
+    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def fail_until_locked(client, username, address):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        login_from(address, client, username, "wrong")
+
+
+def test_one_account_locked_from_a_shared_address_leaves_the_others_signing_in(client, analyst, focal_jam):
+    for user in (analyst, focal_jam):
+        user.set_password("the right password 2370")
+        user.save()
+    fail_until_locked(client, "ana", MINISTRY_PROXY)
+    assert login_from(MINISTRY_PROXY, client, "ana", "the right password 2370").status_code == 429
+    # Someone else behind the same proxy signs in: the address itself is not locked.
+    response = login_from(MINISTRY_PROXY, client, "jo", "the right password 2370")
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(focal_jam.pk)
+
+
+def test_a_locked_account_is_locked_from_every_address(client, analyst, caplog):
+    analyst.set_password("the right password 2370")
+    analyst.save()
+    fail_until_locked(client, "ana", MINISTRY_PROXY)
+    assert {event["ip"] for event in audit(caplog, "login_failed")} == {MINISTRY_PROXY}
+    response = login_from("10.99.0.1", client, "ana", "the right password 2370")
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
 def test_logins_failures_and_refusals_are_audited_with_the_request_id(client, settings, nobody, caplog):
     settings.DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # as behind a proxy
     nobody.set_password("the right password 2370")
