@@ -1,16 +1,72 @@
 """
 Classes ``REST_FRAMEWORK`` names (config/settings.py), applied to every endpoint of the
-API: who may use it at all, and how lists are paged.
+API: how a token signs in, who may use the API at all, and how lists are paged.
 
 They live apart from api.py (and from api_schema.py) because DRF imports them while its
 own views are being defined, which is while those modules are still importing DRF.
 """
 
+from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_cool_off, get_credentials, get_failure_limit
+from axes.models import AccessAttempt
+from django.db.models import OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from rest_framework import pagination
+from rest_framework import authentication, exceptions, pagination
 from rest_framework.permissions import BasePermission
 
 from states.models import can_read_aggregates
+
+
+class TokenAuthentication(authentication.TokenAuthentication):
+    """
+    DRF's tokens, refused (401) for an inactive account and for an account that django-axes
+    holds locked after failed sign-ins: a stolen token must not outlast the lockout's
+    purpose. The token works again once the cool-off ends or an administrator lifts the
+    lockout (``manage.py axes_reset_username``), as axes itself decides.
+    """
+
+    locked_message = _(
+        "This account is locked after too many failed sign-ins, and so is its token. It works again "
+        "once the lock ends by itself or an administrator lifts it."
+    )
+    inactive_message = _("This account has been deactivated, and so has its token. Ask an administrator.")
+
+    def authenticate(self, request):
+        user_and_token = super().authenticate(request)
+        if user_and_token is None:
+            return None
+        user, token = user_and_token
+        credentials = get_credentials(user.get_username())
+        if token.failed_sign_ins >= get_failure_limit(request, credentials) and AxesProxyHandler.is_locked(
+            request, credentials
+        ):
+            raise exceptions.AuthenticationFailed(self.locked_message)
+        return user_and_token
+
+    def authenticate_credentials(self, key):
+        # DRF's lookup, which also sums the account's failed sign-ins that django-axes has on
+        # record since the cool-off began, as its per-account rule counts them. Below the
+        # limit the account cannot be locked, and the token costs no query more than DRF's;
+        # at the limit, axes itself decides.
+        attempts = AccessAttempt.objects.filter(username=OuterRef("user__username"))
+        cool_off = get_cool_off()
+        if cool_off is not None:
+            attempts = attempts.filter(attempt_time__gte=timezone.now() - cool_off)
+        failures = attempts.order_by().values("username").annotate(n=Sum("failures_since_start")).values("n")
+        model = self.get_model()
+        try:
+            token = (
+                model.objects.select_related("user")
+                .annotate(failed_sign_ins=Coalesce(Subquery(failures), 0))
+                .get(key=key)
+            )
+        except model.DoesNotExist:
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(self.inactive_message)
+        return (token.user, token)
 
 
 class HasTrackerRole(BasePermission):

@@ -198,10 +198,10 @@ def _ensure_role(user, scope):
     if Role.objects.current().filter(user=user, **scope).exists():
         return
     if scope["kind"] == Role.Kind.FOCAL_POINT:
-        # The database allows one active focal-point role per person and one main focal
-        # point per State; say which role is in the way rather than fail on the constraint.
+        # A person holds one focal-point role at a time and a State one main focal point;
+        # say which role is in the way rather than fail on the constraint.
         clash = (
-            Role.objects.current()
+            Role.objects.overlapping(FIRST_DAY, None)
             .filter(Q(user=user) | Q(state=scope["state"], is_alternate=False), kind=Role.Kind.FOCAL_POINT)
             .select_related("user", "state")
             .first()

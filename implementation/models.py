@@ -153,10 +153,11 @@ class RatingQuerySet(RatingRows, models.QuerySet):
         rows = self.visible_to(user)
         if is_analyst(user):
             return rows
-        return rows.filter(kind=Rating.Kind.SELF_REPORTED, state__in=_focal_point_states(user))
+        return rows.filter(kind=Rating.Kind.SELF_REPORTED, state__in=focal_point_states(user))
 
 
-def _focal_point_states(user):
+def focal_point_states(user):
+    """The ids of the States ``user`` reports for as a focal point in force today (``Role.objects.current()``)."""
     return Role.objects.current().filter(user=user, kind=Role.Kind.FOCAL_POINT).values("state")
 
 
@@ -377,7 +378,7 @@ class Rating(RatedValues):
         return (
             self.kind == self.Kind.SELF_REPORTED
             and user.is_active
-            and _focal_point_states(user).filter(state=self.state_id).exists()
+            and focal_point_states(user).filter(state=self.state_id).exists()
         )
 
 

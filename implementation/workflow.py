@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from measures.models import Edition
 from states.models import is_analyst
 
-from .models import Rating, Snapshot, SnapshotEntry, Submission, _focal_point_states
+from .models import Rating, Snapshot, SnapshotEntry, Submission, focal_point_states
 from .services import RATED_FIELDS, EditConflict, moment_text, save_rating, set_rating
 
 __all__ = ["EditConflict", "submit", "accept", "return_submission", "freeze", "compare_snapshots"]
@@ -65,7 +65,7 @@ ALREADY_REVIEWED_BY = {
 
 def may_submit(user, state):
     """Whether ``user`` is a current focal point (main or alternate) of ``state``."""
-    return user.is_active and _focal_point_states(user).filter(state=state).exists()
+    return user.is_active and focal_point_states(user).filter(state=state).exists()
 
 
 @transaction.atomic

@@ -195,11 +195,26 @@ class WorkshopAdmin(ScopedAdmin, TranslatedAdmin):
     autocomplete_fields = ("region",)
 
 
+class InForceFilter(admin.SimpleListFilter):
+    title = _("in force today")
+    parameter_name = "in_force"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("In force")), ("no", _("Not in force"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.current()
+        if self.value() == "no":
+            return queryset.exclude(pk__in=Role.objects.current().values("pk"))
+        return queryset
+
+
 @admin.register(Role)
 class RoleAdmin(ScopedHistoryAdmin):
     readers = frozenset()
-    list_display = ("user", "kind", "state", "region", "is_alternate", "is_active", "starts_on", "ends_on")
-    list_filter = ("kind", "is_active", "is_alternate", "region")
+    list_display = ("user", "kind", "state", "region", "is_alternate", "is_active", "starts_on", "ends_on", "in_force")
+    list_filter = ("kind", InForceFilter, "is_active", "is_alternate", "region")
     list_select_related = ("user", "state", "region")
     search_fields = (
         "user__username",
@@ -224,6 +239,15 @@ class RoleAdmin(ScopedHistoryAdmin):
     )
     actions = ["hand_over"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_in_force()
+
+    # "Active" alone does not say whether a role grants anything: a ticked role may not
+    # have started yet, or may have ended.
+    @admin.display(description=_("in force today"), boolean=True, ordering="in_force")
+    def in_force(self, obj):
+        return obj.in_force
+
     @admin.action(description=_("Hand over a focal point's role to a successor"), permissions=["change"])
     def hand_over(self, request, queryset):
         roles = list(queryset.select_related("user", "state")[:2])
@@ -238,19 +262,22 @@ class RoleAdmin(ScopedHistoryAdmin):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                self.message_user(
-                    request,
-                    gettext(
+                if role.is_active:
+                    message = gettext(
+                        "%(new_role)s from %(date)s. %(user)s keeps the role until the day before; "
+                        "everything they did stays attributed to them."
+                    )
+                else:
+                    message = gettext(
                         "%(new_role)s from %(date)s. %(user)s's role has ended; "
                         "everything they did stays attributed to them."
                     )
-                    % {
-                        "new_role": successor_role,
-                        "date": formats.date_format(successor_role.starts_on, "d M Y"),
-                        "user": role.user,
-                    },
-                    messages.SUCCESS,
-                )
+                values = {
+                    "new_role": successor_role,
+                    "date": formats.date_format(successor_role.starts_on, "d M Y"),
+                    "user": role.user,
+                }
+                self.message_user(request, message % values, messages.SUCCESS)
                 return None
         context = {
             **self.admin_site.each_context(request),
@@ -270,6 +297,10 @@ class HandOverForm(forms.Form):
     on = forms.DateField(
         # Translators: the first day of the successor's role.
         label=pgettext_lazy("starting on", "From"),
+        help_text=_(
+            "The successor's first day, and the first day the leaver's role no longer applies. "
+            "For a later date, the leaver keeps the role until then."
+        ),
         initial=timezone.localdate,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )

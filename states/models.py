@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Exists, Q
-from django.utils import timezone
+from django.db.models import Exists, ExpressionWrapper, Q
+from django.utils import formats, timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -223,9 +223,31 @@ class Workshop(models.Model):
         return self.title
 
 
+def _in_force_on(on):
+    on = on or timezone.localdate()
+    return Q(is_active=True, starts_on__lte=on) & (Q(ends_on__isnull=True) | Q(ends_on__gt=on))
+
+
 class RoleQuerySet(models.QuerySet):
-    def current(self):
-        return self.filter(is_active=True)
+    def current(self, on=None):
+        """
+        Roles in force on date ``on`` (today by default): ticked active, started, and not yet
+        ended (``ends_on`` is the first day a role no longer applies). A role grants access
+        only while it is in force: every check of a role goes through here.
+        """
+        return self.filter(_in_force_on(on))
+
+    def with_in_force(self, on=None):
+        """Annotate ``in_force``: whether each role is in force on ``on`` (today by default), as ``current()`` says."""
+        return self.annotate(in_force=ExpressionWrapper(_in_force_on(on), output_field=models.BooleanField()))
+
+    def overlapping(self, starts_on, ends_on):
+        """
+        Active roles in force on at least one day from ``starts_on`` up to the day before
+        ``ends_on`` (``None``: with no end): the roles a new one for those dates sits beside.
+        """
+        roles = self.filter(is_active=True).filter(Q(ends_on__isnull=True) | Q(ends_on__gt=starts_on))
+        return roles if ends_on is None else roles.filter(starts_on__lt=ends_on)
 
 
 class Role(models.Model):
@@ -266,10 +288,25 @@ class Role(models.Model):
     is_active = models.BooleanField(
         _("active"),
         default=True,
-        help_text=_("Untick when the person leaves; the role is kept so that their past work stays attributed."),
+        help_text=_(
+            "Untick when the person leaves; the role is kept so that their past work stays attributed. "
+            "A role grants access only while it is active and between its dates."
+        ),
     )
-    starts_on = models.DateField(_("starts on"), default=timezone.localdate)
-    ends_on = models.DateField(_("ends on"), null=True, blank=True)
+    starts_on = models.DateField(
+        _("starts on"),
+        default=timezone.localdate,
+        help_text=_("The first day the role applies; before it, the role grants nothing."),
+    )
+    ends_on = models.DateField(
+        _("ends on"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The first day the role no longer applies: the person has access up to the day before. "
+            "Leave empty while the role lasts."
+        ),
+    )
 
     objects = RoleQuerySet.as_manager()
     history = HistoricalRecords()
@@ -296,21 +333,34 @@ class Role(models.Model):
                 name="role_only_focal_points_are_alternates",
                 violation_error_message=_("Only a focal point can be an alternate."),
             ),
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gt=models.F("starts_on")),
+                name="role_ends_after_start",
+                violation_error_message=_(
+                    "A role must end after the day it starts: its end date is the first day it no longer applies."
+                ),
+            ),
+            # The three rules below hold between roles with no end date; a role with an end
+            # date (a leaver's, before a hand-over) may sit beside its successor's, and
+            # Role.clean() refuses dated roles whose periods overlap.
             models.UniqueConstraint(
                 fields=["user"],
-                condition=Q(kind="focal_point", is_active=True),
+                condition=Q(kind="focal_point", is_active=True, ends_on__isnull=True),
                 name="role_one_state_per_focal_point",
                 violation_error_message=_("This person is already an active focal point for a State."),
             ),
             models.UniqueConstraint(
                 fields=["state"],
-                condition=Q(kind="focal_point", is_active=True, is_alternate=False),
+                condition=Q(kind="focal_point", is_active=True, is_alternate=False, ends_on__isnull=True),
                 name="role_one_main_focal_point_per_state",
-                violation_error_message=_("This State already has an active main focal point; deactivate them first."),
+                violation_error_message=_(
+                    "This State already has an active main focal point; deactivate them or give their role "
+                    "an end date first."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["user", "region"],
-                condition=Q(kind="coordinator", is_active=True),
+                condition=Q(kind="coordinator", is_active=True, ends_on__isnull=True),
                 name="role_coordinates_region_once",
                 violation_error_message=_("This person already coordinates this region."),
             ),
@@ -328,23 +378,87 @@ class Role(models.Model):
             return gettext("%(user)s — coordinator for %(region)s") % {"user": self.user, "region": self.region}
         return gettext("%(user)s — %(role)s") % {"user": self.user, "role": self.get_kind_display()}
 
+    def clean(self):
+        super().clean()
+        # An unticked role sits beside anything; bad dates are role_ends_after_start's to refuse.
+        if not self.is_active or self.starts_on is None or (self.ends_on and self.ends_on <= self.starts_on):
+            return
+        others = Role.objects.exclude(pk=self.pk).filter(kind=self.kind).overlapping(self.starts_on, self.ends_on)
+        if self.ends_on is None:
+            # Two roles without an end date are the database constraints' to refuse.
+            others = others.exclude(ends_on__isnull=True)
+        rules = []
+        if self.kind == self.Kind.FOCAL_POINT:
+            rules.append(
+                (
+                    Q(user=self.user_id),
+                    gettext("This person is already a focal point during these dates: %(role)s, %(period)s."),
+                )
+            )
+            if not self.is_alternate:
+                rules.append(
+                    (
+                        Q(state=self.state_id, is_alternate=False),
+                        gettext("This State already has a main focal point during these dates: %(role)s, %(period)s."),
+                    )
+                )
+        elif self.kind == self.Kind.COORDINATOR:
+            rules.append(
+                (
+                    Q(user=self.user_id, region=self.region_id),
+                    gettext("This person already coordinates this region during these dates: %(role)s, %(period)s."),
+                )
+            )
+        errors = []
+        for condition, message in rules:
+            clash = others.filter(condition).select_related("user", "state", "region").first()
+            if clash is not None:
+                errors.append(ValidationError(message % {"role": clash, "period": clash.period()}))
+        if errors:
+            raise ValidationError(errors)
+
+    def period(self):
+        """The role's dates in words, e.g. "from 01 Mar 2024, ending on 01 Nov 2026" (the end is its first day off)."""
+        starts = formats.date_format(self.starts_on, "d M Y")
+        if self.ends_on is None:
+            return gettext("from %(starts)s, with no end date") % {"starts": starts}
+        return gettext("from %(starts)s, ending on %(ends)s") % {
+            "starts": starts,
+            "ends": formats.date_format(self.ends_on, "d M Y"),
+        }
+
     def hand_over_to(self, successor, on=None):
         """
         End this focal point's role on ``on`` (today by default) and give the same role,
-        for the same State, main or alternate, to ``successor``. Nothing the leaver did is
-        reassigned: ratings, submissions and history stay attributed to them, and the
-        successor reads all of it because it belongs to the State, not to a person.
-        Raises ``ValidationError`` when the role is not an active focal point's, or when
-        the successor cannot take it (e.g. they already report for another State).
+        for the same State, main or alternate, to ``successor`` from that day. Nothing the
+        leaver did is reassigned: ratings, submissions and history stay attributed to them,
+        and the successor reads all of it because it belongs to the State, not to a person.
+
+        A hand-over dated in the future takes effect on its date: until then the leaver keeps
+        the role (still active, ending on ``on``) and the successor's role has not started.
+        Raises ``ValidationError`` when the role is not an active focal point's, when ``on``
+        is not within the role's dates, or when the successor cannot take it (e.g. they
+        already report for another State).
         """
         if self.kind != self.Kind.FOCAL_POINT or not self.is_active:
             raise ValidationError(gettext("Only an active focal point's role can be handed over."))
         if successor.pk == self.user_id:
             raise ValidationError(gettext("Choose someone else: the successor is the person leaving."))
         on = on or timezone.localdate()
+        if on <= self.starts_on:
+            raise ValidationError(
+                gettext("Choose a day after %(date)s, the first day of the role being handed over.")
+                % {"date": formats.date_format(self.starts_on, "d M Y")}
+            )
+        if self.ends_on is not None and self.ends_on < on:
+            raise ValidationError(
+                gettext("This role already ends on %(date)s, before that day; give the successor a role of their own.")
+                % {"date": formats.date_format(self.ends_on, "d M Y")}
+            )
         with transaction.atomic():
-            self.is_active = False
             self.ends_on = on
+            # Unticked once it has ended; a role that ends later stays active until then.
+            self.is_active = on > timezone.localdate()
             self.save(update_fields=["is_active", "ends_on"])
             successor_role = Role(
                 user=successor, kind=self.kind, state=self.state, is_alternate=self.is_alternate, starts_on=on
@@ -355,7 +469,7 @@ class Role(models.Model):
 
 
 def role_kinds(user):
-    """The set of active ``Role.Kind`` values ``user`` holds; one query, then cached on the user."""
+    """The set of ``Role.Kind`` values ``user`` holds in force today; one query, then cached on the user."""
     if not user.is_authenticated or not user.is_active:
         return frozenset()
     if not hasattr(user, "_tracker_role_kinds"):

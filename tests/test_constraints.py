@@ -115,6 +115,37 @@ def test_a_focal_point_reports_for_one_state(focal_jam, world):
     )
 
 
+def test_a_role_ends_after_the_day_it_starts(nobody):
+    assert_refused(
+        lambda: Role(user=nobody, kind="analyst", starts_on=dt.date(2025, 3, 1), ends_on=dt.date(2025, 3, 1)),
+        "A role must end after the day it starts",
+    )
+
+
+def test_a_leavers_dated_role_sits_beside_the_successors_later_one(focal_jam, nobody, world):
+    Role.objects.filter(user=focal_jam).update(starts_on=dt.date(2024, 1, 1), ends_on=dt.date(2030, 1, 1))
+    successor = Role(user=nobody, kind="focal_point", state=world["jam"], starts_on=dt.date(2030, 1, 1))
+    successor.full_clean()
+    successor.save()
+
+
+def test_dated_roles_may_not_overlap(focal_jam, nobody, world):
+    Role.objects.filter(user=focal_jam).update(starts_on=dt.date(2024, 1, 1), ends_on=dt.date(2030, 1, 1))
+    overlapping = Role(user=nobody, kind="focal_point", state=world["jam"], starts_on=dt.date(2029, 12, 31))
+    with pytest.raises(ValidationError, match="This State already has a main focal point during these dates: jo"):
+        overlapping.full_clean()
+    # The same person may not report for another State meanwhile, nor coordinate a region twice.
+    elsewhere = Role(user=focal_jam, kind="focal_point", state=world["ken"], ends_on=dt.date(2029, 1, 1))
+    with pytest.raises(ValidationError, match="This person is already a focal point during these dates"):
+        elsewhere.full_clean()
+    Role.objects.create(user=nobody, kind="coordinator", region=world["caribbean"], ends_on=dt.date(2031, 1, 1))
+    twice = Role(user=nobody, kind="coordinator", region=world["caribbean"], starts_on=dt.date(2030, 1, 1))
+    with pytest.raises(ValidationError, match="This person already coordinates this region during these dates"):
+        twice.full_clean()
+    # A role that is not ticked active sits beside anything.
+    Role(user=nobody, kind="focal_point", state=world["jam"], is_active=False).full_clean()
+
+
 def test_only_focal_points_are_alternates(nobody):
     assert_refused(lambda: Role(user=nobody, kind="analyst", is_alternate=True), "Only a focal point can be")
 

@@ -1,4 +1,7 @@
-"""A focal point leaves and a successor takes over the role, with the State's whole record intact."""
+"""
+A focal point leaves and a successor takes over the role, with the State's whole record
+intact. A hand-over dated in the future takes effect on its date.
+"""
 
 import datetime as dt
 
@@ -6,6 +9,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from implementation import workflow
 from implementation.models import Rating, Submission
@@ -13,6 +19,12 @@ from states.models import MemberState, Role
 
 User = get_user_model()
 CHANGELIST = reverse("admin:states_role_changelist")
+
+
+@pytest.fixture(autouse=True)
+def jamaicas_focal_point_since_2024(focal_jam):
+    # The cast's roles start today; a role is handed over from a day after it starts.
+    Role.objects.filter(user=focal_jam).update(starts_on=dt.date(2024, 1, 1))
 
 
 @pytest.fixture
@@ -36,14 +48,15 @@ def test_analyst_hands_over_and_the_successor_inherits_the_whole_record(
 ):
     role = Role.objects.get(user=focal_jam)
     client.force_login(analyst)
-    response = hand_over(client, role, successor=successor.pk, on="2026-11-01")
+    today = timezone.localdate()
+    response = hand_over(client, role, successor=successor.pk, on=today.isoformat())
     assert response.status_code == 302
 
     role.refresh_from_db()
-    assert (role.is_active, role.ends_on) == (False, dt.date(2026, 11, 1))
+    assert (role.is_active, role.ends_on) == (False, today)
     new = Role.objects.current().get(user=successor)
     assert (new.kind, new.state, new.is_alternate, new.starts_on) == (
-        Role.Kind.FOCAL_POINT, world["jam"], False, dt.date(2026, 11, 1),
+        Role.Kind.FOCAL_POINT, world["jam"], False, today,
     )  # fmt: skip
 
     # The leaver no longer reads Jamaica; the successor reads it all, still attributed to who did it.
@@ -80,7 +93,7 @@ def test_a_successor_who_reports_for_another_state_is_refused_and_nothing_change
 ):
     role = Role.objects.get(user=focal_jam)
     client.force_login(analyst)
-    response = hand_over(client, role, successor=focal_ken.pk, on="2026-11-01")
+    response = hand_over(client, role, successor=focal_ken.pk, on=timezone.localdate().isoformat())
     assert response.status_code == 200
     assert "already an active focal point for a State" in str(response.context["form"].non_field_errors())
     assert Role.objects.get(pk=role.pk).is_active
@@ -105,7 +118,92 @@ def test_only_one_focal_points_role_at_a_time(client, analyst, focal_jam, focal_
 def test_only_analysts_hand_over(client, request, who, focal_jam, successor):
     role = Role.objects.get(user=focal_jam)
     client.force_login(request.getfixturevalue(who))
-    response = hand_over(client, role, successor=successor.pk, on="2026-11-01")
+    response = hand_over(client, role, successor=successor.pk, on=timezone.localdate().isoformat())
     assert response.status_code == 403
     assert Role.objects.get(pk=role.pk).is_active
     assert not Role.objects.filter(user=successor).exists()
+
+
+# A hand-over dated in the future ------------------------------------------------------
+
+
+def api(user):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+def reads_and_submits(client, user):
+    """What ``user`` gets of Jamaica: its page, /my-state/, the API, and a submission through the API."""
+    client.force_login(user)
+    api_ratings = api(user).get("/api/v1/ratings/", {"state": "JAM"})
+    submitted = api(user).post(
+        "/api/v1/submissions/", {"state": "JAM", "measure": "SALW-06", "status": "largely"}, format="json"
+    )
+    Submission.objects.filter(measure__code="SALW-06").delete()
+    return (
+        client.get("/states/JAM/").status_code,
+        client.get("/my-state/JAM/").status_code,
+        api_ratings.status_code,
+        submitted.status_code,
+    )
+
+
+IN_FORCE = (200, 200, 200, 201)
+NO_ROLE = (403, 403, 403, 403)
+
+
+def days_pass(n):
+    """Move every role's dates ``n`` days back: as if ``n`` days had passed."""
+    for role in Role.objects.all():
+        Role.objects.filter(pk=role.pk).update(
+            starts_on=role.starts_on - dt.timedelta(days=n),
+            ends_on=role.ends_on and role.ends_on - dt.timedelta(days=n),
+        )
+
+
+def test_a_hand_over_dated_next_month_takes_effect_on_its_date(client, analyst, focal_jam, successor, ratings):
+    role = Role.objects.get(user=focal_jam)
+    on = timezone.localdate() + dt.timedelta(days=30)
+    client.force_login(analyst)
+    response = hand_over(client, role, successor=successor.pk, on=on.isoformat())
+    assert response.status_code == 302
+    assert "jo keeps the role until the day before" in client.get(CHANGELIST).content.decode()
+
+    # Until then, the leaver keeps the role and the successor's has not started.
+    role.refresh_from_db()
+    assert (role.is_active, role.ends_on) == (True, on)
+    new = Role.objects.get(user=successor)
+    assert (new.is_active, new.starts_on, new.ends_on) == (True, on, None)
+    assert list(Role.objects.current().filter(state__iso3="JAM").values_list("user__username", flat=True)) == ["jo"]
+    assert list(Role.objects.current(on=on).filter(state__iso3="JAM").values_list("user__username", flat=True)) == [
+        "sam"
+    ]
+    assert reads_and_submits(client, focal_jam) == IN_FORCE
+    assert reads_and_submits(client, successor) == NO_ROLE
+    with pytest.raises(PermissionDenied):
+        workflow.submit(state=role.state, measure=ratings["jam", Rating.Kind.ASSESSED].measure, by=successor)
+
+    # On the day, the successor reports for Jamaica and the leaver no longer does.
+    days_pass(30)
+    assert reads_and_submits(client, User.objects.get(pk=successor.pk)) == IN_FORCE
+    assert reads_and_submits(client, User.objects.get(pk=focal_jam.pk)) == NO_ROLE
+
+
+def test_a_hand_over_is_dated_within_the_leavers_role(focal_jam, successor, world):
+    role = Role.objects.get(user=focal_jam)
+    with pytest.raises(ValidationError, match="Choose a day after 01 Jan 2024"):
+        role.hand_over_to(successor, on=dt.date(2024, 1, 1))
+    role.ends_on = dt.date(2030, 1, 1)
+    role.save()
+    with pytest.raises(ValidationError, match="This role already ends on 01 Jan 2030"):
+        role.hand_over_to(successor, on=dt.date(2030, 6, 1))
+    assert not Role.objects.filter(user=successor).exists()
+
+
+def test_a_second_main_focal_point_cannot_start_while_a_dated_hand_over_is_pending(focal_jam, successor, world):
+    on = timezone.localdate() + dt.timedelta(days=30)
+    Role.objects.get(user=focal_jam).hand_over_to(successor, on=on)
+    other = User.objects.create_user("olga")
+    with pytest.raises(ValidationError, match="This State already has a main focal point during these dates"):
+        Role(user=other, kind=Role.Kind.FOCAL_POINT, state=world["jam"], ends_on=on).full_clean()

@@ -3,17 +3,25 @@ Production hardening: the deployment check, HTTPS settings, the Content Security
 account lockout, two-factor sign-in, the audit trail, request ids and the health check.
 """
 
+import datetime as dt
 import os
 import re
 import subprocess
 import sys
+from io import StringIO
 
 import pytest
+from axes.models import AccessAttempt
 from django.conf import settings
-from django.db import OperationalError
+from django.core.management import call_command
+from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from states.models import Role
 
@@ -141,6 +149,92 @@ def test_account_is_locked_after_five_failures_with_a_clear_message(client, anal
     assert "_auth_user_id" not in client.session
     assert [e["username"] for e in audit(caplog, "login_failed")][:5] == ["ana"] * 5
     assert audit(caplog, "account_locked")[0]["username"] == "ana"
+
+
+MINISTRY_PROXY = "10.20.30.40"
+
+
+def login_from(address, client, username, password):
+    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def fail_until_locked(client, username, address):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        login_from(address, client, username, "wrong")
+
+
+def test_one_account_locked_from_a_shared_address_leaves_the_others_signing_in(client, analyst, focal_jam):
+    for user in (analyst, focal_jam):
+        user.set_password("the right password 2370")
+        user.save()
+    fail_until_locked(client, "ana", MINISTRY_PROXY)
+    assert login_from(MINISTRY_PROXY, client, "ana", "the right password 2370").status_code == 429
+    # Someone else behind the same proxy signs in: the address itself is not locked.
+    response = login_from(MINISTRY_PROXY, client, "jo", "the right password 2370")
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(focal_jam.pk)
+
+
+def test_a_locked_account_is_locked_from_every_address(client, analyst, caplog):
+    analyst.set_password("the right password 2370")
+    analyst.save()
+    fail_until_locked(client, "ana", MINISTRY_PROXY)
+    assert {event["ip"] for event in audit(caplog, "login_failed")} == {MINISTRY_PROXY}
+    response = login_from("10.99.0.1", client, "ana", "the right password 2370")
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def token_client(user):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+LOCKED_TOKEN = "This account is locked after too many failed sign-ins, and so is its token."
+
+
+def test_a_locked_accounts_token_is_refused_until_an_administrator_unlocks_it(client, analyst):
+    api = token_client(analyst)
+    assert api.get("/api/v1/states/").status_code == 200
+    fail_until_locked(client, "ana", MINISTRY_PROXY)
+    refused = api.get("/api/v1/states/")
+    assert refused.status_code == 401
+    assert refused["WWW-Authenticate"] == "Token"
+    assert refused.json()["detail"].startswith(LOCKED_TOKEN)
+    call_command("axes_reset_username", "ana", stdout=StringIO())
+    assert api.get("/api/v1/states/").status_code == 200
+
+
+def test_a_locked_accounts_token_works_again_once_the_cool_off_ends(client, analyst, focal_jam):
+    api, other = token_client(analyst), token_client(focal_jam)
+    fail_until_locked(client, "ana", MINISTRY_PROXY)
+    assert api.get("/api/v1/states/").status_code == 401
+    # Another account's token is not touched.
+    assert other.get("/api/v1/states/").status_code == 200
+    AccessAttempt.objects.update(attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME - dt.timedelta(minutes=1))
+    assert api.get("/api/v1/states/").status_code == 200
+
+
+def test_a_few_failures_short_of_the_limit_leave_the_token_working_at_no_extra_query(client, analyst):
+    api = token_client(analyst)
+    with CaptureQueriesContext(connection) as before:
+        assert api.get("/api/v1/states/").status_code == 200
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        login_from(MINISTRY_PROXY, client, "ana", "wrong")
+    with CaptureQueriesContext(connection) as after:
+        assert api.get("/api/v1/states/").status_code == 200
+    # Whether the account may be locked is read with the token: axes is asked only at the limit.
+    assert len(after) == len(before)
+
+
+def test_an_inactive_accounts_token_is_refused_with_a_message(analyst):
+    api = token_client(analyst)
+    analyst.is_active = False
+    analyst.save()
+    response = api.get("/api/v1/states/")
+    assert response.status_code == 401
+    assert response.json()["detail"].startswith("This account has been deactivated, and so has its token.")
 
 
 def test_logins_failures_and_refusals_are_audited_with_the_request_id(client, settings, nobody, caplog):
