@@ -13,7 +13,6 @@ from django.utils.translation import gettext_lazy as _
 from modeltranslation.utils import get_translation_fields
 
 from states.admin_scoping import RegionFilter, ScopedAdmin, ScopedHistoryAdmin, ScopedInlineMixin
-from states.models import Role, is_analyst, role_kinds
 
 from .models import (
     Assessment,
@@ -87,6 +86,12 @@ class DivergenceFilter(admin.SimpleListFilter):
 
 @admin.register(Rating)
 class RatingAdmin(ScopedHistoryAdmin):
+    """
+    Analysts change ratings here. Focal points only read them: what they report goes
+    through /my-state/ or the API as a submission, and changes nothing until an analyst
+    accepts it (implementation/workflow.py).
+    """
+
     form = RatingForm
     list_display = (
         "state",
@@ -182,13 +187,6 @@ class RatingAdmin(ScopedHistoryAdmin):
             # A rating stays one State x measure x kind; to rate another, add a rating.
             readonly += ["state", "measure", "kind"]
         return readonly
-
-    def has_change_permission(self, request, obj=None):
-        # Focal points change their own State's self-reported ratings, so they get the
-        # change form; which rating they may save is Rating.is_editable_by's answer.
-        if obj is None:
-            return is_analyst(request.user) or Role.Kind.FOCAL_POINT in role_kinds(request.user)
-        return obj.is_editable_by(request.user)
 
     def has_delete_permission(self, request, obj=None):
         # A rating is never deleted, by anyone: set its status instead. The database

@@ -45,6 +45,7 @@ from states.worldmap import WorldMap, shapes_for
 
 from .filters import RatingFilterSet, end_of_day
 from .models import STALE_AFTER, Assessment, AssistanceNeed, Confidentiality, Priority, Rating, Recommendation
+from .workflow import may_submit
 
 Status = Rating.Status
 ASSESSED = Rating.Kind.ASSESSED
@@ -1479,7 +1480,7 @@ def build_state_profile(*, state, user, filters):
     if profile.empty:
         # (10.) Asked only of an empty profile, which is all that shows it.
         profile.can_assess = is_analyst(user)
-        profile.can_report = Rating(state=state, kind=SELF_REPORTED).is_editable_by(user)
+        profile.can_report = may_submit(user, state)
     return profile
 
 

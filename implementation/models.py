@@ -13,7 +13,7 @@ from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
 from measures.models import Measure
-from states.models import STATE_LABEL, MemberState, Role, is_analyst
+from states.models import STATE_LABEL, MemberState, is_analyst
 
 
 class ScopedQuerySet(models.QuerySet):
@@ -147,17 +147,11 @@ class RatingQuerySet(RatingRows, models.QuerySet):
 
     def editable_by(self, user):
         """
-        Ratings ``user`` may change: analysts every rating, focal points the
-        self-reported ratings of their own State, coordinators none.
+        Ratings ``user`` may change directly: every rating for analysts, none for anyone
+        else. A focal point's report is a submission (``workflow.submit``), which changes
+        the self-report only once an analyst accepts it.
         """
-        rows = self.visible_to(user)
-        if is_analyst(user):
-            return rows
-        return rows.filter(kind=Rating.Kind.SELF_REPORTED, state__in=_focal_point_states(user))
-
-
-def _focal_point_states(user):
-    return Role.objects.current().filter(user=user, kind=Role.Kind.FOCAL_POINT).values("state")
+        return self.visible_to(user) if is_analyst(user) else self.none()
 
 
 class RatingHistoryQuerySet(RatingRows, HistoricalQuerySet):
@@ -372,13 +366,7 @@ class Rating(RatedValues):
         """``RatingQuerySet.editable_by`` for one rating, saved or not yet saved."""
         if self.pk:
             return Rating.objects.editable_by(user).filter(pk=self.pk).exists()
-        if is_analyst(user):
-            return True
-        return (
-            self.kind == self.Kind.SELF_REPORTED
-            and user.is_active
-            and _focal_point_states(user).filter(state=self.state_id).exists()
-        )
+        return is_analyst(user)
 
 
 # A rating nobody has confirmed for this long is flagged on the dashboards.

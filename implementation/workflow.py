@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from measures.models import Edition
-from states.models import is_analyst
+from states.models import Role, is_analyst
 
-from .models import Rating, Snapshot, SnapshotEntry, Submission, _focal_point_states
+from .models import Rating, Snapshot, SnapshotEntry, Submission
 from .services import RATED_FIELDS, EditConflict, moment_text, save_rating, set_rating
 
 __all__ = ["EditConflict", "submit", "accept", "return_submission", "freeze", "compare_snapshots"]
@@ -65,7 +65,9 @@ ALREADY_REVIEWED_BY = {
 
 def may_submit(user, state):
     """Whether ``user`` is a current focal point (main or alternate) of ``state``."""
-    return user.is_active and _focal_point_states(user).filter(state=state).exists()
+    if not user.is_active:
+        return False
+    return Role.objects.current().filter(user=user, kind=Role.Kind.FOCAL_POINT, state=state).exists()
 
 
 @transaction.atomic

@@ -404,42 +404,51 @@ def test_past_version_of_a_region_cannot_be_posted_back(client, analyst, world):
 # --- Changing a rating --------------------------------------------------------------
 
 
-def test_focal_point_can_change_own_states_self_reported_rating(client, focal_jam, ratings):
+def test_focal_point_cannot_change_own_states_self_reported_rating_in_the_admin(client, focal_jam, ratings):
+    # What a focal point reports is a submission an analyst reviews (/my-state/, the API);
+    # a POST to the admin's change form must not set the self-report behind the review.
     rating = ratings["jam", SELF]
-    history_before = rating.history.count()
+    before = snapshot(rating)
     client.force_login(focal_jam)
     response = client.post(
         rating_url(rating),
-        rating_form_data(rating, status=Rating.Status.LARGELY, change_reason="Import marking now enforced"),
+        rating_form_data(rating, status=Rating.Status.IMPLEMENTED, change_reason="Import marking now enforced"),
     )
-    assert response.status_code == 302
-    rating.refresh_from_db()
-    assert rating.status == Rating.Status.LARGELY
-    assert rating.set_by == focal_jam
-    assert rating.history.count() == history_before + 1
-    latest = rating.history.first()
-    assert latest.history_change_reason == "Import marking now enforced"
-    assert latest.history_user == focal_jam
+    assert response.status_code == 403
+    assert snapshot(rating) == before
+    assert Rating.history.count() == 4
 
 
-def test_focal_point_change_form_shows_ctes_fields_read_only(client, focal_jam, ratings):
+def test_focal_point_cannot_add_a_self_reported_rating_in_the_admin(client, focal_jam, world):
+    client.force_login(focal_jam)
+    response = client.post(
+        admin_url("implementation_rating_add"),
+        {
+            "state": world["jam"].pk,
+            "measure": world["records"].pk,
+            "kind": SELF,
+            "status": Rating.Status.IMPLEMENTED,
+            "change_reason": "First self-report",
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 403
+    assert not Rating.objects.exists()
+    assert not Rating.history.exists()
+
+
+def test_focal_point_sees_own_states_self_report_read_only(client, focal_jam, ratings):
     client.force_login(focal_jam)
     response = client.get(rating_url(ratings["jam", SELF]))
-    assert set(response.context["adminform"].form.fields) == {
-        "status",
-        "explanation",
-        "justification",
-        "source_document",
-        "source_reference",
-        "source_url",
-        "source_date",
-        "change_reason",
-        "version",
-    }
+    assert response.status_code == 200
+    assert response.context["has_change_permission"] is False
     content = response.content.decode()
-    # CTED's own rating of the measure, shown beside the self-report, not editable.
+    assert "Marking law adopted; import marking not yet enforced." in content
+    # CTED's own rating of the measure, shown beside the self-report.
     assert "CTED assessment: Partially implemented" in content
-    assert 'name="assessment"' not in content
+    for field in ("status", "explanation", "source_document", "change_reason", "version", "assessment"):
+        assert f'name="{field}"' not in content
+    assert 'name="_save"' not in content
 
 
 def test_focal_point_sees_own_states_assessed_rating_read_only(client, focal_jam, ratings):
@@ -455,6 +464,7 @@ def test_focal_point_sees_own_states_assessed_rating_read_only(client, focal_jam
 @pytest.mark.parametrize(
     ("who", "state", "kind", "expected"),
     [
+        ("focal_jam", "jam", SELF, 403),
         ("focal_jam", "jam", ASSESSED, 403),
         ("focal_jam", "ken", SELF, 404),
         ("focal_jam", "ken", ASSESSED, 404),
@@ -513,11 +523,11 @@ def test_rating_change_needs_a_reason(client, analyst, ratings):
     assert snapshot(rating) == before
 
 
-@pytest.mark.parametrize(("who", "kind"), [("analyst", ASSESSED), ("focal_jam", SELF)])
-def test_not_applicable_without_justification_shows_the_rule_and_saves_nothing(client, request, ratings, who, kind):
+@pytest.mark.parametrize("kind", [ASSESSED, SELF])
+def test_not_applicable_without_justification_shows_the_rule_and_saves_nothing(client, analyst, ratings, kind):
     rating = ratings["jam", kind]
     before = snapshot(rating)
-    login(client, request, who)
+    client.force_login(analyst)
     response = client.post(
         rating_url(rating), rating_form_data(rating, status=Rating.Status.NOT_APPLICABLE, justification="")
     )

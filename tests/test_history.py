@@ -34,12 +34,12 @@ def test_a_status_change_appends_a_row_with_from_and_to(ratings, world, analyst)
     assert latest.source_reference == "s. 12"
 
 
-def test_a_status_change_restamps_who_set_it_and_when(ratings, world, focal_jam):
+def test_a_status_change_restamps_who_set_it_and_when(ratings, world, admin_user):
     rating = ratings["jam", "self_reported"]
     rating.status = "implemented"
-    save_rating(rating, by=focal_jam, reason="New regulations in force", at=LATER)
+    save_rating(rating, by=admin_user, reason="New regulations in force", at=LATER)
     rating.refresh_from_db()
-    assert (rating.set_by, rating.set_at, rating.last_confirmed_at) == (focal_jam, LATER, LATER)
+    assert (rating.set_by, rating.set_at, rating.last_confirmed_at) == (admin_user, LATER, LATER)
 
 
 def test_confirming_keeps_the_status_date_and_records_the_check(ratings, analyst):
@@ -72,6 +72,8 @@ def test_an_invalid_change_is_refused_and_leaves_history_alone(ratings, analyst)
 @pytest.mark.parametrize(
     ("who", "key"),
     [
+        # A focal point's own State's self-report changes only through an accepted submission.
+        ("focal_jam", ("jam", "self_reported")),
         ("focal_jam", ("ken", "self_reported")),
         ("focal_jam", ("jam", "assessed")),
         ("coordinator", ("jam", "self_reported")),
@@ -94,10 +96,12 @@ def test_a_focal_point_cannot_create_an_assessed_rating(world, focal_jam):
     assert not Rating.objects.filter(measure=world["records"]).exists()
 
 
-def test_a_focal_point_can_create_their_states_self_report(world, focal_jam):
+def test_a_focal_point_cannot_create_their_states_self_report_directly(world, focal_jam):
     rating = Rating(state=world["jam"], measure=world["records"], kind="self_reported", status="implemented")
-    save_rating(rating, by=focal_jam, reason="First self-report")
-    assert rating.history.get().history_user == focal_jam
+    with pytest.raises(PermissionDenied):
+        save_rating(rating, by=focal_jam, reason="First self-report")
+    assert not Rating.objects.filter(measure=world["records"]).exists()
+    assert not Rating.history.filter(measure=world["records"]).exists()
 
 
 def test_history_rows_cannot_be_edited(ratings):
