@@ -113,7 +113,9 @@ def submit(
             code="edit_conflict",
         )
     if pending is None and replaces_id is not None:
-        earlier = Submission.objects.filter(pk=replaces_id).first()
+        # Only among this State's submissions on this measure: what became of another State's
+        # submission is not the submitter's to learn, so its id reads like one that never was.
+        earlier = Submission.objects.filter(pk=replaces_id, state=state, measure=measure).first()
         outcome = earlier.review if earlier else None
         raise EditConflict(str(REPLACED_MEANWHILE.get(outcome, REPLACED_MEANWHILE[None])), code="edit_conflict")
 

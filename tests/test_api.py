@@ -811,6 +811,42 @@ def test_someone_elses_pending_submission_is_a_conflict(ratings, world, focal_ja
     assert Submission.objects.get(pk=first.json()["id"]).review == Submission.Review.SUPERSEDED
 
 
+@pytest.fixture
+def kenyan_submission(ratings, world, focal_ken, analyst):
+    """A factory: Kenya's submission on SALW-04, left pending, accepted or returned."""
+
+    def make(outcome):
+        submission = workflow.submit(state=world["ken"], measure=world["marking"], by=focal_ken, status="largely")
+        if outcome == Submission.Review.ACCEPTED:
+            workflow.accept(submission, by=analyst)
+        elif outcome == Submission.Review.RETURNED:
+            workflow.return_submission(submission, by=analyst, note="Cite the regulation.")
+        return submission
+
+    return make
+
+
+@pytest.mark.parametrize(
+    "outcome", [Submission.Review.PENDING, Submission.Review.ACCEPTED, Submission.Review.RETURNED]
+)
+def test_replacing_another_states_submission_answers_as_for_one_that_does_not_exist(
+    kenyan_submission, focal_jam, outcome
+):
+    kenyan = kenyan_submission(outcome)
+    missing = Submission.objects.order_by("-pk").first().pk + 100
+    answers = [submit(focal_jam, status="largely", replaces=number) for number in (kenyan.pk, missing)]
+    assert [(answer.status_code, answer.json()) for answer in answers] == 2 * [
+        (
+            409,
+            {
+                "detail": "The submission you were replacing has meanwhile been removed. Yours was not saved: reload "
+                "and submit again if it is still needed."
+            },
+        )
+    ]
+    assert Submission.objects.get().review == outcome
+
+
 @pytest.mark.parametrize(("who", "states"), [("analyst", {"JAM", "KEN"}), ("coordinator", {"JAM"}),
                                              ("focal_ken", {"KEN"}), ("focal_jam", {"JAM"})])  # fmt: skip
 def test_submissions_are_listed_to_those_who_may_read_the_state(request, ratings, world, focal_jam, focal_ken,
