@@ -34,6 +34,14 @@ class SharedScopedQuerySet(ScopedQuerySet):
         return rows.exclude(confidentiality=Confidentiality.CTED_ONLY)
 
 
+class SharedHistoryQuerySet(SharedScopedQuerySet, HistoricalQuerySet):
+    """
+    The history of a model with a confidentiality level, read by the same rule: each
+    past version under the level it had when it was written, not the record's current
+    one, so that text written while the record was CTED-only stays CTED-only.
+    """
+
+
 class Confidentiality(models.TextChoices):
     CTED_ONLY = "cted_only", _("CTED only")
     SHARED = "shared", _("Shared with the State concerned")
@@ -90,7 +98,7 @@ class Assessment(models.Model):
     )
 
     objects = SharedScopedQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(historical_queryset=SharedHistoryQuerySet)
 
     class Meta:
         ordering = ["-conducted_on", "state"]
