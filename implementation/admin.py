@@ -1,11 +1,9 @@
 from django import forms
-from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F
 from django.urls import reverse
-from django.utils import translation
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext, pgettext_lazy
@@ -28,6 +26,9 @@ from .services import EditConflict, check_version, save_rating
 
 # Rating history keeps at most this many characters of a change reason.
 REASON_MAX_LENGTH = Rating.history.model._meta.get_field("history_change_reason").max_length
+
+# The reason recorded for a rating set in an assessment's form.
+SET_IN_AN_ASSESSMENT = "Set in an assessment"
 
 COMPACT_TEXT = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 40})}}
 
@@ -197,6 +198,18 @@ class RatingAdmin(ScopedHistoryAdmin):
         # save_rating stamps who and when and appends the one history row, with the reason.
         save_rating(obj, by=request.user, reason=form.cleaned_data["change_reason"])
 
+    def get_history_queryset(self, request, history_manager, pk_name, object_id):
+        versions = super().get_history_queryset(request, history_manager, pk_name, object_id)
+        return versions.with_shown_reason(request.user)
+
+    def render_history_view(self, request, template, context, **kwargs):
+        # simple-history's list prints each row's history_change_reason: print the reason
+        # as this reader may read it instead (RatingHistoryQuerySet.with_shown_reason).
+        # The rows are only displayed; history itself is never written to.
+        for record in context.get("page_obj") or ():
+            record.history_change_reason = record.shown_reason
+        return super().render_history_view(request, template, context, **kwargs)
+
 
 class AssessedRatingForm(forms.ModelForm):
     def clean(self):
@@ -262,13 +275,11 @@ class AssessmentAdmin(ScopedHistoryAdmin):
         if formset.model is not Rating:
             return super().save_formset(request, form, formset, change)
         # Ratings set here are saved like any other rating change: stamped, with one
-        # history row each, whose reason names the assessment. The reason is stored, and
-        # read later by people in other languages: it is written in the site's language,
-        # like a reason typed by CTED, not in the editor's.
-        with translation.override(settings.LANGUAGE_CODE):
-            reason = Truncator(f"Set in {form.instance}").chars(REASON_MAX_LENGTH)
+        # history row each. The reason does not name the assessment: whoever reads the
+        # rating's history may not read the assessment, and the row links it anyway
+        # (shown to those who may). Stored in English, like a reason typed by CTED.
         for rating in formset.save(commit=False):
-            save_rating(rating, by=request.user, reason=reason)
+            save_rating(rating, by=request.user, reason=SET_IN_AN_ASSESSMENT)
         formset.save_m2m()
         return None
 

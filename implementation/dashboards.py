@@ -1410,7 +1410,7 @@ def _timeline_row(change, texts):
         f'          <td data-label="{label["measure"]}">{escape(change.measure.code)}</td>\n'
         f'          <td data-label="{label["rating"]}">{texts.kinds[change.kind]}</td>\n'
         f'          <td data-label="{label["change"]}">{_change_html(change, texts)}</td>\n'
-        f'          <td data-label="{label["why"]}">{escape(change.history_change_reason or "–")}</td>\n'
+        f'          <td data-label="{label["why"]}">{escape(change.shown_reason or "–")}</td>\n'
         f'          <td data-label="{label["source"]}">{escape(change.source_document or "–")}</td>\n'
         f'          <td data-label="{label["by"]}">{escape(by or "–")}</td>\n'
         "        </tr>"
@@ -1446,7 +1446,8 @@ def build_state_profile(*, state, user, filters):
     history = _filtered(Rating.history.filter(state=state), filters, ignore=["status", "as_of"])
     if as_of is not None:
         history = history.filter(history_date__lte=end_of_day(as_of))
-    history = history.select_related("measure", "history_user").order_by("-history_date", "-history_id")
+    history = history.select_related("measure", "history_user").with_shown_reason(user)
+    history = history.order_by("-history_date", "-history_id")
     timeline = list(history[: TIMELINE_LENGTH + 1])
     for change in timeline:
         change.before = Status(change.previous_status) if change.previous_status else None

@@ -2,7 +2,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, When
+from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import TruncQuarter
 from django.dispatch import receiver
 from django.utils import formats, timezone
@@ -163,6 +163,25 @@ class RatingQuerySet(RatingRows, models.QuerySet):
 
 
 class RatingHistoryQuerySet(RatingRows, HistoricalQuerySet):
+    def with_shown_reason(self, user):
+        """
+        Annotate ``shown_reason``: the reason for the change as ``user`` may read it. A
+        row linked to an assessment ``user`` may not read gives its reason to analysts
+        alone, and a neutral text to anyone else: older reasons name that assessment
+        ("Set in Country visit of Jamaica, 11 Nov 2011"), and history cannot be rewritten.
+        """
+        if is_analyst(user):
+            return self.annotate(shown_reason=F("history_change_reason"))
+        hidden = Q(assessment__isnull=False) & ~Q(assessment__in=Assessment.objects.visible_to(user))
+        return self.annotate(
+            shown_reason=Case(
+                # Translators: in place of why a rating changed, when the change is linked to a record only CTED reads.
+                When(hidden, then=Value(gettext("Set in a CTED-only record"))),
+                default=F("history_change_reason"),
+                output_field=models.CharField(),
+            )
+        )
+
     def score_changes_by_quarter(self):
         """
         One dict per quarter, oldest first: ``quarter`` (its first day), ``score_change``
