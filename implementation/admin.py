@@ -1,11 +1,9 @@
 from django import forms
-from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F
 from django.urls import reverse
-from django.utils import translation
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext, pgettext_lazy
@@ -13,7 +11,6 @@ from django.utils.translation import gettext_lazy as _
 from modeltranslation.utils import get_translation_fields
 
 from states.admin_scoping import RegionFilter, ScopedAdmin, ScopedHistoryAdmin, ScopedInlineMixin
-from states.models import Role, is_analyst, role_kinds
 
 from .models import (
     Assessment,
@@ -29,6 +26,9 @@ from .services import EditConflict, check_version, save_rating
 
 # Rating history keeps at most this many characters of a change reason.
 REASON_MAX_LENGTH = Rating.history.model._meta.get_field("history_change_reason").max_length
+
+# The reason recorded for a rating set in an assessment's form.
+SET_IN_AN_ASSESSMENT = "Set in an assessment"
 
 COMPACT_TEXT = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 40})}}
 
@@ -87,6 +87,12 @@ class DivergenceFilter(admin.SimpleListFilter):
 
 @admin.register(Rating)
 class RatingAdmin(ScopedHistoryAdmin):
+    """
+    Analysts change ratings here. Focal points only read them: what they report goes
+    through /my-state/ or the API as a submission, and changes nothing until an analyst
+    accepts it (implementation/workflow.py).
+    """
+
     form = RatingForm
     list_display = (
         "state",
@@ -183,13 +189,6 @@ class RatingAdmin(ScopedHistoryAdmin):
             readonly += ["state", "measure", "kind"]
         return readonly
 
-    def has_change_permission(self, request, obj=None):
-        # Focal points change their own State's self-reported ratings, so they get the
-        # change form; which rating they may save is Rating.is_editable_by's answer.
-        if obj is None:
-            return is_analyst(request.user) or Role.Kind.FOCAL_POINT in role_kinds(request.user)
-        return obj.is_editable_by(request.user)
-
     def has_delete_permission(self, request, obj=None):
         # A rating is never deleted, by anyone: set its status instead. The database
         # refuses it too (migration 0002).
@@ -198,6 +197,18 @@ class RatingAdmin(ScopedHistoryAdmin):
     def save_model(self, request, obj, form, change):
         # save_rating stamps who and when and appends the one history row, with the reason.
         save_rating(obj, by=request.user, reason=form.cleaned_data["change_reason"])
+
+    def get_history_queryset(self, request, history_manager, pk_name, object_id):
+        versions = super().get_history_queryset(request, history_manager, pk_name, object_id)
+        return versions.with_shown_reason(request.user)
+
+    def render_history_view(self, request, template, context, **kwargs):
+        # simple-history's list prints each row's history_change_reason: print the reason
+        # as this reader may read it instead (RatingHistoryQuerySet.with_shown_reason).
+        # The rows are only displayed; history itself is never written to.
+        for record in context.get("page_obj") or ():
+            record.history_change_reason = record.shown_reason
+        return super().render_history_view(request, template, context, **kwargs)
 
 
 class AssessedRatingForm(forms.ModelForm):
@@ -264,13 +275,11 @@ class AssessmentAdmin(ScopedHistoryAdmin):
         if formset.model is not Rating:
             return super().save_formset(request, form, formset, change)
         # Ratings set here are saved like any other rating change: stamped, with one
-        # history row each, whose reason names the assessment. The reason is stored, and
-        # read later by people in other languages: it is written in the site's language,
-        # like a reason typed by CTED, not in the editor's.
-        with translation.override(settings.LANGUAGE_CODE):
-            reason = Truncator(f"Set in {form.instance}").chars(REASON_MAX_LENGTH)
+        # history row each. The reason does not name the assessment: whoever reads the
+        # rating's history may not read the assessment, and the row links it anyway
+        # (shown to those who may). Stored in English, like a reason typed by CTED.
         for rating in formset.save(commit=False):
-            save_rating(rating, by=request.user, reason=reason)
+            save_rating(rating, by=request.user, reason=SET_IN_AN_ASSESSMENT)
         formset.save_m2m()
         return None
 

@@ -186,7 +186,8 @@ class RatingHistoryViewSet(viewsets.ReadOnlyModelViewSet):
 
     def filter_queryset(self, queryset):
         rows = super().filter_queryset(queryset).select_related("state", "measure", "history_user")
-        return with_shown_assessment(rows, self.request.user).order_by("-history_date", "-history_id")
+        rows = with_shown_assessment(rows, self.request.user).with_shown_reason(self.request.user)
+        return rows.order_by("-history_date", "-history_id")
 
 
 class AssessmentFilterSet(django_filters.FilterSet):

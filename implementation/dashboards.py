@@ -46,6 +46,7 @@ from states.worldmap import WorldMap, shapes_for
 
 from .filters import end_of_day
 from .models import STALE_AFTER, Assessment, AssistanceNeed, Confidentiality, Priority, Rating, Recommendation
+from .workflow import may_submit
 
 Status = Rating.Status
 ASSESSED = Rating.Kind.ASSESSED
@@ -1536,7 +1537,7 @@ def _timeline_row(change, texts):
         f'          <td data-label="{label["measure"]}">{escape(change.measure.code)}</td>\n'
         f'          <td data-label="{label["rating"]}">{texts.kinds[change.kind]}</td>\n'
         f'          <td data-label="{label["change"]}">{_change_html(change, texts)}</td>\n'
-        f'          <td data-label="{label["why"]}">{escape(change.history_change_reason or "–")}</td>\n'
+        f'          <td data-label="{label["why"]}">{escape(change.shown_reason or "–")}</td>\n'
         f'          <td data-label="{label["source"]}">{escape(change.source_document or "–")}</td>\n'
         f'          <td data-label="{label["by"]}">{escape(by or "–")}</td>\n'
         "        </tr>"
@@ -1572,7 +1573,8 @@ def build_state_profile(*, state, user, filters):
     history = _filtered(Rating.history.filter(state=state), filters, ignore=["status", "as_of"])
     if as_of is not None:
         history = history.filter(history_date__lte=end_of_day(as_of))
-    history = history.select_related("measure", "history_user").order_by("-history_date", "-history_id")
+    history = history.select_related("measure", "history_user").with_shown_reason(user)
+    history = history.order_by("-history_date", "-history_id")
     timeline = list(history[: TIMELINE_LENGTH + 1])
     for change in timeline:
         change.before = Status(change.previous_status) if change.previous_status else None
@@ -1606,7 +1608,7 @@ def build_state_profile(*, state, user, filters):
     if profile.empty:
         # (10.) Asked only of an empty profile, which is all that shows it.
         profile.can_assess = is_analyst(user)
-        profile.can_report = Rating(state=state, kind=SELF_REPORTED).is_editable_by(user)
+        profile.can_report = may_submit(user, state)
     return profile
 
 

@@ -2,7 +2,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, When
+from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import TruncQuarter
 from django.dispatch import receiver
 from django.utils import formats, timezone
@@ -13,7 +13,7 @@ from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
 from measures.models import Measure
-from states.models import STATE_LABEL, MemberState, Role, is_analyst
+from states.models import STATE_LABEL, MemberState, is_analyst
 
 
 class ScopedQuerySet(models.QuerySet):
@@ -32,6 +32,14 @@ class SharedScopedQuerySet(ScopedQuerySet):
         if is_analyst(user):
             return rows
         return rows.exclude(confidentiality=Confidentiality.CTED_ONLY)
+
+
+class SharedHistoryQuerySet(SharedScopedQuerySet, HistoricalQuerySet):
+    """
+    The history of a model with a confidentiality level, read by the same rule: each
+    past version under the level it had when it was written, not the record's current
+    one, so that text written while the record was CTED-only stays CTED-only.
+    """
 
 
 class Confidentiality(models.TextChoices):
@@ -90,7 +98,7 @@ class Assessment(models.Model):
     )
 
     objects = SharedScopedQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(historical_queryset=SharedHistoryQuerySet)
 
     class Meta:
         ordering = ["-conducted_on", "state"]
@@ -147,21 +155,33 @@ class RatingQuerySet(RatingRows, models.QuerySet):
 
     def editable_by(self, user):
         """
-        Ratings ``user`` may change: analysts every rating, focal points the
-        self-reported ratings of their own State, coordinators none.
+        Ratings ``user`` may change directly: every rating for analysts, none for anyone
+        else. A focal point's report is a submission (``workflow.submit``), which changes
+        the self-report only once an analyst accepts it.
         """
-        rows = self.visible_to(user)
-        if is_analyst(user):
-            return rows
-        return rows.filter(kind=Rating.Kind.SELF_REPORTED, state__in=focal_point_states(user))
-
-
-def focal_point_states(user):
-    """The ids of the States ``user`` reports for as a focal point in force today (``Role.objects.current()``)."""
-    return Role.objects.current().filter(user=user, kind=Role.Kind.FOCAL_POINT).values("state")
+        return self.visible_to(user) if is_analyst(user) else self.none()
 
 
 class RatingHistoryQuerySet(RatingRows, HistoricalQuerySet):
+    def with_shown_reason(self, user):
+        """
+        Annotate ``shown_reason``: the reason for the change as ``user`` may read it. A
+        row linked to an assessment ``user`` may not read gives its reason to analysts
+        alone, and a neutral text to anyone else: older reasons name that assessment
+        ("Set in Country visit of Jamaica, 11 Nov 2011"), and history cannot be rewritten.
+        """
+        if is_analyst(user):
+            return self.annotate(shown_reason=F("history_change_reason"))
+        hidden = Q(assessment__isnull=False) & ~Q(assessment__in=Assessment.objects.visible_to(user))
+        return self.annotate(
+            shown_reason=Case(
+                # Translators: in place of why a rating changed, when the change is linked to a record only CTED reads.
+                When(hidden, then=Value(gettext("Set in a CTED-only record"))),
+                default=F("history_change_reason"),
+                output_field=models.CharField(),
+            )
+        )
+
     def score_changes_by_quarter(self):
         """
         One dict per quarter, oldest first: ``quarter`` (its first day), ``score_change``
@@ -373,13 +393,7 @@ class Rating(RatedValues):
         """``RatingQuerySet.editable_by`` for one rating, saved or not yet saved."""
         if self.pk:
             return Rating.objects.editable_by(user).filter(pk=self.pk).exists()
-        if is_analyst(user):
-            return True
-        return (
-            self.kind == self.Kind.SELF_REPORTED
-            and user.is_active
-            and focal_point_states(user).filter(state=self.state_id).exists()
-        )
+        return is_analyst(user)
 
 
 # A rating nobody has confirmed for this long is flagged on the dashboards.

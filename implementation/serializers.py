@@ -113,7 +113,12 @@ class RatingHistorySerializer(serializers.ModelSerializer):
         choices=Rating.Status.choices, read_only=True, allow_null=True, help_text="The status before this change."
     )
     at = serializers.DateTimeField(source="history_date", read_only=True)
-    reason = serializers.CharField(source="history_change_reason", read_only=True, allow_null=True)
+    reason = serializers.CharField(
+        source="shown_reason",
+        read_only=True,
+        allow_null=True,
+        help_text="Why it changed; withheld when the change is linked to an assessment you may not read.",
+    )
     by = serializers.SlugRelatedField(source="history_user", slug_field="username", read_only=True, allow_null=True)
     assessment = serializers.IntegerField(
         source="shown_assessment",

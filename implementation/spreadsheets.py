@@ -50,7 +50,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from measures.models import Measure
-from states.models import MemberState
+from states.models import MemberState, is_analyst
 
 from . import workflow
 from .exports import FORMULA_PREFIXES, Column, Table, escape_formula, sheet_title
@@ -982,8 +982,11 @@ def apply_assessed(staged, *, by, at=None):
     history row each ("Bulk import <file name>"), in one transaction and a fixed number of
     queries per thousand rows, and delete it. Returns the number of ratings set. Raises
     ``UploadRefused`` naming the rows, with nothing set, if any of their ratings changed
-    after the preview.
+    after the preview, and ``PermissionDenied`` unless ``by`` is an analyst.
     """
+    # The ratings are written here, not through services.save_rating and its check.
+    if not is_analyst(by):
+        raise PermissionDenied(_("Only CTED analysts import assessed ratings."))
     staged = _lock(staged)
     at = at or timezone.now()
     rows = [row for row in staged.rows if row["action"] != UNCHANGED]

@@ -290,7 +290,7 @@ def state_tables(board):
                 Column(pgettext("column header", "From"), lambda row: _status_label(row.previous_status)),
                 # Translators: the column of a rating's status after a change.
                 Column(pgettext("column header", "To"), lambda row: _status_label(row.status)),
-                Column(gettext("Why"), "history_change_reason"),
+                Column(gettext("Why"), "shown_reason"),
                 Column(gettext("Source"), "source_document"),
                 # Translators: the column of who made a change.
                 Column(

@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from measures.models import Edition
-from states.models import is_analyst
+from states.models import Role, is_analyst
 
-from .models import Rating, Snapshot, SnapshotEntry, Submission, focal_point_states
+from .models import Rating, Snapshot, SnapshotEntry, Submission
 from .services import RATED_FIELDS, EditConflict, moment_text, save_rating, set_rating
 
 __all__ = ["EditConflict", "submit", "accept", "return_submission", "freeze", "compare_snapshots"]
@@ -65,7 +65,9 @@ ALREADY_REVIEWED_BY = {
 
 def may_submit(user, state):
     """Whether ``user`` is a current focal point (main or alternate) of ``state``."""
-    return user.is_active and focal_point_states(user).filter(state=state).exists()
+    if not user.is_active:
+        return False
+    return Role.objects.current().filter(user=user, kind=Role.Kind.FOCAL_POINT, state=state).exists()
 
 
 @transaction.atomic
@@ -111,7 +113,9 @@ def submit(
             code="edit_conflict",
         )
     if pending is None and replaces_id is not None:
-        earlier = Submission.objects.filter(pk=replaces_id).first()
+        # Only among this State's submissions on this measure: what became of another State's
+        # submission is not the submitter's to learn, so its id reads like one that never was.
+        earlier = Submission.objects.filter(pk=replaces_id, state=state, measure=measure).first()
         outcome = earlier.review if earlier else None
         raise EditConflict(str(REPLACED_MEANWHILE.get(outcome, REPLACED_MEANWHILE[None])), code="edit_conflict")
 

@@ -16,13 +16,15 @@ import dataclasses
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets, unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
+from simple_history.utils import get_history_manager_for_model
 
 from .models import MemberState, Region, Role, is_analyst, role_kinds
 
@@ -114,25 +116,53 @@ class ScopedAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 class ScopedHistoryAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
-    """A ModelAdmin for a model with ``history = HistoricalRecords()``, with a read-only history page."""
+    """
+    A ModelAdmin for a model with ``history = HistoricalRecords()``, with a read-only
+    history page. It shows the past versions the reader may read: the rows the history's
+    own ``visible_to`` keeps, if it has one (``SharedHistoryQuerySet`` reads each version
+    under the confidentiality it had).
+    """
 
     def history_view(self, request, object_id, extra_context=None):
-        self._not_found_outside_scope(request, object_id)
+        self._refuse_or_not_found(request, object_id)
         return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
-        self._not_found_outside_scope(request, object_id)
+        self._refuse_or_not_found(request, object_id)
         # History is append-only. SIMPLE_HISTORY_REVERT_DISABLED hides the Revert button,
         # but simple-history still saves a posted form, so a past version is only shown.
         if request.method not in ("GET", "HEAD"):
             raise PermissionDenied
+        # simple-history finds the version by id alone; one the reader may not read (say,
+        # written while the record was CTED-only) answers as one that does not exist, and
+        # so does an id that is not a number, which would fail simple-history's lookup.
+        versions = self.history_visible_to(request.user)
+        try:
+            get_object_or_404(versions, **{self.opts.pk.attname: unquote(object_id), "history_id": version_id})
+        except (ValueError, ValidationError):
+            raise Http404(f"No {self.opts.verbose_name} version with this id.") from None
         return super().history_form_view(request, object_id, version_id, extra_context)
 
-    def _not_found_outside_scope(self, request, object_id):
-        # As on the change page, a record outside the reader's States answers like one that
-        # does not exist; a 403 would tell them the id exists. Analysts read every State and
-        # keep simple-history's page for deleted records, which get_object cannot find.
-        if may_read(request.user, self.readers) and not is_analyst(request.user):
+    def history_visible_to(self, user):
+        """The past versions ``user`` may read: the history model's own ``visible_to``, if it has one."""
+        return scoped(get_history_manager_for_model(self.model).all(), user)
+
+    def get_history_queryset(self, request, history_manager, pk_name, object_id):
+        # The history list holds only the versions the reader may read. simple-history
+        # lists the changes between neighbouring rows of this list, so a version left out
+        # lends none of its values to the changes shown beside the next one.
+        versions = super().get_history_queryset(request, history_manager, pk_name, object_id)
+        return scoped(versions, request.user)
+
+    def _refuse_or_not_found(self, request, object_id):
+        # Someone who may not read this admin at all is refused, as on its other pages,
+        # before the history (scoped to what they may read) finds nothing. As on the change
+        # page, a record outside the reader's States answers like one that does not exist;
+        # a 403 would tell them the id exists. Analysts read every State and keep
+        # simple-history's page for deleted records, which get_object cannot find.
+        if not may_read(request.user, self.readers):
+            raise PermissionDenied
+        if not is_analyst(request.user):
             self.get_object(request, unquote(object_id))
 
     def render_history_view(self, request, template, context, **kwargs):

@@ -108,7 +108,7 @@ def analyst(world):
 
 @pytest.fixture
 def focal_jam(world):
-    # Main focal point for Jamaica: reads Jamaica, edits its self-reported ratings.
+    # Main focal point for Jamaica: reads Jamaica, reports on it through submissions an analyst reviews.
     user = _staff("jo")
     Role.objects.create(user=user, kind=Role.Kind.FOCAL_POINT, state=world["jam"])
     return user

@@ -9,8 +9,10 @@ import datetime as dt
 import re
 
 import pytest
+from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
+from simple_history.utils import get_history_manager_for_model
 
 from implementation import workflow
 from implementation.models import (
@@ -20,6 +22,7 @@ from implementation.models import (
     ConfidentialNote,
     Rating,
     Recommendation,
+    SharedHistoryQuerySet,
 )
 from implementation.services import save_rating, set_rating
 from measures.models import Instrument
@@ -404,42 +407,51 @@ def test_past_version_of_a_region_cannot_be_posted_back(client, analyst, world):
 # --- Changing a rating --------------------------------------------------------------
 
 
-def test_focal_point_can_change_own_states_self_reported_rating(client, focal_jam, ratings):
+def test_focal_point_cannot_change_own_states_self_reported_rating_in_the_admin(client, focal_jam, ratings):
+    # What a focal point reports is a submission an analyst reviews (/my-state/, the API);
+    # a POST to the admin's change form must not set the self-report behind the review.
     rating = ratings["jam", SELF]
-    history_before = rating.history.count()
+    before = snapshot(rating)
     client.force_login(focal_jam)
     response = client.post(
         rating_url(rating),
-        rating_form_data(rating, status=Rating.Status.LARGELY, change_reason="Import marking now enforced"),
+        rating_form_data(rating, status=Rating.Status.IMPLEMENTED, change_reason="Import marking now enforced"),
     )
-    assert response.status_code == 302
-    rating.refresh_from_db()
-    assert rating.status == Rating.Status.LARGELY
-    assert rating.set_by == focal_jam
-    assert rating.history.count() == history_before + 1
-    latest = rating.history.first()
-    assert latest.history_change_reason == "Import marking now enforced"
-    assert latest.history_user == focal_jam
+    assert response.status_code == 403
+    assert snapshot(rating) == before
+    assert Rating.history.count() == 4
 
 
-def test_focal_point_change_form_shows_ctes_fields_read_only(client, focal_jam, ratings):
+def test_focal_point_cannot_add_a_self_reported_rating_in_the_admin(client, focal_jam, world):
+    client.force_login(focal_jam)
+    response = client.post(
+        admin_url("implementation_rating_add"),
+        {
+            "state": world["jam"].pk,
+            "measure": world["records"].pk,
+            "kind": SELF,
+            "status": Rating.Status.IMPLEMENTED,
+            "change_reason": "First self-report",
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 403
+    assert not Rating.objects.exists()
+    assert not Rating.history.exists()
+
+
+def test_focal_point_sees_own_states_self_report_read_only(client, focal_jam, ratings):
     client.force_login(focal_jam)
     response = client.get(rating_url(ratings["jam", SELF]))
-    assert set(response.context["adminform"].form.fields) == {
-        "status",
-        "explanation",
-        "justification",
-        "source_document",
-        "source_reference",
-        "source_url",
-        "source_date",
-        "change_reason",
-        "version",
-    }
+    assert response.status_code == 200
+    assert response.context["has_change_permission"] is False
     content = response.content.decode()
-    # CTED's own rating of the measure, shown beside the self-report, not editable.
+    assert "Marking law adopted; import marking not yet enforced." in content
+    # CTED's own rating of the measure, shown beside the self-report.
     assert "CTED assessment: Partially implemented" in content
-    assert 'name="assessment"' not in content
+    for field in ("status", "explanation", "source_document", "change_reason", "version", "assessment"):
+        assert f'name="{field}"' not in content
+    assert 'name="_save"' not in content
 
 
 def test_focal_point_sees_own_states_assessed_rating_read_only(client, focal_jam, ratings):
@@ -455,6 +467,7 @@ def test_focal_point_sees_own_states_assessed_rating_read_only(client, focal_jam
 @pytest.mark.parametrize(
     ("who", "state", "kind", "expected"),
     [
+        ("focal_jam", "jam", SELF, 403),
         ("focal_jam", "jam", ASSESSED, 403),
         ("focal_jam", "ken", SELF, 404),
         ("focal_jam", "ken", ASSESSED, 404),
@@ -513,11 +526,11 @@ def test_rating_change_needs_a_reason(client, analyst, ratings):
     assert snapshot(rating) == before
 
 
-@pytest.mark.parametrize(("who", "kind"), [("analyst", ASSESSED), ("focal_jam", SELF)])
-def test_not_applicable_without_justification_shows_the_rule_and_saves_nothing(client, request, ratings, who, kind):
+@pytest.mark.parametrize("kind", [ASSESSED, SELF])
+def test_not_applicable_without_justification_shows_the_rule_and_saves_nothing(client, analyst, ratings, kind):
     rating = ratings["jam", kind]
     before = snapshot(rating)
-    login(client, request, who)
+    client.force_login(analyst)
     response = client.post(
         rating_url(rating), rating_form_data(rating, status=Rating.Status.NOT_APPLICABLE, justification="")
     )
@@ -639,7 +652,8 @@ def test_ratings_added_in_an_assessment_are_recorded_with_it(client, analyst, wo
         analyst,
     )
     latest = rating.history.get()
-    assert latest.history_change_reason == f"Set in {assessment}"
+    # The row links the assessment; its reason does not name it, for readers who may not read it.
+    assert (latest.history_change_reason, latest.assessment) == ("Set in an assessment", assessment)
     assert latest.history_user == analyst
 
 
@@ -653,6 +667,101 @@ def test_assessment_cannot_add_a_second_rating_of_the_same_measure(client, analy
     assert "This State already has a rating of this kind for this measure." in response.content.decode()
     assert not Assessment.objects.exists()
     assert ratings["jam", ASSESSED].history.count() == 1
+
+
+@pytest.fixture
+def shared_later(world, analyst):
+    """
+    Jamaica's visit, written CTED-only with a remark for CTED, then shared with a summary
+    for the State, then made final: three versions, the first for analysts alone.
+    """
+    visit = Assessment.objects.create(
+        state=world["jam"],
+        kind=Assessment.Kind.COUNTRY_VISIT,
+        conducted_on=dt.date(2024, 4, 9),
+        summary="Port police doubt the ministry's figures.",
+        author=analyst,
+    )
+    visit.confidentiality = Confidentiality.SHARED
+    visit.summary = "Visit to Kingston: marking law adopted."
+    visit.save()
+    visit.status = Assessment.Status.FINAL
+    visit.save()
+    return visit
+
+
+def page_text(response):
+    """A page without what differs at every request: its own address and the CSRF token."""
+    text = response.content.decode().replace(response.wsgi_request.path, "")
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", text)
+
+
+def assessment_version_url(visit, version):
+    return admin_url("implementation_assessment_simple_history", visit.pk, version.history_id)
+
+
+@pytest.mark.parametrize("who", ["focal_jam", "coordinator"])
+def test_history_of_a_shared_assessment_leaves_out_versions_written_while_it_was_cted_only(
+    client, request, shared_later, who
+):
+    login(client, request, who)
+    response = client.get(admin_url("implementation_assessment_history", shared_later.pk))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Port police" not in content
+    assert [record.summary for record in response.context["page_obj"]] == 2 * [
+        "Visit to Kingston: marking law adopted."
+    ]
+    # The oldest version shown is compared with nothing, not with the hidden one before it.
+    newest, oldest = response.context["page_obj"]
+    assert [change["field"] for change in newest.history_delta_changes] == ["Status"]
+    assert not getattr(oldest, "history_delta_changes", None)
+
+
+@pytest.mark.parametrize("who", ["focal_jam", "coordinator"])
+def test_a_version_written_while_cted_only_answers_as_a_version_that_does_not_exist(
+    client, request, shared_later, who
+):
+    login(client, request, who)
+    cted_only, shared, final = shared_later.history.order_by("history_id")
+    hidden = client.get(assessment_version_url(shared_later, cted_only))
+    missing = client.get(admin_url("implementation_assessment_simple_history", shared_later.pk, final.history_id + 99))
+    assert (hidden.status_code, missing.status_code) == (404, 404)
+    assert page_text(hidden) == page_text(missing)
+    assert "Port police" not in hidden.content.decode()
+    shown = client.get(assessment_version_url(shared_later, shared))
+    assert shown.status_code == 200
+    assert "Visit to Kingston" in shown.content.decode()
+
+
+@pytest.mark.parametrize("who", ["analyst", "focal_jam"])
+def test_a_version_id_that_is_not_a_number_is_not_found(client, request, shared_later, who):
+    login(client, request, who)
+    for object_id, version_id in ((shared_later.pk, "abc"), (shared_later.pk, "1.5"), ("abc", 1)):
+        response = client.get(f"/admin/implementation/assessment/{object_id}/history/{version_id}/")
+        assert response.status_code == 404, (object_id, version_id)
+
+
+def test_analyst_reads_every_version_of_an_assessment(client, analyst, shared_later):
+    client.force_login(analyst)
+    response = client.get(admin_url("implementation_assessment_history", shared_later.pk))
+    assert len(response.context["page_obj"]) == 3
+    assert "Port police" in response.content.decode()
+    cted_only = shared_later.history.order_by("history_id").first()
+    assert client.get(assessment_version_url(shared_later, cted_only)).status_code == 200
+
+
+def test_every_history_with_a_confidentiality_level_reads_each_version_under_its_own():
+    # A model given a confidentiality level later must give its history the same rule.
+    with_levels = [
+        model
+        for model in apps.get_models()
+        if hasattr(model._meta, "simple_history_manager_attribute")
+        and "confidentiality" in {field.name for field in model._meta.fields}
+    ]
+    assert Assessment in with_levels
+    for model in with_levels:
+        assert isinstance(get_history_manager_for_model(model).all(), SharedHistoryQuerySet), model
 
 
 def test_new_assessment_proposes_its_writer_as_author(client, analyst):

@@ -394,11 +394,11 @@ def test_the_pages_ignore_updated_since_in_their_forms(client, ratings, analyst)
 
 
 @pytest.fixture
-def changes(ratings, world, analyst, focal_jam):
-    """Jamaica's self-report changed by its focal point in 2025, and Kenya's assessment by the analyst."""
+def changes(ratings, world, analyst):
+    """Jamaica's self-report and Kenya's assessment changed by the analyst in 2025."""
     rating = ratings["jam", SELF_REPORTED]
     rating.status = Status.LARGELY
-    save_rating(rating, by=focal_jam, reason="Regulation in force", at=dt.datetime(2025, 2, 1, tzinfo=dt.UTC))
+    save_rating(rating, by=analyst, reason="Regulation in force", at=dt.datetime(2025, 2, 1, tzinfo=dt.UTC))
     rate(world, "ken", "marking", ASSESSED, Status.IMPLEMENTED, at=dt.datetime(2025, 3, 1, tzinfo=dt.UTC),
          by=analyst, reason="Visit")  # fmt: skip
     return ratings
@@ -412,7 +412,7 @@ def test_history_shows_each_change_with_who_and_why_newest_first(changes, coordi
         ("JAM", "assessed", None, "partially"),
     ]
     # As on the State profile's timeline, which every reader of the State sees: why and by whom.
-    assert (rows[0]["reason"], rows[0]["by"], rows[0]["change"]) == ("Regulation in force", "jo", "changed")
+    assert (rows[0]["reason"], rows[0]["by"], rows[0]["change"]) == ("Regulation in force", "ana", "changed")
     assert (rows[1]["reason"], rows[1]["by"], rows[1]["change"]) == ("Initial rating", "ana", "created")
     assert rows[0]["rating"] == changes["jam", SELF_REPORTED].pk
 
@@ -816,6 +816,42 @@ def test_someone_elses_pending_submission_is_a_conflict(ratings, world, focal_ja
     assert replacing.status_code == 201
     assert replacing.json()["replaces"] == first.json()["id"]
     assert Submission.objects.get(pk=first.json()["id"]).review == Submission.Review.SUPERSEDED
+
+
+@pytest.fixture
+def kenyan_submission(ratings, world, focal_ken, analyst):
+    """A factory: Kenya's submission on SALW-04, left pending, accepted or returned."""
+
+    def make(outcome):
+        submission = workflow.submit(state=world["ken"], measure=world["marking"], by=focal_ken, status="largely")
+        if outcome == Submission.Review.ACCEPTED:
+            workflow.accept(submission, by=analyst)
+        elif outcome == Submission.Review.RETURNED:
+            workflow.return_submission(submission, by=analyst, note="Cite the regulation.")
+        return submission
+
+    return make
+
+
+@pytest.mark.parametrize(
+    "outcome", [Submission.Review.PENDING, Submission.Review.ACCEPTED, Submission.Review.RETURNED]
+)
+def test_replacing_another_states_submission_answers_as_for_one_that_does_not_exist(
+    kenyan_submission, focal_jam, outcome
+):
+    kenyan = kenyan_submission(outcome)
+    missing = Submission.objects.order_by("-pk").first().pk + 100
+    answers = [submit(focal_jam, status="largely", replaces=number) for number in (kenyan.pk, missing)]
+    assert [(answer.status_code, answer.json()) for answer in answers] == 2 * [
+        (
+            409,
+            {
+                "detail": "The submission you were replacing has meanwhile been removed. Yours was not saved: reload "
+                "and submit again if it is still needed."
+            },
+        )
+    ]
+    assert Submission.objects.get().review == outcome
 
 
 @pytest.mark.parametrize(("who", "states"), [("analyst", {"JAM", "KEN"}), ("coordinator", {"JAM"}),

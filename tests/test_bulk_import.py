@@ -10,6 +10,7 @@ import io
 
 import openpyxl
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
@@ -18,6 +19,7 @@ from implementation import spreadsheets
 from implementation.models import Rating, StagedUpload, Submission
 from implementation.services import set_rating
 from measures.models import Measure
+from states.models import Role
 
 ASSESSED = Rating.Kind.ASSESSED
 HEADER = ["State ISO3", "Measure code", "Status", "Explanation", "Justification", "Source document",
@@ -116,6 +118,7 @@ def test_import_previews_then_sets_assessed_ratings_with_history(client, analyst
 
 def test_a_change_that_keeps_the_status_keeps_who_set_it(client, analyst, ratings, world, django_user_model):
     colleague = django_user_model.objects.create_user("ana2", is_staff=True)
+    Role.objects.create(user=colleague, kind=Role.Kind.ANALYST)
     client.force_login(analyst)
     rows = [line("JAM", "SALW-04", "Partially implemented", "Checked at the 2025 workshop.")]
     file = csv_file(rows, header=HEADER[:4])
@@ -252,6 +255,16 @@ def test_a_focal_point_cannot_confirm_an_analysts_import(client, analyst, focal_
     client.force_login(focal_jam)
     before = counts()
     assert client.post(url).status_code == 403
+    assert counts() == before
+
+
+def test_only_an_analyst_applies_an_import_even_called_directly(client, analyst, focal_jam, ratings):
+    client.force_login(analyst)
+    stage(client, csv_file(FILE_ROWS))
+    staged = StagedUpload.objects.get()
+    before = counts()
+    with pytest.raises(PermissionDenied):
+        spreadsheets.apply_assessed(staged, by=focal_jam)
     assert counts() == before
 
 

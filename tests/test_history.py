@@ -1,12 +1,15 @@
 """Every rating change is appended to a history that cannot be edited, pruned or lost."""
 
 import datetime as dt
+import io
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
+from openpyxl import load_workbook
 
-from implementation.models import Rating
+from implementation.models import Assessment, Confidentiality, Rating
 from implementation.services import confirm_rating, save_rating, set_rating
 
 LATER = dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
@@ -34,12 +37,12 @@ def test_a_status_change_appends_a_row_with_from_and_to(ratings, world, analyst)
     assert latest.source_reference == "s. 12"
 
 
-def test_a_status_change_restamps_who_set_it_and_when(ratings, world, focal_jam):
+def test_a_status_change_restamps_who_set_it_and_when(ratings, world, admin_user):
     rating = ratings["jam", "self_reported"]
     rating.status = "implemented"
-    save_rating(rating, by=focal_jam, reason="New regulations in force", at=LATER)
+    save_rating(rating, by=admin_user, reason="New regulations in force", at=LATER)
     rating.refresh_from_db()
-    assert (rating.set_by, rating.set_at, rating.last_confirmed_at) == (focal_jam, LATER, LATER)
+    assert (rating.set_by, rating.set_at, rating.last_confirmed_at) == (admin_user, LATER, LATER)
 
 
 def test_confirming_keeps_the_status_date_and_records_the_check(ratings, analyst):
@@ -72,6 +75,8 @@ def test_an_invalid_change_is_refused_and_leaves_history_alone(ratings, analyst)
 @pytest.mark.parametrize(
     ("who", "key"),
     [
+        # A focal point's own State's self-report changes only through an accepted submission.
+        ("focal_jam", ("jam", "self_reported")),
         ("focal_jam", ("ken", "self_reported")),
         ("focal_jam", ("jam", "assessed")),
         ("coordinator", ("jam", "self_reported")),
@@ -94,10 +99,12 @@ def test_a_focal_point_cannot_create_an_assessed_rating(world, focal_jam):
     assert not Rating.objects.filter(measure=world["records"]).exists()
 
 
-def test_a_focal_point_can_create_their_states_self_report(world, focal_jam):
+def test_a_focal_point_cannot_create_their_states_self_report_directly(world, focal_jam):
     rating = Rating(state=world["jam"], measure=world["records"], kind="self_reported", status="implemented")
-    save_rating(rating, by=focal_jam, reason="First self-report")
-    assert rating.history.get().history_user == focal_jam
+    with pytest.raises(PermissionDenied):
+        save_rating(rating, by=focal_jam, reason="First self-report")
+    assert not Rating.objects.filter(measure=world["records"]).exists()
+    assert not Rating.history.filter(measure=world["records"]).exists()
 
 
 def test_history_rows_cannot_be_edited(ratings):
@@ -132,3 +139,85 @@ def test_each_history_row_says_what_the_status_changed_from(ratings, world, anal
         ("partially", "largely"),
         ("largely", "largely"),
     ]
+
+
+# Reasons say no more than their reader may read
+
+# How a reason written before reasons stopped naming their assessment reads.
+OLD_STYLE_REASON = "Set in Country visit of Jamaica, 11 Nov 2011"
+WITHHELD = "Set in a CTED-only record"
+
+
+@pytest.fixture
+def visit_reasons(ratings, world, analyst):
+    """
+    Jamaica's assessed rating set in a CTED-only visit, with a reason naming it (as stored
+    before), then its self-report changed with a reason of its own; and Jamaica's shared
+    workshop, which set nothing yet.
+    """
+    visit = Assessment.objects.create(
+        state=world["jam"], kind=Assessment.Kind.COUNTRY_VISIT, conducted_on=dt.date(2011, 11, 11)
+    )
+    set_rating(
+        state=world["jam"], measure=world["marking"], kind="assessed", by=analyst, at=LATER,
+        reason=OLD_STYLE_REASON, status="largely", assessment=visit,
+    )  # fmt: skip
+    set_rating(
+        state=world["jam"], measure=world["marking"], kind="self_reported", by=analyst,
+        at=LATER + dt.timedelta(days=1), reason="Submission by jo accepted", status="largely",
+    )  # fmt: skip
+    return visit
+
+
+def _reasons_everywhere(client, user):
+    """Every place a reason of Jamaica's rating history is shown to ``user``, as text."""
+    client.force_login(user)
+    rating = Rating.objects.get(state__iso3="JAM", kind="assessed")
+    api = client.get("/api/v1/rating-history/", {"state": "JAM"})
+    assert api.status_code == 200
+    page = client.get("/states/JAM/")
+    csv_export = client.get("/states/JAM/", {"export": "timeline", "format": "csv"})
+    xlsx_export = client.get("/states/JAM/", {"export": "timeline", "format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(xlsx_export.content)).worksheets[0]
+    admin_history = client.get(reverse("admin:implementation_rating_history", args=[rating.pk]))
+    return {
+        "api": [row["reason"] for row in api.json()["results"]],
+        "page": page.content.decode(),
+        "csv": csv_export.content.decode("utf-8-sig"),
+        "xlsx": " ".join(str(cell) for row in sheet.iter_rows(values_only=True) for cell in row),
+        "admin": admin_history.content.decode(),
+    }
+
+
+@pytest.mark.parametrize("who", ["focal_jam", "coordinator"])
+def test_a_reason_linked_to_a_cted_only_assessment_is_withheld_everywhere(client, request, visit_reasons, who):
+    shown = _reasons_everywhere(client, request.getfixturevalue(who))
+    assert shown["api"] == ["Submission by jo accepted", WITHHELD, "Initial rating", "Initial rating"]
+    for place, text in shown.items():
+        assert "Country visit" not in str(text), place
+        assert WITHHELD in str(text), place
+        # Reasons of rows linked to no assessment are shown as they were written.
+        assert "Initial rating" in str(text), place
+
+
+def test_analysts_read_every_reason(client, analyst, visit_reasons):
+    shown = _reasons_everywhere(client, analyst)
+    assert shown["api"] == ["Submission by jo accepted", OLD_STYLE_REASON, "Initial rating", "Initial rating"]
+    for place, text in shown.items():
+        assert "Country visit of Jamaica" in str(text), place
+        assert WITHHELD not in str(text), place
+
+
+def test_a_reason_linked_to_a_shared_assessment_is_shown_to_the_state(client, focal_jam, visit_reasons):
+    visit_reasons.confidentiality = Confidentiality.SHARED
+    visit_reasons.save()
+    shown = _reasons_everywhere(client, focal_jam)
+    assert shown["api"][1] == OLD_STYLE_REASON
+    for place, text in shown.items():
+        assert WITHHELD not in str(text), place
+
+
+def test_the_withheld_reason_is_in_the_readers_language(client, focal_jam, visit_reasons):
+    client.force_login(focal_jam)
+    rows = client.get("/api/v1/rating-history/", {"state": "JAM"}, HTTP_ACCEPT_LANGUAGE="fr").json()["results"]
+    assert rows[1]["reason"] == "Défini dans un document réservé à la DECT"

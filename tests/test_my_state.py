@@ -370,6 +370,31 @@ def test_a_submission_reviewed_while_the_form_was_open_is_a_conflict(client, foc
     assert 'name="replaces" value="' not in response.content.decode()
 
 
+def _without_csrf_token(html):
+    # The one part of a page that differs at every rendering.
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+
+
+@pytest.mark.parametrize(
+    "outcome", [Submission.Review.PENDING, Submission.Review.ACCEPTED, Submission.Review.RETURNED]
+)
+def test_replacing_another_states_submission_answers_as_for_one_that_does_not_exist(
+    client, focal_jam, focal_ken, analyst, ratings, world, outcome
+):
+    kenyan = workflow.submit(state=world["ken"], measure=world["marking"], by=focal_ken, status=Status.LARGELY)
+    if outcome == Submission.Review.ACCEPTED:
+        workflow.accept(kenyan, by=analyst)
+    elif outcome == Submission.Review.RETURNED:
+        workflow.return_submission(kenyan, by=analyst, note="Cite the regulation.")
+    missing = kenyan.pk + 100
+    client.force_login(focal_jam)
+    kenya, nothing = (client.post(FORM_URL, _form_data(replaces=str(number))) for number in (kenyan.pk, missing))
+    assert (kenya.status_code, nothing.status_code) == (200, 200)
+    assert _without_csrf_token(kenya.content.decode()) == _without_csrf_token(nothing.content.decode())
+    assert "has meanwhile been removed" in kenya.content.decode()
+    assert Submission.objects.get().review == outcome
+
+
 def test_successor_focal_point_sees_the_whole_history(client, focal_jam, analyst, ratings, world):
     earlier = _submit(world, focal_jam, Status.LARGELY, explanation="From the first focal point.")
     workflow.return_submission(earlier, by=analyst, note="Which regulation?", at=AT)

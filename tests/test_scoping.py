@@ -75,12 +75,13 @@ def test_ratings_follow_the_state_rule(request, ratings, who, expected):
     ("who", "expected"),
     [
         ("analyst", {("JAM", "assessed"), ("JAM", "self_reported"), ("KEN", "assessed"), ("KEN", "self_reported")}),
-        ("focal_jam", {("JAM", "self_reported")}),
-        ("focal_ken", {("KEN", "self_reported")}),
+        # A focal point's report is a submission that an analyst accepts, not an edit.
+        ("focal_jam", set()),
+        ("focal_ken", set()),
         ("coordinator", set()),
         ("nobody", set()),
     ],
 )
-def test_only_analysts_and_own_focal_points_may_edit(request, ratings, who, expected):
+def test_only_analysts_may_edit_ratings(request, ratings, who, expected):
     user = request.getfixturevalue(who)
     assert set(Rating.objects.editable_by(user).values_list("state__iso3", "kind")) == expected

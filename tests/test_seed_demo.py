@@ -78,8 +78,9 @@ def snapshot():
                 "state__iso3", "measure__code", "kind", "history_date", "status", "history_change_reason"
             )
         ),
+        # Down to the summary: a State may have two workshops on one day, which the database returns in any order.
         "assessments": list(
-            Assessment.objects.order_by("state__iso3", "conducted_on", "kind").values_list(
+            Assessment.objects.order_by("state__iso3", "conducted_on", "kind", "summary").values_list(
                 "state__iso3", "conducted_on", "kind", "status", "confidentiality", "summary"
             )
         ),

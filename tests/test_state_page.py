@@ -390,8 +390,9 @@ def test_empty_profile_tells_an_analyst_to_record_an_assessment(client, world, a
 def test_empty_profile_tells_a_focal_point_to_report(client, world, focal_jam):
     html = _page(client, focal_jam)
     assert "No ratings yet" in html
-    assert f'href="/admin/implementation/rating/add/?state={world["jam"].pk}&amp;kind=self_reported"' in html
-    assert "assessment/add" not in html
+    # Through their own page, as a submission: a focal point adds no rating in the admin.
+    assert 'href="/my-state/JAM/"' in html
+    assert "/admin/" not in html.split('id="empty-heading"')[1].split("</section>")[0]
 
 
 def test_empty_profile_asks_nothing_of_a_coordinator(client, world, coordinator):

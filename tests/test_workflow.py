@@ -73,6 +73,22 @@ def test_bad_values_save_nothing_and_leave_the_pending_one_pending(world, focal_
     assert Submission.objects.count() == 1
 
 
+@pytest.mark.parametrize(("key", "measure"), [("ken", "marking"), ("jam", "records")])
+def test_replaces_looks_only_among_the_same_states_submissions_on_the_measure(
+    world, focal_jam, focal_ken, analyst, ratings, key, measure
+):
+    other = _submit(world, focal_jam if key == "jam" else focal_ken, key=key, measure=measure)
+    workflow.accept(other, by=analyst)
+
+    def refusal(replaces):
+        with pytest.raises(workflow.EditConflict) as conflict:
+            _submit(world, focal_jam, replaces=replaces)
+        return conflict.value.messages
+
+    assert refusal(other.pk) == refusal(other.pk + 100)
+    assert "has meanwhile been removed" in refusal(other.pk)[0]
+
+
 def test_a_pending_submission_not_named_is_a_conflict(world, focal_jam, ratings):
     first = _submit(world, focal_jam, at=AT)
     with pytest.raises(workflow.EditConflict) as conflict:
