@@ -18,6 +18,8 @@ from rest_framework.permissions import BasePermission
 
 from states.models import can_read_aggregates
 
+from .access import NO_ROLE_YET
+
 
 class TokenAuthentication(authentication.TokenAuthentication):
     """
@@ -75,7 +77,7 @@ class HasTrackerRole(BasePermission):
     pages. Which rows each person then reads is each queryset's ``visible_to(user)``.
     """
 
-    message = _("Your account has no role in the tracker yet. Ask a CTED analyst to give you one.")
+    message = NO_ROLE_YET
 
     def has_permission(self, request, view):
         return can_read_aggregates(request.user)

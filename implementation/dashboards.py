@@ -177,7 +177,7 @@ class Tally:
                     % {
                         "status": texts.labels[segment.status],
                         "count": segment.count,
-                        "share": texts.percent % {"share": _decimal(segment.percent, 0)},
+                        "share": texts.percent % {"share": format_decimal(segment.percent, 0)},
                     },
                 )
             )
@@ -205,7 +205,7 @@ def bar_row_html(label, tally, *, href=None, differs=None):
     else:
         bar = f'<span class="muted">{texts.no_ratings}</span>'
     if tally.scored:
-        mean = texts.out_of_3 % {"score": f"<strong>{_decimal(tally.mean_score, 1)}</strong>"}
+        mean = texts.out_of_3 % {"score": f"<strong>{format_decimal(tally.mean_score, 1)}</strong>"}
         share = texts.percent % {"share": tally.percent_implemented}
         implemented = texts.share_implemented % {"share": f"<strong>{share}</strong>"}
         figures = f'<span class="figure">{mean}</span>\n<span class="figure">{implemented}</span>'
@@ -450,7 +450,7 @@ class MapState:
                 "level": texts.labels[t.level],
                 "abbreviation": texts.abbreviations[t.level],
                 "share": texts.percent % {"share": t.percent_implemented},
-                "score": _decimal(t.mean_score, 1),
+                "score": format_decimal(t.mean_score, 1),
                 "count": t.scored,
             }
         if t.total:
@@ -743,7 +743,7 @@ def escape(value):
     return html.escape(str(value))
 
 
-def _decimal(value, places):
+def format_decimal(value, places):
     """
     ``value`` (a finite float, ``None`` or a number) as ``{{ value|floatformat:places }}`` writes it, for
     ``places`` >= 0: rounded half up, localised. Pages write a few hundred such figures and the filter,
@@ -1124,7 +1124,7 @@ class TrendChart:
                 "%(quarter)s: mean score %(score)s over %(count)s rated measure",
                 "%(quarter)s: mean score %(score)s over %(count)s rated measures",
                 p.point.scored,
-            ) % {"quarter": p.quarter, "score": _decimal(p.point.mean_score, 2), "count": p.point.scored}
+            ) % {"quarter": p.quarter, "score": format_decimal(p.point.mean_score, 2), "count": p.point.scored}
             parts.append(
                 f'<circle class="trend-point" cx="{p.x}" cy="{p.y}" r="4"><title>{escape(title)}</title></circle>'
             )
@@ -1366,7 +1366,7 @@ class RatingSide:
             if rating.source_reference:
                 source += f", <bdi>{escape(rating.source_reference)}</bdi>"
             if rating.source_date:
-                source += f", {_date(rating.source_date, 'j M Y')}"
+                source += f", {format_date(rating.source_date, 'j M Y')}"
             if rating.source_url:
                 url = escape(rating.source_url)
                 source += f'\n    <br><a class="source-url" href="{url}" rel="noopener noreferrer">{url}</a>'
@@ -1379,11 +1379,11 @@ class RatingSide:
             assessment = self.assessment
             made_in = texts.from_assessment % {
                 "kind": escape(assessment.get_kind_display().lower()),
-                "date": _date(assessment.conducted_on, "j M Y"),
+                "date": format_date(assessment.conducted_on, "j M Y"),
             }
             meta = f"{made_in} · "
         confirmed = rating.last_confirmed_at
-        when = f'<time datetime="{_date(confirmed, "c")}">{_date(confirmed, "j M Y")}</time>'
+        when = f'<time datetime="{format_date(confirmed, "c")}">{format_date(confirmed, "j M Y")}</time>'
         meta += texts.last_confirmed % {"date": when} + (
             f' <span class="flag flag-stale">{texts.over_12_months}</span>' if self.stale else ""
         )
@@ -1403,7 +1403,7 @@ def status_badge_html(status):
     )
 
 
-def _date(value, format_string):
+def format_date(value, format_string):
     """
     ``value`` as ``{{ value|date:format_string }}`` writes it: in the current time zone, localised,
     escaped. The two formats of the profile are written directly (a profile writes some 500 dates,
@@ -1530,7 +1530,7 @@ def _timeline_row(change, texts):
     when = change.history_date
     by = change.history_user.get_username() if change.history_user else ""
     label = texts.timeline_labels
-    time = f'<time datetime="{_date(when, "c")}">{_date(when, "j M Y")}</time>'
+    time = f'<time datetime="{format_date(when, "c")}">{format_date(when, "j M Y")}</time>'
     return (
         "\n        <tr>\n"
         f'          <td data-label="{label["when"]}">{time}</td>\n'

@@ -112,12 +112,13 @@ class Table:
         """
         return mark_safe(
             "".join(
-                "<tr>" + "".join(f"<td>{_shown(value)}</td>" for value in values) + "</tr>" for values in self.values()
+                "<tr>" + "".join(f"<td>{cell_text(value)}</td>" for value in values) + "</tr>"
+                for values in self.values()
             )
         )
 
 
-def _shown(value):
+def cell_text(value):
     """``value`` as a template would write it: localised, in the current time zone, escaped."""
     return "–" if value is None else html.escape(str(localize(template_localtime(value))))
 

@@ -10,7 +10,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, pgettext
 
 from .dashboards import STATUS_ORDER, Cell
-from .exports import Column, _shown
+from .exports import Column, cell_text
 from .exports import Table as ExportTable
 from .models import Rating
 
@@ -23,7 +23,7 @@ class Table(ExportTable):
     """
     A dashboard table, which a page also shows. Its cells repeat few values (a region's
     heat-map table: 25,000 cells, a few hundred distinct texts), so each distinct value is
-    localised and escaped once per page, as ``exports._shown`` writes it, then reused.
+    localised and escaped once per page, as ``exports.cell_text`` writes it, then reused.
     """
 
     def html_rows(self):
@@ -33,10 +33,10 @@ class Table(ExportTable):
             # Only text and whole numbers: equal values of those are always written alike
             # (unlike Decimal("1.0") and Decimal("1.00"), or 0.0 and -0.0).
             if value.__class__ not in _REUSED:
-                return f"<td>{_shown(value)}</td>"
+                return f"<td>{cell_text(value)}</td>"
             text = written.get(value)
             if text is None:
-                text = written[value] = f"<td>{_shown(value)}</td>"
+                text = written[value] = f"<td>{cell_text(value)}</td>"
             return text
 
         return mark_safe("".join(f"<tr>{''.join(map(cell, values))}</tr>" for values in self.values()))

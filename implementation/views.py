@@ -7,7 +7,6 @@ import re
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.utils import translation
@@ -15,9 +14,10 @@ from django.utils.translation import gettext
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
-from states.models import MIN_HIDDEN_STATES_IN_TOTAL, MemberState, Region, can_read_aggregates
+from states.models import MIN_HIDDEN_STATES_IN_TOTAL, Region
 
 from . import dashboards, tables
+from .access import get_visible_state_or_404, require_role
 from .exports import export_response
 from .filters import RatingFilterSet
 
@@ -45,7 +45,7 @@ def region_dashboard(request, slug):
 def state_profile(request, iso3):
     # The role check first: someone with no role is told so, not that the State is missing.
     filters = _filters(request)
-    state = _get_state_or_404(request, iso3)
+    state = get_visible_state_or_404(request, iso3)
     if not filters.is_valid():
         return _bad_filters(request, filters)
     board = dashboards.build_state_profile(state=state, user=request.user, filters=filters)
@@ -55,16 +55,8 @@ def state_profile(request, iso3):
 def _filters(request):
     # Every dashboard needs at least the right to read aggregates; per-State detail is
     # narrowed further by visible_to inside the builders.
-    if not can_read_aggregates(request.user):
-        raise PermissionDenied(
-            gettext("Your account has no role in the tracker yet. Ask a CTED analyst to give you one.")
-        )
+    require_role(request.user)
     return RatingFilterSet(request.GET, request=request)
-
-
-def _get_state_or_404(request, iso3):
-    # A State the reader may not see answers exactly like one that does not exist.
-    return get_object_or_404(MemberState.objects.visible_to(request.user), iso3=iso3.upper())
 
 
 def _bad_filters(request, filters):
@@ -105,9 +97,9 @@ def print_stylesheet(request, language):
         raise Http404(f"No stylesheet for the language {language!r}.")
     with translation.override(language):
         rtl = translation.get_language_bidi()
-        notice = _css_string(gettext("Shared with the State concerned — not for publication"))
+        notice = css_string(gettext("Shared with the State concerned — not for publication"))
         # Translators: the footer of each printed page, e.g. "Page 2 of 5".
-        pages = _css_content(gettext("Page %(page)s of %(pages)s"))
+        pages = css_content(gettext("Page %(page)s of %(pages)s"))
     # The notice stands where lines begin, the page number where they end, as the text reads.
     start, end = ("right", "left") if rtl else ("left", "right")
     css = (
@@ -119,15 +111,15 @@ def print_stylesheet(request, language):
     return HttpResponse(css, content_type="text/css; charset=utf-8")
 
 
-def _css_string(text):
+def css_string(text):
     """``text`` as a quoted CSS string."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\A ") + '"'
 
 
-def _css_content(pattern):
+def css_content(pattern):
     """A translated "Page %(page)s of %(pages)s" as a CSS ``content`` value: strings around the two counters."""
     parts = re.split(r"%\((page|pages)\)s", pattern)
     # re.split keeps the names it splits on at the odd positions: text, name, text, name, text.
     return " ".join(
-        f"counter({part})" if index % 2 else _css_string(part) for index, part in enumerate(parts) if index % 2 or part
+        f"counter({part})" if index % 2 else css_string(part) for index, part in enumerate(parts) if index % 2 or part
     )

@@ -178,7 +178,7 @@ def accept(submission, *, by, note="", update_assessed=False, at=None):
     reason = Truncator(
         # Named by who sent it and when, as people know it; an id would differ between copies of the data.
         # In English whatever the reviewer's language: it is stored in history, which anyone reads.
-        f"Submission by {_stored_name(submission.submitted_by)} of {_when(submission.submitted_at)} accepted"
+        f"Submission by {_stored_name(submission.submitted_by)} of {stored_moment(submission.submitted_at)} accepted"
         + (f": {note}" if note else "")
     ).chars(REASON_MAX_LENGTH)
 
@@ -376,6 +376,6 @@ def _stored_name(user):
     return "an import" if user is None else user.get_full_name() or user.get_username()
 
 
-def _when(moment):
+def stored_moment(moment):
     # strftime, not the date filters: the same English text in whatever language the reviewer reads.
     return f"{timezone.localtime(moment):%d %b %Y at %H:%M}"

@@ -20,12 +20,12 @@ from django.utils.translation import ngettext, pgettext, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from measures.models import Measure
-from states.models import MemberState, Role, can_read_aggregates, is_analyst
+from states.models import MemberState, Role, is_analyst
 
 from . import workflow
+from .access import get_visible_state_or_404, require_role
 from .forms import NO_ASSESSMENT, AcceptForm, CompareForm, FreezeForm, ReturnForm, ReviewFilterForm, SubmissionForm
 from .models import Assessment, Rating, Snapshot, SnapshotEntry, Submission
-from .views import _get_state_or_404
 
 Status = Rating.Status
 ASSESSED = Rating.Kind.ASSESSED
@@ -46,12 +46,6 @@ def _lowercase(label):
     return label[:1].lower() + label[1:]
 
 
-def _require_role(user):
-    # As on the dashboards: someone with no role is told so, not shown an empty page.
-    if not can_read_aggregates(user):
-        raise PermissionDenied(_("Your account has no role in the tracker yet. Ask a CTED analyst to give you one."))
-
-
 def _require_analyst(user):
     if not is_analyst(user):
         raise PermissionDenied(_("The review queue is for CTED analysts."))
@@ -64,8 +58,8 @@ def _reporting_states(user):
 
 
 def _reporting_state_or_404(request, iso3):
-    _require_role(request.user)
-    state = _get_state_or_404(request, iso3)
+    require_role(request.user)
+    state = get_visible_state_or_404(request, iso3)
     if not workflow.may_submit(request.user, state):
         raise PermissionDenied(_("Only the focal points of %(state)s report its status here.") % {"state": state})
     return state
@@ -169,7 +163,7 @@ def build_state_report(*, state, user):
 @login_required
 def my_state(request):
     """A focal point's State; a pointer elsewhere for anyone else with a role."""
-    _require_role(request.user)
+    require_role(request.user)
     states = list(_reporting_states(request.user))
     if not states:
         return render(request, "implementation/my_state_other.html", {"analyst": is_analyst(request.user)})
@@ -439,8 +433,8 @@ def _queue_url(data):
 
 
 def _snapshot_state_or_404(request, iso3):
-    _require_role(request.user)
-    return _get_state_or_404(request, iso3)
+    require_role(request.user)
+    return get_visible_state_or_404(request, iso3)
 
 
 @login_required

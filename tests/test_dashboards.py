@@ -11,11 +11,11 @@ from django.utils import translation
 
 from implementation.dashboards import (
     Tally,
-    _date,
-    _decimal,
     build_overview,
     build_region_board,
     build_state_profile,
+    format_date,
+    format_decimal,
     state_urls,
     tally,
 )
@@ -191,7 +191,7 @@ def test_figures_are_rounded_and_written_as_floatformat_writes_them(places):
     values = [n / d for d in range(1, 60) for n in range(0, 3 * d + 1)]
     values += [0.05, 0.15, 0.25, 1.25, 1.005, 2.675, 99.5, 0.0, 100.0, 1e-9, float("nan"), None, 2]
     for value in values:
-        assert str(_decimal(value, places)) == str(floatformat(value, places)), value
+        assert str(format_decimal(value, places)) == str(floatformat(value, places)), value
 
 
 def test_state_urls_give_each_states_profile_address():
@@ -210,4 +210,4 @@ def test_dates_are_written_as_the_date_filter_writes_them(settings, language, fo
     template = Template(f'{{{{ value|date:"{format_string}" }}}}')
     with translation.override(language):
         for value in values:
-            assert _date(value, format_string) == template.render(Context({"value": value})), value
+            assert format_date(value, format_string) == template.render(Context({"value": value})), value

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from implementation import workflow
 from implementation.models import Rating, Submission
 from implementation.services import set_rating
-from implementation.workflow import _when
+from implementation.workflow import stored_moment
 from measures.models import Measure
 from states.models import MemberState, Region, RegionMembership, Role
 
@@ -174,7 +174,9 @@ def test_accept_sets_the_self_report_only(client, analyst, pending, world):
     assert (reported.status, reported.source_document) == (Status.LARGELY, "Firearms (Marking) Regulations 2025")
     latest = Rating.history.filter(id=reported.pk).latest("history_id")
     assert latest.history_user == analyst
-    assert latest.history_change_reason == f"Submission by jo of {_when(pending.submitted_at)} accepted: Thanks."
+    assert (
+        latest.history_change_reason == f"Submission by jo of {stored_moment(pending.submitted_at)} accepted: Thanks."
+    )
     assert (latest.previous_status, latest.status) == (Status.PARTIALLY, Status.LARGELY)
     assert _rating(world, ASSESSED).status == Status.PARTIALLY
     assert Rating.history.filter(id=assessed_before.pk).count() == assessed_history
@@ -191,7 +193,7 @@ def test_accept_with_update_assessed_sets_both_ratings(client, analyst, pending,
         rating = _rating(world, kind)
         assert rating.status == Status.LARGELY
         latest = Rating.history.filter(id=rating.pk).latest("history_id")
-        assert latest.history_change_reason == f"Submission by jo of {_when(pending.submitted_at)} accepted"
+        assert latest.history_change_reason == f"Submission by jo of {stored_moment(pending.submitted_at)} accepted"
         assert latest.previous_status == Status.PARTIALLY
 
 

@@ -442,11 +442,11 @@ def test_the_print_stylesheet_of_an_unknown_language_is_not_found(client, db):
 
 
 def test_the_printed_margins_quote_translations_safely():
-    from implementation.views import _css_content, _css_string
+    from implementation.views import css_content, css_string
 
-    assert _css_string('Say "hi" \\ bye\nnow') == '"Say \\"hi\\" \\\\ bye\\A now"'
-    assert _css_content("%(page)s/%(pages)s") == 'counter(page) "/" counter(pages)'
-    assert _css_content("Page %(page)s of %(pages)s") == '"Page " counter(page) " of " counter(pages)'
+    assert css_string('Say "hi" \\ bye\nnow') == '"Say \\"hi\\" \\\\ bye\\A now"'
+    assert css_content("%(page)s/%(pages)s") == 'counter(page) "/" counter(pages)'
+    assert css_content("Page %(page)s of %(pages)s") == '"Page " counter(page) " of " counter(pages)'
 
 
 # Downloads

@@ -1,0 +1,24 @@
+"""
+Where the pages and the API ask who may do what. The rule itself is the States a reader
+may read (``MemberState.objects.visible_to``, states/models.py); this module turns it
+into the checks that views repeat, so that each is written once.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+
+from states.models import MemberState, can_read_aggregates
+
+NO_ROLE_YET = _("Your account has no role in the tracker yet. Ask a CTED analyst to give you one.")
+
+
+def require_role(user):
+    """Refuse someone with no role in force: they are told so, not shown an empty page."""
+    if not can_read_aggregates(user):
+        raise PermissionDenied(NO_ROLE_YET)
+
+
+def get_visible_state_or_404(request, iso3):
+    """The State ``iso3`` if the reader may read it; a State hidden from them answers exactly like none."""
+    return get_object_or_404(MemberState.objects.visible_to(request.user), iso3=iso3.upper())
