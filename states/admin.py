@@ -6,18 +6,11 @@ from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.functional import lazy
-from django.utils.html import format_html, format_html_join
-from django.utils.http import urlencode
-from django.utils.translation import gettext, ngettext, pgettext_lazy
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.utils import get_translation_fields
-
-from implementation.models import Rating
 
 from .admin_scoping import RegionFilter, ScopedAdmin, ScopedHistoryAdmin, ScopedInlineMixin, TranslatedAdmin
 from .models import MemberState, Region, RegionMembership, Role, Workshop, is_analyst
@@ -25,9 +18,6 @@ from .models import MemberState, Region, RegionMembership, Role, Workshop, is_an
 admin.site.site_header = _("SCR 2370 implementation tracker")
 admin.site.site_title = _("SCR 2370 implementation tracker")
 admin.site.index_title = _("Data entry")
-
-# How many ratings a State's page lists; the full list is one click away in Ratings.
-LATEST_RATINGS_SHOWN = 25
 
 
 class MemberStateRegionFilter(RegionFilter):
@@ -41,50 +31,6 @@ class RegionMembershipInline(ScopedInlineMixin, admin.TabularInline):
     fields = ("region", "joined_on", "left_on")
 
 
-def _latest_ratings_title():
-    return ngettext(
-        "Latest %(count)s rating set (open it to change it)",
-        "Latest %(count)s ratings set (open a rating to change it)",
-        LATEST_RATINGS_SHOWN,
-    ) % {"count": LATEST_RATINGS_SHOWN}
-
-
-class LatestRatingsFormSet(BaseInlineFormSet):
-    def get_queryset(self):
-        # A State has up to ~140 ratings; its page lists only the latest ones. The slice
-        # is kept so that the formset's len() and indexing reuse one query.
-        if not hasattr(self, "_latest"):
-            self._latest = super().get_queryset()[:LATEST_RATINGS_SHOWN]
-        return self._latest
-
-
-class LatestRatingsInline(ScopedInlineMixin, admin.TabularInline):
-    model = Rating
-    formset = LatestRatingsFormSet
-    verbose_name = _("recently set rating")
-    # Translated when the page is drawn, in the reader's language, not once at import.
-    verbose_name_plural = lazy(_latest_ratings_title, str)()
-    fields = ("measure", "kind", "status", "set_at", "last_confirmed_at")
-    readonly_fields = fields
-    ordering = ("-set_at", "measure__code", "kind")
-    show_change_link = True
-    can_delete = False
-    extra = 0
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("measure", "state")
-
-    # Ratings change one at a time through their own form, which records a reason.
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(MemberState)
 class MemberStateAdmin(ScopedAdmin, TranslatedAdmin):
     list_display = ("iso3", "name", "m49_region", "m49_subregion")
@@ -94,44 +40,9 @@ class MemberStateAdmin(ScopedAdmin, TranslatedAdmin):
     fieldsets = (
         (None, {"fields": ("name", "iso3", "iso2", "m49")}),
         (_("M49 geography"), {"fields": ("m49_region", "m49_subregion")}),
-        (_("Ratings"), {"fields": ("ratings_overview",)}),
     )
-    readonly_fields = ("ratings_overview",)
-    inlines = (RegionMembershipInline, LatestRatingsInline)
-
-    @admin.display(description=_("ratings"))
-    def ratings_overview(self, obj):
-        if obj.pk is None:
-            return "-"
-        counts = {
-            (row["kind"], row["status"]): row["n"]
-            for row in Rating.objects.filter(state=obj).values("kind", "status").annotate(n=Count("pk"))
-        }
-        url = reverse("admin:implementation_rating_changelist") + "?" + urlencode({"state__id__exact": obj.pk})
-        lines = format_html_join(
-            "",
-            "<li>{}: {}</li>",
-            (
-                (
-                    kind.label,
-                    ", ".join(
-                        # Translators: how many ratings have a status, e.g. "3 partially implemented".
-                        gettext("%(count)s %(status)s")
-                        % {"count": counts[kind, status], "status": status.label.lower()}
-                        for status in Rating.Status
-                        if (kind, status) in counts
-                    )
-                    or gettext("none yet"),
-                )
-                for kind in Rating.Kind
-            ),
-        )
-        total = sum(counts.values())
-        link = ngettext("Open the %(count)s rating of %(state)s", "Open all %(count)s ratings of %(state)s", total) % {
-            "count": total,
-            "state": obj,
-        }
-        return format_html('<ul>{}</ul><a href="{}">{}</a>', lines, url, link)
+    # implementation/admin.py adds the State's ratings to this page: they are not this app's.
+    inlines = (RegionMembershipInline,)
 
 
 class RegionMemberInline(ScopedInlineMixin, admin.TabularInline):

@@ -6,9 +6,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
+from implementation.editions import create_edition
 from implementation.models import Rating
 from measures.models import Edition, Instrument, Measure, Section
-from measures.services import create_edition, load_catalogue
+from measures.services import load_catalogue
 
 
 def revise(world, by, **options):

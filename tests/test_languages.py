@@ -14,9 +14,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
+from implementation.editions import create_edition
 from measures.models import Edition, Instrument, Measure, Section
 from measures.services import DATA_DIR as CATALOGUE_DIR
-from measures.services import create_edition, load_catalogue
+from measures.services import load_catalogue
 from states.models import MemberState, Preference, Region, Workshop
 from states.services import DATA_DIR as STATES_DIR
 from states.services import ReferenceDataError

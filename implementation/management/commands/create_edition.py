@@ -4,9 +4,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from implementation.editions import create_edition
 from implementation.models import Rating
 from measures.models import Edition
-from measures.services import create_edition
 
 
 class Command(BaseCommand):
