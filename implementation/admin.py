@@ -417,7 +417,8 @@ class LatestRatingsFormSet(BaseInlineFormSet):
         return self._latest
 
 
-class LatestRatingsInline(ScopedInlineMixin, admin.TabularInline):
+# Read-only: ratings change one at a time through their own form, which records a reason.
+class LatestRatingsInline(ReadOnlyAdminMixin, ScopedInlineMixin, admin.TabularInline):
     model = Rating
     formset = LatestRatingsFormSet
     verbose_name = _("recently set rating")
@@ -432,16 +433,6 @@ class LatestRatingsInline(ScopedInlineMixin, admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("measure", "state")
-
-    # Ratings change one at a time through their own form, which records a reason.
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class MemberStateAdmin(states_admin.MemberStateAdmin):
