@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "states",
     "measures",
     "implementation",
+    "devtools",
 ]
 
 MIDDLEWARE = [

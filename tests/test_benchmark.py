@@ -18,7 +18,7 @@ from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from implementation import benchmark
+from devtools import benchmark
 from implementation.dashboards import build_state_profile
 from implementation.filters import RatingFilterSet
 from implementation.models import Rating

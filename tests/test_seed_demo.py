@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.test import TestCase, override_settings
 
-from implementation.demo import DEMO_MARK, DEMO_REGIONS, DEMO_SOURCE, FIRST_DAY, LAST_DAY
+from devtools.demo import DEMO_MARK, DEMO_REGIONS, DEMO_SOURCE, FIRST_DAY, LAST_DAY
 from implementation.filters import rows_as_of
 from implementation.models import (
     Assessment,

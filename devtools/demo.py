@@ -28,12 +28,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 from simple_history.utils import bulk_create_with_history
 
-from measures.models import Edition, Measure
-from states.models import MemberState, Region, RegionMembership, Role, Workshop
-
-from . import workflow
-from .filters import end_of_day, rows_as_of
-from .models import (
+from implementation import workflow
+from implementation.filters import end_of_day, rows_as_of
+from implementation.models import (
     Assessment,
     AssistanceNeed,
     Confidentiality,
@@ -45,6 +42,8 @@ from .models import (
     SnapshotEntry,
     Submission,
 )
+from measures.models import Edition, Measure
+from states.models import MemberState, Region, RegionMembership, Role, Workshop
 
 DEFAULT_SEED = 2370
 DEMO_REGIONS = ("caribbean", "east-africa", "europe", "sahel-maghreb")

@@ -3,7 +3,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from implementation.demo import DEFAULT_SEED, DemoError, seed_demo
+from devtools.demo import DEFAULT_SEED, DemoError, seed_demo
 
 
 class Command(BaseCommand):

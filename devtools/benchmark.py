@@ -38,12 +38,11 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
 from config.startup import freeze_startup_heap
+from implementation import dashboards
+from implementation.filters import RatingFilterSet, end_of_day
+from implementation.models import Rating
 from measures.models import Measure
 from states.models import MemberState, Region, Role
-
-from . import dashboards
-from .filters import RatingFilterSet, end_of_day
-from .models import Rating
 
 DEFAULT_HISTORY_ROWS = 1_500_000
 DEFAULT_SEED = 2370

@@ -4,7 +4,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from implementation import benchmark
+from devtools import benchmark
 
 
 class Command(BaseCommand):
