@@ -13,6 +13,7 @@ from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.utils import get_translation_fields
 
+from core.admin import ReadOnlyAdminMixin
 from states import admin as states_admin
 from states.admin_scoping import RegionFilter, ScopedAdmin, ScopedHistoryAdmin, ScopedInlineMixin
 from states.models import MemberState
@@ -338,19 +339,6 @@ class ConfidentialNoteAdmin(ScopedHistoryAdmin):
         if not change:
             obj.author = request.user
         super().save_model(request, obj, form, change)
-
-
-class ReadOnlyAdminMixin:
-    """Records made through their own pages (the review queue, the snapshot pages): the admin only lists them."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Submission)

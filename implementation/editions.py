@@ -8,8 +8,8 @@ from collections import Counter
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core.languages import other_language_columns
 from measures.models import Edition, Measure, Section
-from states.models import other_language_columns
 
 from .models import Rating
 from .services import carry_over_rating

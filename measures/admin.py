@@ -2,13 +2,8 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.utils import get_translation_fields
 
-from states.admin_scoping import (
-    ScopedAdmin,
-    ScopedHistoryAdmin,
-    ScopedInlineMixin,
-    TranslatedAdmin,
-    TranslatedTabularInline,
-)
+from core.admin import TranslatedAdmin, TranslatedTabularInline
+from states.admin_scoping import ScopedAdmin, ScopedHistoryAdmin, ScopedInlineMixin
 
 from .models import Edition, Instrument, Measure, Section
 

@@ -5,7 +5,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from states.models import other_language_columns
+from core.languages import other_language_columns
 
 
 class EditionQuerySet(models.QuerySet):

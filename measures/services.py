@@ -8,12 +8,12 @@ from pathlib import Path
 
 from django.db import transaction
 
-from states.services import (
+from core.languages import other_languages
+from core.loading import (
     LoadSummary,
     ReferenceDataError,
     check_keys,
     check_translated,
-    other_languages,
     parse_date,
     read_json,
     sync,

@@ -12,7 +12,9 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.utils import get_translation_fields
 
-from .admin_scoping import RegionFilter, ScopedAdmin, ScopedHistoryAdmin, ScopedInlineMixin, TranslatedAdmin
+from core.admin import TranslatedAdmin
+
+from .admin_scoping import RegionFilter, ScopedAdmin, ScopedHistoryAdmin, ScopedInlineMixin
 from .models import MemberState, Region, RegionMembership, Role, Workshop, is_analyst
 
 admin.site.site_header = _("SCR 2370 implementation tracker")

@@ -6,9 +6,6 @@ a person may do comes from their ``Role``. These classes turn the one access rul
 (``visible_to`` on each model, ``is_analyst``, ``role_kinds``) into the admin's
 ``has_*_permission`` hooks, so that each admin only says who besides analysts may
 read it.
-
-It also holds the base for admins of models whose texts are stored per language
-(``translation.py``): one input per language, each marked with that language.
 """
 
 import dataclasses
@@ -19,12 +16,12 @@ from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
-from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 from simple_history.utils import get_history_manager_for_model
+
+from core.admin import LabelledDeleteFormSetMixin
 
 from .models import MemberState, Region, Role, is_analyst, role_kinds
 
@@ -200,15 +197,6 @@ class _ChangesWithout(HistoricalRecordContextHelper):
         return super().context_for_delta_changes(dataclasses.replace(delta, changes=kept))
 
 
-class LabelledDeleteFormSetMixin:
-    """An inline formset whose "Delete" boxes are named, as the column header alone does not name them."""
-
-    def add_fields(self, form, index):
-        super().add_fields(form, index)
-        if "DELETE" in form.fields:
-            form.fields["DELETE"].widget.attrs.setdefault("aria-label", form.fields["DELETE"].label)
-
-
 class ScopedInlineMixin:
     """
     The same rule for inlines, whose permission hooks receive the parent object (which
@@ -265,33 +253,3 @@ class RegionFilter(admin.SimpleListFilter):
         if region is None:
             return queryset.none()
         return queryset.filter(**{f"{self.state_lookup}__in": MemberState.objects.in_region(region)})
-
-
-class LanguageInputsMixin:
-    """
-    Marks each per-language input (``title_fr``, ``name_ar``…) with its language and
-    direction, whatever the page's: Arabic is typed right to left on an English page,
-    and English left to right on an Arabic one, with the right spell-checker.
-    """
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        # modeltranslation's per-language fields carry the language they hold.
-        language = getattr(db_field, "language", None)
-        if field is not None and language is not None:
-            field.widget.attrs.update(lang=language, dir="rtl" if get_language_info(language)["bidi"] else "ltr")
-        return field
-
-
-class TranslatedAdmin(LanguageInputsMixin, TranslationAdmin):
-    """
-    An admin showing a translated field as one input per language (``title [en]``,
-    ``title [fr]``…); English is required, the others fall back to it while empty.
-
-    modeltranslation's tabbed variant is not used: its tabs need jQuery UI, which it
-    loads from a CDN, and pages load nothing from elsewhere (see ``SECURE_CSP``).
-    """
-
-
-class TranslatedTabularInline(LanguageInputsMixin, TranslationTabularInline):
-    """The same, for a tabular inline: one column per language."""

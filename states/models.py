@@ -7,20 +7,10 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.languages import other_language_columns
+
 # The label of every field that names a Member State; "state" alone is ambiguous to translate.
 STATE_LABEL = pgettext_lazy("a UN Member State", "state")
-
-
-def other_language_columns(*fields):
-    """
-    The per-language columns that django-modeltranslation adds to ``fields``
-    (``name_en``, ``name_fr``…): what a copy must carry over, and what history leaves out
-    (``HistoricalRecords(excluded_fields=…)``).
-
-    They are added after the historical model is built, so history could not store them;
-    history follows the text itself, which is the English one.
-    """
-    return [f"{field}_{code}" for field in fields for code, _name in settings.LANGUAGES]
 
 
 class MemberStateQuerySet(models.QuerySet):

@@ -14,13 +14,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
+from core.loading import ReferenceDataError
 from implementation.editions import create_edition
 from measures.models import Edition, Instrument, Measure, Section
 from measures.services import DATA_DIR as CATALOGUE_DIR
 from measures.services import load_catalogue
 from states.models import MemberState, Preference, Region, Workshop
 from states.services import DATA_DIR as STATES_DIR
-from states.services import ReferenceDataError
 
 OTHER_LANGUAGES = ("fr", "es", "ar")
 PASSWORD = "a long enough pass phrase 2370"

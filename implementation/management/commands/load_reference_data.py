@@ -1,8 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from core.loading import ReferenceDataError
 from measures.services import load_catalogue
-from states.services import ReferenceDataError, load_member_states, load_regions
+from states.services import load_member_states, load_regions
 
 
 class Command(BaseCommand):

@@ -1,0 +1,17 @@
+"""The languages of ``settings.LANGUAGES`` as django-modeltranslation stores them: one column per language."""
+
+from django.conf import settings
+
+
+def other_languages():
+    """The codes of the languages other than English, which the texts are translated into."""
+    return [code for code, _name in settings.LANGUAGES if code != settings.MODELTRANSLATION_DEFAULT_LANGUAGE]
+
+
+def other_language_columns(*fields):
+    """
+    The per-language columns that django-modeltranslation adds to ``fields`` (``name_en``, ``name_fr``…):
+    what a copy must carry over, and what history leaves out, as they are added after the historical model
+    is built; history follows the text itself, which is the English one.
+    """
+    return [f"{field}_{code}" for field in fields for code, _name in settings.LANGUAGES]
