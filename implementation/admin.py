@@ -13,7 +13,8 @@ from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.utils import get_translation_fields
 
-from core.admin import ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin, TranslatedAdmin, TranslatedTabularInline
+from measures.models import Edition, Instrument, Measure, Section
 from states import admin as states_admin
 from states.admin_scoping import RegionFilter, ScopedAdmin, ScopedHistoryAdmin, ScopedInlineMixin
 from states.models import MemberState
@@ -467,3 +468,58 @@ class MemberStateAdmin(states_admin.MemberStateAdmin):
 
 admin.site.unregister(MemberState)
 admin.site.register(MemberState, MemberStateAdmin)
+
+
+# The catalogue (measures/), registered here because its admin needs the access rule of states/.
+# Every role reads it (the default ``readers``) and analysts write it; a search matches a title
+# in any language.
+
+
+class SectionInline(ScopedInlineMixin, TranslatedTabularInline):
+    model = Section
+    extra = 0
+    fields = ("code", "title", "position")
+    show_change_link = True
+
+
+@admin.register(Edition)
+class EditionAdmin(ScopedAdmin, TranslatedAdmin):
+    list_display = ("code", "title", "published_on", "is_current", "previous")
+    list_filter = ("is_current",)
+    list_select_related = ("previous",)
+    search_fields = ("code", *get_translation_fields("title"))
+    inlines = (SectionInline,)
+
+
+@admin.register(Section)
+class SectionAdmin(ScopedAdmin, TranslatedAdmin):
+    list_display = ("code", "title", "edition", "position")
+    list_filter = ("edition",)
+    list_select_related = ("edition",)
+    search_fields = ("code", *get_translation_fields("title"))
+
+
+@admin.register(Instrument)
+class InstrumentAdmin(ScopedAdmin, TranslatedAdmin):
+    list_display = ("code", "name", "kind")
+    list_filter = ("kind",)
+    search_fields = ("code", *get_translation_fields("name"))
+
+
+@admin.register(Measure)
+class MeasureAdmin(ScopedHistoryAdmin, TranslatedAdmin):
+    list_display = ("code", "title", "domain", "phase", "section", "capacity_list", "edition")
+    list_display_links = ("code", "title")
+    list_filter = ("edition", "section", "domain", "phase", "legislative", "strategic", "operational")
+    list_select_related = ("section", "edition")
+    search_fields = ("code", *get_translation_fields("title"), "basis")
+    autocomplete_fields = ("instruments", "predecessor")
+    fieldsets = (
+        (None, {"fields": ("edition", "section", "code", "title", "description", "position")}),
+        (_("Classification"), {"fields": ("domain", "phase", "legislative", "strategic", "operational")}),
+        (_("Basis"), {"fields": ("basis", "instruments", "predecessor")}),
+    )
+
+    @admin.display(description=_("capacities"))
+    def capacity_list(self, obj):
+        return ", ".join(obj.capacities)
