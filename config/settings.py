@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "core",
     "states",
     "measures",
+    "accounts",
     "implementation",
     "devtools",
 ]
@@ -135,7 +136,7 @@ MIDDLEWARE = [
     # One log line per request, with a request id that every other line of the request carries.
     "django_structlog.middlewares.RequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "states.middleware.RequireTwoFactorMiddleware",
+    "accounts.middleware.RequireTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Stamps the logged-in user on every history row written during a request.
     "simple_history.middleware.HistoryRequestMiddleware",

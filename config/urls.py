@@ -3,9 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from accounts import views as accounts
 from config.health import healthz
 from implementation import spreadsheet_views, views, workflow_views
-from states import accounts
 
 urlpatterns = [
     path("", views.overview, name="overview"),

@@ -3,7 +3,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext
 
-from .accounts import two_factor_required
+from .views import two_factor_required
 
 
 class RequireTwoFactorMiddleware:
