@@ -25,7 +25,9 @@ from django_otp import devices_for_user, match_token
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from states.models import Preference, is_analyst
+from states.models import is_analyst
+
+from .models import Preference
 
 
 def two_factor_required(user):

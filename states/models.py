@@ -509,22 +509,3 @@ def withholds_total(*, hidden_in_scope, hidden_counted):
     record. Three hidden States that share a status still show that status for each.
     """
     return hidden_in_scope > 0 and hidden_counted < MIN_HIDDEN_STATES_IN_TOTAL
-
-
-class Preference(models.Model):
-    """What a user chose for themselves, kept across devices: for now, the language they read in."""
-
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
-    language = models.CharField(max_length=10, choices=settings.LANGUAGES)
-
-    def __str__(self):
-        return f"{self.user}: {self.language}"
-
-    @classmethod
-    def language_of(cls, user):
-        """The language ``user`` chose, or ``None`` if they never chose one."""
-        return cls.objects.filter(user=user).values_list("language", flat=True).first()
-
-    @classmethod
-    def set_language(cls, user, language):
-        cls.objects.update_or_create(user=user, defaults={"language": language})

@@ -14,12 +14,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
+from accounts.models import Preference
 from core.loading import ReferenceDataError
 from implementation.editions import create_edition
 from measures.models import Edition, Instrument, Measure, Section
 from measures.services import DATA_DIR as CATALOGUE_DIR
 from measures.services import load_catalogue
-from states.models import MemberState, Preference, Region, Workshop
+from states.models import MemberState, Region, Workshop
 from states.services import DATA_DIR as STATES_DIR
 
 OTHER_LANGUAGES = ("fr", "es", "ar")
