@@ -28,7 +28,7 @@ from test_route_matrix import ROLES, ROUTES, cast, ids_of, objects  # noqa: F401
 
 LANGUAGES = ("fr", "es", "ar")
 LOCALE = settings.BASE_DIR / "locale"
-SOURCES = ("config", "states", "measures", "implementation", "templates", "manage.py")
+SOURCES = ("config", "core", "states", "measures", "accounts", "implementation", "devtools", "templates", "manage.py")
 # %(name)s, %s, %d, %%: what Python's % operator fills in.
 PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[#0 +-]?\d*(?:\.\d+)?[sdifr%]")
 # {name}: what str.format and Django's format_lazy fill in.
