@@ -352,7 +352,7 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
         # django-axes says "AXES: BEGIN version ..." at every start; its lockouts are audited below.
         "axes": {"level": "WARNING"},
-        # Sign-ins and refusals (states/audit.py) are kept whatever the general level.
+        # Sign-ins and refusals (accounts/audit.py) are kept whatever the general level.
         "tracker.audit": {"level": "INFO"},
     },
 }
