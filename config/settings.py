@@ -55,8 +55,7 @@ def env_database(name, default):
         config = dj_database_url.parse(
             raw,
             conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 60),
-            # A kept connection is checked before reuse, so that a restarted database costs
-            # one failed request at most per worker, not errors until the connection ages out.
+            # Checked before reuse, so that a restarted database costs at most one failed request per worker.
             conn_health_checks=True,
         )
     except ValueError as exc:
@@ -118,16 +117,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Static files straight from each app server, compressed and cached for ever (their
-    # names carry a hash), so that no separate file server is needed.
+    # Static files from each app server, cached for ever (their names carry a hash): no file server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    # Pages carry a world map and large tables, and focal points often work on slow links.
-    # Django pads compressed responses against BREACH-style length attacks.
+    # Large pages and slow links; Django pads compressed responses against BREACH-style length attacks.
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # The language: the reader's choice (a cookie, set from their stored preference when they
-    # sign in), else the browser's Accept-Language, else English.
+    # The reader's choice (a cookie, set from their preference at sign-in), else Accept-Language, else English.
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -184,12 +180,10 @@ LANGUAGES = [
     ("ar", "العربية"),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-# The language cookie outlives the session, so that the sign-in page a week later is already
-# in the reader's language.
+# Outlives the session, so that the sign-in page a week later is in the reader's language.
 LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
 LANGUAGE_COOKIE_SAMESITE = "Lax"
-# The catalogue (measure, section, instrument, region and State names) is stored in every
-# language; a text not yet translated falls back to English.
+# Texts stored in every language fall back to English until translated.
 MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
 MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
 TIME_ZONE = "UTC"
@@ -201,8 +195,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Hashed, compressed copies made by collectstatic (`make serve` runs it). Without DEBUG,
-    # a page naming a static file that collectstatic has not seen fails loudly.
+    # Without DEBUG, a page naming a static file that collectstatic has not seen fails loudly.
     "staticfiles": {
         "BACKEND": os.environ.get(
             "DJANGO_STATICFILES_STORAGE", "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -250,8 +243,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # No links to each operation inside its header: Swagger UI writes them inside the header's
-    # button, and a link inside a button is lost to keyboard and screen-reader users.
+    # Swagger UI writes these links inside a button, where keyboard and screen-reader users lose them.
     "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a "kind" and a "status"; each choice set gets its own name.
@@ -272,14 +264,9 @@ AUTHENTICATION_BACKENDS = [
 ]
 AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("DJANGO_LOGIN_LOCKOUT_MINUTES", 30))
-# django-axes counts failures for each entry apart (a nested list: that combination) and
-# locks when any count reaches the limit. "username" locks the account, whatever addresses
-# the attempts come from. There is no rule for an address alone: anyone behind a shared
-# address (a ministry's proxy) could then lock out everyone behind it with a few wrong
-# passwords. The account-and-address pair locks nothing "username" does not (one limit
-# for both), but keeps the address in what axes counts and reports, as its check
-# axes.W006 asks. Spraying one password across accounts from one address is for a
-# per-address rate limit on the sign-in pages, at the proxy (docs/operations.md).
+# "username" locks the account from any address. No rule for an address alone: one person behind a ministry's
+# proxy could lock out everyone behind it. The pair only keeps the address in what axes reports (check axes.W006);
+# password spraying is for a rate limit at the proxy (docs/operations.md).
 AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
@@ -293,10 +280,8 @@ OTP_TOTP_ISSUER = "SCR 2370 tracker"
 SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_HOURS", 8) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
-# HTTPS. DJANGO_HTTPS (default: on unless DEBUG) says the site is reached over HTTPS:
-# cookies are marked secure, browsers are told to keep to HTTPS (HSTS) and plain HTTP is
-# redirected. DJANGO_BEHIND_PROXY trusts the proxy's X-Forwarded-Proto header; set it only
-# when a proxy that sets that header is the sole way in.
+# DJANGO_HTTPS (default: on unless DEBUG): secure cookies, HSTS, HTTP redirected. DJANGO_BEHIND_PROXY trusts
+# X-Forwarded-Proto: set it only when a proxy that sets that header is the sole way in.
 HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS
@@ -312,8 +297,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 X_FRAME_OPTIONS = "DENY"
 
-# Content Security Policy: everything from this site, nothing inline. Pages, charts and the
-# API docs ship their own files; a style or script attribute would be refused by browsers.
+# Content Security Policy: everything from this site, nothing inline, not even a style attribute.
 SECURE_CSP = {
     "default-src": ["'self'"],
     "script-src": ["'self'"],
@@ -327,10 +311,8 @@ SECURE_CSP = {
     "frame-ancestors": ["'none'"],
 }
 
-# Logs: one JSON object per line on standard error, each carrying the request id (taken from
-# an X-Request-ID header set by the proxy, or made up) so that a request can be followed
-# across lines and app servers. DJANGO_LOG_FORMAT=console prints them for people instead.
-# The proxy's request id is used only behind a proxy; otherwise anyone could choose it.
+# Logs: one JSON object per line on standard error, each with the request id (the proxy's X-Request-ID, trusted
+# only behind a proxy, or made up). DJANGO_LOG_FORMAT=console prints them for people.
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = BEHIND_PROXY
 LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO").upper()
 # Readable lines while developing (make run), JSON everywhere else.

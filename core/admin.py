@@ -1,22 +1,14 @@
-"""
-Admin building blocks that know nothing of who may read what (``states.admin_scoping`` decides that):
-one input per language for translated texts, named delete boxes, and admins that only list.
-"""
+"""Admin building blocks that know nothing of who may read what, which ``states.admin_scoping`` decides."""
 
 from django.utils.translation import get_language_info
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 
 class LanguageInputsMixin:
-    """
-    Marks each per-language input (``title_fr``, ``name_ar``…) with its language and
-    direction, whatever the page's: Arabic is typed right to left on an English page,
-    and English left to right on an Arabic one, with the right spell-checker.
-    """
+    """Marks each per-language input with its language and direction, whatever the page's, for typing and spelling."""
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        # modeltranslation's per-language fields carry the language they hold.
         language = getattr(db_field, "language", None)
         if field is not None and language is not None:
             field.widget.attrs.update(lang=language, dir="rtl" if get_language_info(language)["bidi"] else "ltr")
@@ -25,11 +17,8 @@ class LanguageInputsMixin:
 
 class TranslatedAdmin(LanguageInputsMixin, TranslationAdmin):
     """
-    An admin showing a translated field as one input per language (``title [en]``,
-    ``title [fr]``…); English is required, the others fall back to it while empty.
-
-    modeltranslation's tabbed variant is not used: its tabs need jQuery UI, which it
-    loads from a CDN, and pages load nothing from elsewhere (see ``SECURE_CSP``).
+    One input per language for each translated field, English required. Not modeltranslation's tabs: they load
+    jQuery UI from a CDN, and pages load nothing from elsewhere (``SECURE_CSP``).
     """
 
 

@@ -10,8 +10,7 @@ def other_languages():
 
 def other_language_columns(*fields):
     """
-    The per-language columns that django-modeltranslation adds to ``fields`` (``name_en``, ``name_fr``…):
-    what a copy must carry over, and what history leaves out, as they are added after the historical model
-    is built; history follows the text itself, which is the English one.
+    The per-language columns modeltranslation adds to ``fields`` (``name_en``…): what a copy carries over, and what
+    history leaves out, since they are added after the historical model is built.
     """
     return [f"{field}_{code}" for field in fields for code, _name in settings.LANGUAGES]

@@ -1,9 +1,6 @@
 """
-The helpers that load reference data from committed files (``states.services``, ``measures.services``).
-
-The files are the source of truth for what they list. Rows are matched on natural keys and saved only
-when a value differs, so that loading twice writes nothing and history does not grow. Rows the files do
-not mention are left alone.
+Helpers for loading the committed reference data. Rows are matched on natural keys and saved only when a value
+differs, so that loading twice writes nothing and history does not grow; rows the files omit are left alone.
 """
 
 import datetime as dt
@@ -42,12 +39,11 @@ class LoadSummary:
 
 def sync(obj, values, summary, *, where):
     """
-    Save ``obj`` (saved or not) with ``values`` if it is new or a value differs, validating it
-    first, and count it in ``summary``. Returns whether it was saved. A validation error
-    becomes a ``ReferenceDataError`` prefixed with ``where`` (the file and the item).
+    Validate and save ``obj`` with ``values`` if it is new or a value differs, counted in ``summary``; returns
+    whether it was saved. A validation error becomes a ``ReferenceDataError`` prefixed with ``where``.
     """
     is_new = obj.pk is None
-    # A new object's foreign keys cannot be read before they are set, hence no comparison.
+    # A new object's foreign keys cannot be read before they are set.
     changed = [name for name, value in values.items() if is_new or getattr(obj, name) != value]
     if not is_new and not changed:
         summary.unchanged += 1
@@ -100,11 +96,7 @@ def parse_date(value, *, where, name):
 
 
 def translated(field, english, translations):
-    """
-    The values of ``field`` in every language, for ``sync``: ``english`` for the field and its
-    English column, and each other language's text from ``translations`` ({language: text}), or
-    ``None`` where it is missing, which reads as the English text.
-    """
+    """The values of ``field`` in every language for ``sync``; a missing translation is ``None``, read as English."""
     values = {field: english, f"{field}_{settings.MODELTRANSLATION_DEFAULT_LANGUAGE}": english}
     for code in other_languages():
         values[f"{field}_{code}"] = translations.get(code) or None

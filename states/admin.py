@@ -76,8 +76,7 @@ class RegionAdmin(ScopedHistoryAdmin, TranslatedAdmin):
     inlines = (RegionMemberInline,)
 
     def get_queryset(self, request):
-        # Today's members only, counted in the same query as the list (RegionMembership's
-        # own current() decides who is a member).
+        # Today's members, counted in the list's own query.
         members = (
             RegionMembership.objects.current()
             .filter(region=OuterRef("pk"))
@@ -229,8 +228,7 @@ User = get_user_model()
 class TrackerUserAdmin(UserAdmin):
     """Django's user admin, which analysts may also read so that they can look people up when giving roles."""
 
-    # The role admin's person field searches users; analysts assign roles without holding
-    # Django's own auth permissions, so they may read (not change) accounts.
+    # The role admin's person field searches users, and analysts hold no Django auth permissions.
     def has_module_permission(self, request):
         return is_analyst(request.user) or super().has_module_permission(request)
 

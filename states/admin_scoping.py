@@ -1,11 +1,6 @@
 """
-Where the admin enforces who may read and write what.
-
-Every account is staff, and Django's model permissions and groups are not used: what
-a person may do comes from their ``Role``. These classes turn the one access rule
-(``visible_to`` on each model, ``is_analyst``, ``role_kinds``) into the admin's
-``has_*_permission`` hooks, so that each admin only says who besides analysts may
-read it.
+The admin's side of the access rule: ``visible_to``, ``is_analyst`` and ``role_kinds`` turned into the
+``has_*_permission`` hooks. Every account is staff and Django's model permissions are not used.
 """
 
 import dataclasses
@@ -29,11 +24,7 @@ EVERY_ROLE = frozenset(Role.Kind)
 
 
 def scoped(queryset, user):
-    """
-    ``queryset`` narrowed to what ``user`` may read: State-linked models have a
-    ``visible_to``; reference data (catalogue, regions, roles) has none and is gated
-    by the admin's ``readers`` alone.
-    """
+    """``queryset`` narrowed by its ``visible_to``; reference data has none and is gated by ``readers`` alone."""
     visible_to = getattr(queryset, "visible_to", None)
     return queryset if visible_to is None else visible_to(user)
 
@@ -45,11 +36,8 @@ def may_read(user, readers):
 
 class ScopedAdminMixin:
     """
-    Permissions from the user's Role, rows from the model's ``visible_to(user)``.
-
-    Analysts and administrators read and write everything; the roles in ``readers``
-    may look; anyone else does not see the admin at all. Fields in
-    ``analyst_only_fields`` are left off the form for everybody but analysts.
+    Analysts write, the roles in ``readers`` look, anyone else does not see the admin; rows come from
+    ``visible_to(user)``, and ``analyst_only_fields`` are shown to analysts only.
     """
 
     readers = EVERY_ROLE
@@ -59,23 +47,20 @@ class ScopedAdminMixin:
         return scoped(super().get_queryset(request), request.user)
 
     def get_object(self, request, object_id, from_field=None):
-        # Django answers an unknown id with a redirect to the index; an object outside
-        # the user's States must look exactly like one that does not exist: a 404.
+        # An object outside the user's States must look like one that does not exist: a 404, not a redirect.
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
             raise Http404(f"No {self.opts.verbose_name} with this id.")
         return obj
 
     def is_visible(self, request, obj):
-        """Whether ``obj`` is among the rows ``get_queryset`` gives this user."""
         return self.get_queryset(request).filter(pk=obj.pk).exists()
 
     def has_module_permission(self, request):
         return may_read(request.user, self.readers)
 
     def has_view_permission(self, request, obj=None):
-        # The object check is not redundant with get_queryset: simple-history's history
-        # view falls back to the latest historical row when get_queryset misses.
+        # simple-history's history view falls back to the latest historical row when get_queryset misses.
         if not may_read(request.user, self.readers):
             return False
         return obj is None or self.is_visible(request, obj)
@@ -92,8 +77,7 @@ class ScopedAdminMixin:
         return self.has_change_permission(request, obj)
 
     def lookup_allowed(self, lookup, value, request):
-        # A field hidden from the form must not be probed through the list's URL filters
-        # either (e.g. ?assessment__id__exact=3); Django answers a refused lookup with 400.
+        # A field hidden from the form must not be probed through the list's filters (?assessment__id__exact=3).
         if lookup.split("__", 1)[0] in self.analyst_only_fields and not is_analyst(request.user):
             return False
         return super().lookup_allowed(lookup, value, request)
@@ -113,12 +97,7 @@ class ScopedAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 class ScopedHistoryAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
-    """
-    A ModelAdmin for a model with ``history = HistoricalRecords()``, with a read-only
-    history page. It shows the past versions the reader may read: the rows the history's
-    own ``visible_to`` keeps, if it has one (``SharedHistoryQuerySet`` reads each version
-    under the confidentiality it had).
-    """
+    """A ModelAdmin for a model with history, whose read-only history page lists the versions the reader may read."""
 
     def history_view(self, request, object_id, extra_context=None):
         self._refuse_or_not_found(request, object_id)
@@ -126,13 +105,11 @@ class ScopedHistoryAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         self._refuse_or_not_found(request, object_id)
-        # History is append-only. SIMPLE_HISTORY_REVERT_DISABLED hides the Revert button,
-        # but simple-history still saves a posted form, so a past version is only shown.
+        # History is append-only, and simple-history saves a posted form even with its Revert button hidden.
         if request.method not in ("GET", "HEAD"):
             raise PermissionDenied
-        # simple-history finds the version by id alone; one the reader may not read (say,
-        # written while the record was CTED-only) answers as one that does not exist, and
-        # so does an id that is not a number, which would fail simple-history's lookup.
+        # simple-history finds the version by id alone: one the reader may not read (say, written while
+        # the record was CTED-only) or an id that is not a number answers as one that does not exist.
         versions = self.history_visible_to(request.user)
         try:
             get_object_or_404(versions, **{self.opts.pk.attname: unquote(object_id), "history_id": version_id})
@@ -141,30 +118,23 @@ class ScopedHistoryAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     def history_visible_to(self, user):
-        """The past versions ``user`` may read: the history model's own ``visible_to``, if it has one."""
         return scoped(get_history_manager_for_model(self.model).all(), user)
 
     def get_history_queryset(self, request, history_manager, pk_name, object_id):
-        # The history list holds only the versions the reader may read. simple-history
-        # lists the changes between neighbouring rows of this list, so a version left out
-        # lends none of its values to the changes shown beside the next one.
+        # Changes are listed between neighbouring rows of this list, so a version left out lends none of its values.
         versions = super().get_history_queryset(request, history_manager, pk_name, object_id)
         return scoped(versions, request.user)
 
     def _refuse_or_not_found(self, request, object_id):
-        # Someone who may not read this admin at all is refused, as on its other pages,
-        # before the history (scoped to what they may read) finds nothing. As on the change
-        # page, a record outside the reader's States answers like one that does not exist;
-        # a 403 would tell them the id exists. Analysts read every State and keep
-        # simple-history's page for deleted records, which get_object cannot find.
+        # As on the change page, a record outside the reader's States answers 404 (a 403 would confirm the id);
+        # analysts keep simple-history's page for deleted records, which get_object cannot find.
         if not may_read(request.user, self.readers):
             raise PermissionDenied
         if not is_analyst(request.user):
             self.get_object(request, unquote(object_id))
 
     def render_history_view(self, request, template, context, **kwargs):
-        # A past version is displayed like a view-only change form: every field as text,
-        # none as an input. Form-only fields (such as a change reason) have no past value.
+        # A past version reads like a view-only change form; form-only fields (a change reason) have no past value.
         adminform = context.get("adminform")
         if adminform is not None:
             declared = type(adminform.form).declared_fields
@@ -198,10 +168,7 @@ class _ChangesWithout(HistoricalRecordContextHelper):
 
 
 class ScopedInlineMixin:
-    """
-    The same rule for inlines, whose permission hooks receive the parent object (which
-    the parent admin has already checked): ``readers`` look, analysts write.
-    """
+    """The same rule for inlines, whose hooks receive the parent object, already checked by the parent admin."""
 
     readers = EVERY_ROLE
 
@@ -215,9 +182,7 @@ class ScopedInlineMixin:
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if field is not None:
-            # A tabular inline writes each input under a column header, with no <label> of its
-            # own: the field's label names it for a screen reader. A foreign key's select sits
-            # inside the admin's wrapper that adds the "+" and pencil links.
+            # A tabular inline's inputs have no <label>; a foreign key's select sits inside the admin's wrapper.
             widget = getattr(field.widget, "widget", field.widget)
             widget.attrs.setdefault("aria-label", field.label)
         return field
@@ -240,8 +205,7 @@ class RegionFilter(admin.SimpleListFilter):
 
     title = _("region")
     parameter_name = "region"
-    #: The lookup from the listed model to its MemberState.
-    state_lookup = "state"
+    state_lookup = "state"  # from the listed model to its MemberState
 
     def lookups(self, request, model_admin):
         return list(Region.objects.values_list("slug", "name"))

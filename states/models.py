@@ -16,11 +16,8 @@ STATE_LABEL = pgettext_lazy("a UN Member State", "state")
 class MemberStateQuerySet(models.QuerySet):
     def visible_to(self, user):
         """
-        The States whose records ``user`` may read. This is the one access rule of the
-        tracker: every other model's ``visible_to`` narrows itself to these States.
-
-        Analysts and administrators see every State, coordinators the States of their
-        regions, focal points their own State, anyone else nothing.
+        The States whose records ``user`` may read, the one access rule that every other ``visible_to``
+        narrows to: analysts every State, coordinators their regions', focal points their own.
         """
         if not user.is_authenticated or not user.is_active:
             return self.none()
@@ -221,9 +218,8 @@ def _in_force_on(on):
 class RoleQuerySet(models.QuerySet):
     def current(self, on=None):
         """
-        Roles in force on date ``on`` (today by default): ticked active, started, and not yet
-        ended (``ends_on`` is the first day a role no longer applies). A role grants access
-        only while it is in force: every check of a role goes through here.
+        Roles in force on ``on`` (today by default): active, started and not ended (``ends_on`` is the first
+        day off). Every check of a role goes through here.
         """
         return self.filter(_in_force_on(on))
 
@@ -232,10 +228,7 @@ class RoleQuerySet(models.QuerySet):
         return self.annotate(in_force=ExpressionWrapper(_in_force_on(on), output_field=models.BooleanField()))
 
     def overlapping(self, starts_on, ends_on):
-        """
-        Active roles in force on at least one day from ``starts_on`` up to the day before
-        ``ends_on`` (``None``: with no end): the roles a new one for those dates sits beside.
-        """
+        """Active roles in force on at least one day from ``starts_on`` to the day before ``ends_on`` (or no end)."""
         roles = self.filter(is_active=True).filter(Q(ends_on__isnull=True) | Q(ends_on__gt=starts_on))
         return roles if ends_on is None else roles.filter(starts_on__lt=ends_on)
 
@@ -330,9 +323,7 @@ class Role(models.Model):
                     "A role must end after the day it starts: its end date is the first day it no longer applies."
                 ),
             ),
-            # The three rules below hold between roles with no end date; a role with an end
-            # date (a leaver's, before a hand-over) may sit beside its successor's, and
-            # Role.clean() refuses dated roles whose periods overlap.
+            # Between roles with no end date; a leaver's dated role may sit beside its successor's (see clean()).
             models.UniqueConstraint(
                 fields=["user"],
                 condition=Q(kind="focal_point", is_active=True, ends_on__isnull=True),
@@ -419,16 +410,9 @@ class Role(models.Model):
 
     def hand_over_to(self, successor, on=None):
         """
-        End this focal point's role on ``on`` (today by default) and give the same role,
-        for the same State, main or alternate, to ``successor`` from that day. Nothing the
-        leaver did is reassigned: ratings, submissions and history stay attributed to them,
-        and the successor reads all of it because it belongs to the State, not to a person.
-
-        A hand-over dated in the future takes effect on its date: until then the leaver keeps
-        the role (still active, ending on ``on``) and the successor's role has not started.
-        Raises ``ValidationError`` when the role is not an active focal point's, when ``on``
-        is not within the role's dates, or when the successor cannot take it (e.g. they
-        already report for another State).
+        End this focal point's role on ``on`` (today by default) and give the same role to ``successor`` from
+        that day; what the leaver did stays attributed to them. Returns the successor's role; raises
+        ``ValidationError`` when the hand-over is not possible.
         """
         if self.kind != self.Kind.FOCAL_POINT or not self.is_active:
             raise ValidationError(gettext("Only an active focal point's role can be handed over."))
@@ -473,39 +457,19 @@ def is_analyst(user):
 
 
 def can_read_aggregates(user):
-    """
-    Whether ``user`` may see figures summed over States (region and catalogue totals),
-    including States whose detail ``MemberState.objects.visible_to`` hides from them:
-    anyone with a role does, unless the total counts too few such States (``withholds_total``).
-    """
+    """Whether ``user`` may see totals over States, hidden ones included, unless ``withholds_total`` says not."""
     return is_analyst(user) or bool(role_kinds(user))
 
 
-# A figure summed over States is shown to a reader who may not see some of those States
-# only if it counts at least this many of them. With fewer, someone who knows the other
-# States' ratings (their own State's, or those of the region they coordinate) could take
-# them away from the total and read what is left: one or two States' confidential ratings.
+# With fewer hidden States in a total, a reader who knows the others' ratings could subtract them and read one or two.
 MIN_HIDDEN_STATES_IN_TOTAL = 3
 
 
 def withholds_total(*, hidden_in_scope, hidden_counted):
     """
-    Whether a figure summed over States must be withheld from a reader.
-
-    ``hidden_in_scope`` is how many States hidden from the reader (``visible_to``) fall
-    within the figure's scope: its region on the day, narrowed by the State and region
-    filters, which name only States the reader may read. ``hidden_counted`` is how many of
-    them have a rating in the figure before any filter on the ratings' values (their
-    status) is applied. With hidden States in scope, fewer than three counted, none
-    included, withholds the figure: the reader sees the same notice whatever the true
-    count, and no choice of filters can turn the notice into an answer about one State.
-
-    What remains possible, by design, is comparing figures over sets of States that
-    differ by one or two States hidden from the reader: two regions that overlap, two
-    "as of" dates either side of a State joining a region or of a new rating, or a
-    section's trend against the trend of one of its measures in the quarters before
-    three hidden States had rated that measure. Each such comparison needs the reader
-    to know the ratings of every other State counted, and yields a sum, not a State's
-    record. Three hidden States that share a status still show that status for each.
+    Whether a figure summed over States must be withheld from a reader. ``hidden_in_scope`` counts the States
+    hidden from them in the figure's scope (its region on the day, narrowed by filters that name only States they
+    may read); ``hidden_counted`` those of them rated before any status filter, so that no filter can turn the
+    notice into an answer about one State. What remains possible by design is explained on /help/.
     """
     return hidden_in_scope > 0 and hidden_counted < MIN_HIDDEN_STATES_IN_TOTAL

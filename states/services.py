@@ -118,8 +118,7 @@ def load_regions(path=None, names_path=None):
 
 
 def _load_memberships(region, members, states, summary, *, where):
-    # A State may have left and rejoined; the file's entry updates the open membership,
-    # or the latest one when the State has left: ordered so that that one comes last.
+    # A State may have left and rejoined: the file's entry updates the open membership, or else the latest.
     existing = {}
     for membership in region.memberships.order_by(F("left_on").asc(nulls_last=True)):
         existing[membership.state_id] = membership

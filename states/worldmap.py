@@ -1,14 +1,7 @@
 """
-World-map geometry for server-rendered SVG maps of the Member States.
-
-The shapes are generated once by ``states/data/map/build_world_map.mjs`` into ``states/data/world_map.json``
-(Natural Earth via world-atlas, Equal Earth projection, keyed by M49 code); nothing is fetched or computed
-at run time.
-
-Pages do not carry the outlines: they never change, so they are served once, as the static file
-``static/map/world-outlines.svg`` (one ``<path id="ISO3">`` per State), which the browser caches, and a page
-draws each State with ``<use href="...world-outlines.svg?v=...#ISO3">`` and its own fill. That file is written
-from the JSON by ``python -m states.worldmap``; a test checks that the committed copy matches.
+World-map geometry for server-rendered SVG maps, from ``states/data/world_map.json`` (built once by
+``states/data/map/build_world_map.mjs``). The outlines never change, so pages ``<use>`` them from the cached static
+file ``static/map/world-outlines.svg``, written by ``python -m states.worldmap``.
 """
 
 import csv
@@ -64,11 +57,7 @@ def load_world_map() -> dict:
 
 
 def shapes_for(states: Iterable[HasCodes]) -> WorldMap:
-    """
-    The map shapes of ``states`` (objects with ``.iso3`` and ``.m49``, such as ``MemberState``), one per
-    State in the order given. A State whose M49 code has no shape raises ``KeyError``: the file covers all
-    193 Member States, so that means a wrong code.
-    """
+    """The map shapes of ``states`` (with ``.iso3`` and ``.m49``) in the order given; ``KeyError`` for a wrong code."""
     data = load_world_map()
     shapes = []
     for state in states:
@@ -79,9 +68,8 @@ def shapes_for(states: Iterable[HasCodes]) -> WorldMap:
 
 def outlines_svg() -> str:
     """
-    The static outlines file: the land of no Member State as ``<path id="land">``, then each State's path
-    with its ISO3 code as id, all in ``<defs>`` (drawn only where a page ``<use>``s them). No path has a fill
-    or a stroke of its own: the ``<use>`` and the page's CSS give them, as they would to an inline path.
+    The static outlines file: ``<path id="land">`` and one path per State with its ISO3 code as id, in ``<defs>``,
+    with no fill or stroke of their own: the ``<use>`` and the page's CSS give them.
     """
     data = load_world_map()
     with MEMBER_STATES_PATH.open(encoding="utf-8", newline="") as f:
