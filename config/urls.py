@@ -34,7 +34,7 @@ urlpatterns = [
     path("review/", workflow_views.review_queue, name="review"),
     path("review/<int:pk>/accept/", workflow_views.accept_submission, name="review_accept"),
     path("review/<int:pk>/return/", workflow_views.return_submission, name="review_return"),
-    path("api/", include("implementation.api")),
+    path("api/", include("implementation.api.views")),
     # Before Django's own: the login asks for a TOTP code from accounts that have set one up.
     path("accounts/login/", accounts.LoginView.as_view(), name="login"),
     path("accounts/two-factor/", accounts.two_factor, name="two_factor"),

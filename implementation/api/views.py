@@ -21,10 +21,11 @@ from rest_framework.response import Response
 from measures.models import Edition, Measure
 from states.models import MemberState, Region, RegionMembership
 
-from . import serializers, workflow
-from .api_schema import DETAIL
-from .filters import MomentFilter, RatingFilterSet, StateFilter, end_of_day
-from .models import Assessment, Rating, Recommendation, Submission
+from .. import workflow
+from ..filters import MomentFilter, RatingFilterSet, StateFilter, end_of_day
+from ..models import Assessment, Rating, Recommendation, Submission
+from . import serializers
+from .schema import DETAIL
 
 # Ratings and their history in the order of the pages: by State, then as the catalogue lists measures.
 RATING_ORDER = ("state__name", "measure__section__position", "measure__position", "measure__code", "kind")

@@ -12,7 +12,7 @@ import io
 
 from rest_framework.renderers import BaseRenderer
 
-from .exports import escape_formula
+from ..exports import escape_formula
 
 
 class CSVRenderer(BaseRenderer):

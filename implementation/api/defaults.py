@@ -18,7 +18,7 @@ from rest_framework.permissions import BasePermission
 
 from states.models import can_read_aggregates
 
-from .access import NO_ROLE_YET
+from ..access import NO_ROLE_YET
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
