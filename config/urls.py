@@ -4,7 +4,8 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from config.health import healthz
-from implementation import spreadsheet_views, views, workflow_views
+from implementation import spreadsheet_views, workflow_views
+from implementation.views import dashboards as views
 from states import accounts
 
 urlpatterns = [

@@ -16,10 +16,10 @@ from django.views.decorators.http import require_GET
 
 from states.models import MIN_HIDDEN_STATES_IN_TOTAL, Region
 
-from . import dashboards, tables
-from .access import get_visible_state_or_404, require_role
-from .exports import export_response
-from .filters import RatingFilterSet
+from .. import dashboards, tables
+from ..access import get_visible_state_or_404, require_role
+from ..exports import export_response
+from ..filters import RatingFilterSet
 
 
 @login_required
