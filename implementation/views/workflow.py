@@ -22,10 +22,10 @@ from django.views.decorators.http import require_POST
 from measures.models import Measure
 from states.models import MemberState, Role, is_analyst
 
-from . import workflow
-from .access import get_visible_state_or_404, require_role
-from .forms import NO_ASSESSMENT, AcceptForm, CompareForm, FreezeForm, ReturnForm, ReviewFilterForm, SubmissionForm
-from .models import Assessment, Rating, Snapshot, SnapshotEntry, Submission
+from .. import workflow
+from ..access import get_visible_state_or_404, require_role
+from ..forms import NO_ASSESSMENT, AcceptForm, CompareForm, FreezeForm, ReturnForm, ReviewFilterForm, SubmissionForm
+from ..models import Assessment, Rating, Snapshot, SnapshotEntry, Submission
 
 Status = Rating.Status
 ASSESSED = Rating.Kind.ASSESSED
