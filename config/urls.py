@@ -4,8 +4,8 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from config.health import healthz
-from implementation import spreadsheet_views
 from implementation.views import dashboards as views
+from implementation.views import spreadsheets as spreadsheet_views
 from implementation.views import workflow as workflow_views
 from states import accounts
 

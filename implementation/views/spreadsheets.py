@@ -17,9 +17,9 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from states.models import MemberState, is_analyst
 
-from . import spreadsheets, workflow
-from .exports import CONTENT_TYPES, export_response, safe_filename
-from .models import StagedUpload
+from .. import spreadsheets, workflow
+from ..exports import CONTENT_TYPES, export_response, safe_filename
+from ..models import StagedUpload
 
 
 class UploadForm(forms.Form):
