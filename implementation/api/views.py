@@ -11,11 +11,9 @@ api_defaults.py and renderers.py).
 import django_filters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import BigIntegerField, Case, Exists, F, OuterRef, Prefetch, When
-from django.urls import include, path
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework import exceptions, mixins, routers, status, viewsets
+from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.response import Response
 
 from measures.models import Edition, Measure
@@ -238,8 +236,6 @@ class RecommendationViewSet(viewsets.ReadOnlyModelViewSet):
         return with_shown_assessment(rows, self.request.user).order_by("state__name", "status", "priority", "pk")
 
 
-# Path converters rather than regexes: a lookup takes any value but "/", so that a
-# malformed one (an id with a dot, a lowercase ISO3) gets the API's JSON 404, not the site's page.
 class SubmissionFilterSet(django_filters.FilterSet):
     state = StateFilter()
     measure = django_filters.CharFilter(field_name="measure__code", lookup_expr="iexact", label="Measure (code)")
@@ -301,27 +297,3 @@ def _by_field(error):
     if hasattr(error, "error_dict"):
         return error.message_dict
     return {"non_field_errors": error.messages}
-
-
-router = routers.DefaultRouter(use_regex_path=False)
-# ?format=csv chooses the renderer; a second spelling (ratings.csv) would only double the schema.
-router.include_format_suffixes = False
-router.register("states", StateViewSet, basename="api-state")
-router.register("regions", RegionViewSet, basename="api-region")
-router.register("editions", EditionViewSet, basename="api-edition")
-router.register("measures", MeasureViewSet, basename="api-measure")
-router.register("ratings", RatingViewSet, basename="api-rating")
-router.register("rating-history", RatingHistoryViewSet, basename="api-rating-history")
-router.register("assessments", AssessmentViewSet, basename="api-assessment")
-router.register("recommendations", RecommendationViewSet, basename="api-recommendation")
-router.register("submissions", SubmissionViewSet, basename="api-submission")
-
-urlpatterns = [
-    path("v1/", include(router.urls)),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path(
-        "docs/",
-        SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="implementation/api_docs.html"),
-        name="api-docs",
-    ),
-]
