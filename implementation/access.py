@@ -22,3 +22,14 @@ def require_role(user):
 def get_visible_state_or_404(request, iso3):
     """The State ``iso3`` if the reader may read it; a State hidden from them answers exactly like none."""
     return get_object_or_404(MemberState.objects.visible_to(request.user), iso3=iso3.upper())
+
+
+class ScopedViewSetMixin:
+    """
+    An API viewset over the rows of its ``queryset`` that the reader may read (the model's
+    ``visible_to``), so that each endpoint shows exactly what the pages show. Kept free of DRF
+    imports: ``REST_FRAMEWORK``'s classes import this module while DRF itself is loading.
+    """
+
+    def get_queryset(self):
+        return super().get_queryset().visible_to(self.request.user)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 from measures.models import Measure, Section
 from states.models import MemberState, Region
 
-from .models import Rating
+from .models import Assessment, Rating, Recommendation, Submission
 
 CAPACITIES = (
     ("legislative", gettext_lazy("Legislative")),
@@ -205,3 +205,84 @@ def end_of_day(day):
     """The last moment of ``day`` in the site's time zone: "as of" a date includes that day."""
     start = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=timezone.get_current_timezone())
     return start - dt.timedelta(microseconds=1)
+
+
+# The API's FilterSets, one per model it lists; the ratings' is RatingFilterSet above.
+
+
+class StateFilterSet(django_filters.FilterSet):
+    region = django_filters.CharFilter(method="filter_region", label="Region (slug)")
+    readable = django_filters.BooleanFilter(label="Only the States whose records you may read (or only the others)")
+
+    class Meta:
+        model = MemberState
+        fields = ["region", "readable"]
+
+    def filter_region(self, queryset, name, value):
+        region = Region.objects.filter(slug=value).first()
+        if region is None:
+            return queryset.none()
+        return queryset.in_region(region)
+
+
+class MeasureFilterSet(django_filters.FilterSet):
+    edition = django_filters.CharFilter(
+        field_name="edition__code", label="Edition (code)", help_text="The current edition when left out."
+    )
+    section = django_filters.CharFilter(field_name="section__code", lookup_expr="iexact", label="Section (code)")
+    domain = django_filters.ChoiceFilter(choices=Measure.Domain.choices)
+    phase = django_filters.ChoiceFilter(choices=Measure.Phase.choices)
+
+    class Meta:
+        model = Measure
+        fields = ["edition", "section", "domain", "phase"]
+
+    def filter_queryset(self, queryset):
+        if not self.form.cleaned_data.get("edition"):
+            queryset = queryset.current()
+        return super().filter_queryset(queryset)
+
+
+class RatingHistoryFilterSet(RatingFilterSet):
+    """The ratings' filters, for changes: a change is already "as of" its own date, which since/until select."""
+
+    as_of = None
+    updated_since = None
+    since = MomentFilter(field_name="history_date", lookup_expr="gte", label="Changed since")
+    until = MomentFilter(field_name="history_date", lookup_expr="lte", label="Changed until")
+
+    class Meta(RatingFilterSet.Meta):
+        model = Rating.history.model
+        fields = [
+            "region", "state", "measure", "section", "domain", "phase", "capacity", "status", "kind", "since", "until",
+        ]  # fmt: skip
+
+
+class AssessmentFilterSet(django_filters.FilterSet):
+    state = StateFilter()
+
+    class Meta:
+        model = Assessment
+        fields = ["state", "kind", "status", "confidentiality"]
+
+
+class RecommendationFilterSet(django_filters.FilterSet):
+    state = StateFilter()
+    measure = django_filters.CharFilter(method="filter_measure", label="Measure (code)")
+
+    class Meta:
+        model = Recommendation
+        fields = ["state", "measure", "status", "priority"]
+
+    def filter_measure(self, queryset, name, value):
+        # A filter on the many-to-many would repeat a recommendation once per matching measure.
+        return queryset.filter(pk__in=Recommendation.objects.filter(measures__code__iexact=value).values("pk"))
+
+
+class SubmissionFilterSet(django_filters.FilterSet):
+    state = StateFilter()
+    measure = django_filters.CharFilter(field_name="measure__code", lookup_expr="iexact", label="Measure (code)")
+
+    class Meta:
+        model = Submission
+        fields = ["state", "measure", "status", "review"]

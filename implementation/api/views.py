@@ -8,7 +8,6 @@ once, in ``REST_FRAMEWORK`` (config/settings.py; the classes it names are in
 api_defaults.py and renderers.py).
 """
 
-import django_filters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import BigIntegerField, Case, Exists, F, OuterRef, Prefetch, When
 from django.utils import timezone
@@ -20,28 +19,23 @@ from measures.models import Edition, Measure
 from states.models import MemberState, Region, RegionMembership
 
 from .. import workflow
-from ..filters import MomentFilter, RatingFilterSet, StateFilter, end_of_day
+from ..access import ScopedViewSetMixin
+from ..filters import (
+    AssessmentFilterSet,
+    MeasureFilterSet,
+    RatingFilterSet,
+    RatingHistoryFilterSet,
+    RecommendationFilterSet,
+    StateFilterSet,
+    SubmissionFilterSet,
+    end_of_day,
+)
 from ..models import Assessment, Rating, Recommendation, Submission
 from . import serializers
 from .schema import DETAIL
 
 # Ratings and their history in the order of the pages: by State, then as the catalogue lists measures.
 RATING_ORDER = ("state__name", "measure__section__position", "measure__position", "measure__code", "kind")
-
-
-class StateFilterSet(django_filters.FilterSet):
-    region = django_filters.CharFilter(method="filter_region", label="Region (slug)")
-    readable = django_filters.BooleanFilter(label="Only the States whose records you may read (or only the others)")
-
-    class Meta:
-        model = MemberState
-        fields = ["region", "readable"]
-
-    def filter_region(self, queryset, name, value):
-        region = Region.objects.filter(slug=value).first()
-        if region is None:
-            return queryset.none()
-        return queryset.in_region(region)
 
 
 class StateViewSet(viewsets.ReadOnlyModelViewSet):
@@ -80,24 +74,6 @@ class EditionViewSet(viewsets.ReadOnlyModelViewSet):
         return Edition.objects.select_related("previous").order_by("-published_on", "code")
 
 
-class MeasureFilterSet(django_filters.FilterSet):
-    edition = django_filters.CharFilter(
-        field_name="edition__code", label="Edition (code)", help_text="The current edition when left out."
-    )
-    section = django_filters.CharFilter(field_name="section__code", lookup_expr="iexact", label="Section (code)")
-    domain = django_filters.ChoiceFilter(choices=Measure.Domain.choices)
-    phase = django_filters.ChoiceFilter(choices=Measure.Phase.choices)
-
-    class Meta:
-        model = Measure
-        fields = ["edition", "section", "domain", "phase"]
-
-    def filter_queryset(self, queryset):
-        if not self.form.cleaned_data.get("edition"):
-            queryset = queryset.current()
-        return super().filter_queryset(queryset)
-
-
 class MeasureViewSet(viewsets.ReadOnlyModelViewSet):
     """The catalogue of measures, of the current edition unless ``edition`` names another."""
 
@@ -126,7 +102,7 @@ def with_shown_assessment(rows, user):
     )
 
 
-class RatingViewSet(viewsets.ReadOnlyModelViewSet):
+class RatingViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """
     Ratings of the current edition, both kinds. With ``as_of``, each as it stood at the
     end of that day; with ``updated_since``, only those saved or confirmed since.
@@ -136,9 +112,7 @@ class RatingViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = RatingFilterSet
     # The rating's id, which its history rows share: the same lookup works "as of" a day.
     lookup_field = "id"
-
-    def get_queryset(self):
-        return Rating.objects.visible_to(self.request.user).current_edition()
+    queryset = Rating.objects.current_edition()
 
     def filter_queryset(self, queryset):
         # "As of" swaps the ratings for history rows, so the joins come after the filters.
@@ -156,22 +130,7 @@ class RatingViewSet(viewsets.ReadOnlyModelViewSet):
         return context
 
 
-class RatingHistoryFilterSet(RatingFilterSet):
-    """The ratings' filters, for changes: a change is already "as of" its own date, which since/until select."""
-
-    as_of = None
-    updated_since = None
-    since = MomentFilter(field_name="history_date", lookup_expr="gte", label="Changed since")
-    until = MomentFilter(field_name="history_date", lookup_expr="lte", label="Changed until")
-
-    class Meta(RatingFilterSet.Meta):
-        model = Rating.history.model
-        fields = [
-            "region", "state", "measure", "section", "domain", "phase", "capacity", "status", "kind", "since", "until",
-        ]  # fmt: skip
-
-
-class RatingHistoryViewSet(viewsets.ReadOnlyModelViewSet):
+class RatingHistoryViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """
     Every change to the ratings you may read, newest first: as on a State's profile
     timeline, with who made it and why.
@@ -179,9 +138,7 @@ class RatingHistoryViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = serializers.RatingHistorySerializer
     filterset_class = RatingHistoryFilterSet
-
-    def get_queryset(self):
-        return Rating.history.visible_to(self.request.user)
+    queryset = Rating.history.all()
 
     def filter_queryset(self, queryset):
         rows = super().filter_queryset(queryset).select_related("state", "measure", "history_user")
@@ -189,63 +146,29 @@ class RatingHistoryViewSet(viewsets.ReadOnlyModelViewSet):
         return rows.order_by("-history_date", "-history_id")
 
 
-class AssessmentFilterSet(django_filters.FilterSet):
-    state = StateFilter()
-
-    class Meta:
-        model = Assessment
-        fields = ["state", "kind", "status", "confidentiality"]
-
-
-class AssessmentViewSet(viewsets.ReadOnlyModelViewSet):
+class AssessmentViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Assessments of the States you may read; CTED-only ones for analysts alone."""
 
     serializer_class = serializers.AssessmentSerializer
     filterset_class = AssessmentFilterSet
-
-    def get_queryset(self):
-        return (
-            Assessment.objects.visible_to(self.request.user)
-            .select_related("state")
-            .order_by("-conducted_on", "state__name", "pk")
-        )
+    queryset = Assessment.objects.select_related("state").order_by("-conducted_on", "state__name", "pk")
 
 
-class RecommendationFilterSet(django_filters.FilterSet):
-    state = StateFilter()
-    measure = django_filters.CharFilter(method="filter_measure", label="Measure (code)")
-
-    class Meta:
-        model = Recommendation
-        fields = ["state", "measure", "status", "priority"]
-
-    def filter_measure(self, queryset, name, value):
-        # A filter on the many-to-many would repeat a recommendation once per matching measure.
-        return queryset.filter(pk__in=Recommendation.objects.filter(measures__code__iexact=value).values("pk"))
-
-
-class RecommendationViewSet(viewsets.ReadOnlyModelViewSet):
+class RecommendationViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """CTED's recommendations to the States you may read, with the measures they concern."""
 
     serializer_class = serializers.RecommendationSerializer
     filterset_class = RecommendationFilterSet
+    queryset = Recommendation.objects.select_related("state").prefetch_related(
+        Prefetch("measures", queryset=Measure.objects.order_by("code"))
+    )
 
     def get_queryset(self):
-        rows = Recommendation.objects.visible_to(self.request.user).select_related("state")
-        rows = rows.prefetch_related(Prefetch("measures", queryset=Measure.objects.order_by("code")))
-        return with_shown_assessment(rows, self.request.user).order_by("state__name", "status", "priority", "pk")
+        rows = with_shown_assessment(super().get_queryset(), self.request.user)
+        return rows.order_by("state__name", "status", "priority", "pk")
 
 
-class SubmissionFilterSet(django_filters.FilterSet):
-    state = StateFilter()
-    measure = django_filters.CharFilter(field_name="measure__code", lookup_expr="iexact", label="Measure (code)")
-
-    class Meta:
-        model = Submission
-        fields = ["state", "measure", "status", "review"]
-
-
-class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class SubmissionViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """
     Focal points' proposed self-reports and their review, newest first. A focal point
     POSTs one for their State; it changes no rating until an analyst accepts it.
@@ -253,13 +176,9 @@ class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = serializers.SubmissionSerializer
     filterset_class = SubmissionFilterSet
-
-    def get_queryset(self):
-        return (
-            Submission.objects.visible_to(self.request.user)
-            .select_related("state", "measure", "submitted_by", "reviewed_by")
-            .order_by("-submitted_at", "-id")
-        )
+    queryset = Submission.objects.select_related("state", "measure", "submitted_by", "reviewed_by").order_by(
+        "-submitted_at", "-id"
+    )
 
     @extend_schema(
         responses={
