@@ -1,11 +1,6 @@
 """
-The API under /api/v1/, its OpenAPI schema at /api/schema/ and its docs at /api/docs/.
-
-Each viewset starts from its model's ``visible_to(request.user)``, the same QuerySet
-method the pages use, so the API shows each person exactly what the pages show them.
-Authentication, the role check, filtering, pagination and the CSV renderer are set
-once, in ``REST_FRAMEWORK`` (config/settings.py; the classes it names are in
-api_defaults.py and renderers.py).
+The API's viewsets (routed in urls.py). Scoped ones start from the reader's rows
+(``access.ScopedViewSetMixin``); the rest is set once in ``REST_FRAMEWORK`` (defaults.py).
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -90,10 +85,7 @@ class MeasureViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 def with_shown_assessment(rows, user):
-    """
-    Annotate ``shown_assessment``: the row's assessment id when ``user`` may read that
-    assessment, else ``None``, so that a CTED-only assessment is not even named.
-    """
+    """Annotate ``shown_assessment``: the assessment's id if ``user`` may read it, else ``None``."""
     readable = Assessment.objects.visible_to(user)
     return rows.annotate(
         shown_assessment=Case(
@@ -120,8 +112,7 @@ class RatingViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         return with_shown_assessment(rows, self.request.user).order_by(*RATING_ORDER)
 
     def get_serializer_context(self):
-        # "Stale" is judged at the end of the as-of day. The date is valid by now: the
-        # FilterSet refused a bad one before any row was serialised.
+        # "Stale" at the end of the as-of day; the FilterSet has already refused a bad date.
         as_of = self.request.query_params.get("as_of")
         context = super().get_serializer_context()
         context["at"] = (

@@ -21,10 +21,7 @@ from .assessments import Assessment
 
 
 class RatingRows:
-    """
-    Reads shared by current ratings and their history, so that a dashboard reads
-    "now" and "as of a past date" (``Rating.history.as_of(moment)``) the same way.
-    """
+    """Reads shared by ratings and their history, so that "now" and "as of a date" read alike."""
 
     def visible_to(self, user):
         """Rows of the States ``MemberState.objects.visible_to(user)`` returns."""
@@ -40,40 +37,27 @@ class RatingRows:
 
 class RatingQuerySet(RatingRows, models.QuerySet):
     def with_version(self):
-        """
-        Annotate ``version``: the id of the rating's latest history row. Every save appends
-        one, so an editor who sends back the version they loaded proves nobody saved in
-        between (see ``services.save_rating``).
-        """
+        """Annotate ``version``: the id of the latest history row, which every save appends (edit conflicts)."""
         latest = Rating.history.filter(id=OuterRef("pk")).order_by("-history_id").values("history_id")[:1]
         return self.annotate(version=Subquery(latest))
 
     def with_other_status(self):
-        """
-        Annotate ``other_status``: the status of the other kind of rating of the same State
-        and measure (the self-report beside CTED's assessment), or ``None`` if there is none.
-        """
+        """Annotate ``other_status``: the other kind's status for the same State and measure, or ``None``."""
         other = Rating.objects.filter(state=OuterRef("state"), measure=OuterRef("measure")).exclude(
             kind=OuterRef("kind")
         )
         return self.annotate(other_status=Subquery(other.values("status")[:1]))
 
     def editable_by(self, user):
-        """
-        Ratings ``user`` may change directly: every rating for analysts, none for anyone
-        else. A focal point's report is a submission (``workflow.submit``), which changes
-        the self-report only once an analyst accepts it.
-        """
+        """Ratings ``user`` may change directly: all for analysts; focal points submit (``workflow.submit``)."""
         return self.visible_to(user) if is_analyst(user) else self.none()
 
 
 class RatingHistoryQuerySet(RatingRows, HistoricalQuerySet):
     def with_shown_reason(self, user):
         """
-        Annotate ``shown_reason``: the reason for the change as ``user`` may read it. A
-        row linked to an assessment ``user`` may not read gives its reason to analysts
-        alone, and a neutral text to anyone else: older reasons name that assessment
-        ("Set in Country visit of Jamaica, 11 Nov 2011"), and history cannot be rewritten.
+        Annotate ``shown_reason``: the change's reason, or a neutral text when it is linked to an
+        assessment ``user`` may not read, since older reasons name it and history is not rewritten.
         """
         if is_analyst(user):
             return self.annotate(shown_reason=F("history_change_reason"))
@@ -89,14 +73,11 @@ class RatingHistoryQuerySet(RatingRows, HistoricalQuerySet):
 
     def score_changes_by_quarter(self):
         """
-        One dict per quarter, oldest first: ``quarter`` (its first day), ``score_change``
-        (how much the rows moved the sum of status scores) and ``scored_change`` (how
-        many ratings they brought into, or out of, the scored statuses). Summed from the
-        start, they give the mean score at the end of each quarter.
+        Per quarter, oldest first: ``quarter``, ``score_change`` (the move in summed scores) and
+        ``scored_change`` (ratings in or out of the scored statuses); their running sums give the mean.
         """
         Status = Rating.Status
-        # A row that kept the status adds nothing to either sum; most rows are such
-        # confirmations, and a partial index (migration 0004) holds only the others.
+        # A row that kept its status adds nothing (docs/performance.md, "The models").
         return (
             self.exclude(status=F("previous_status"))
             .annotate(quarter=TruncQuarter("history_date"))
@@ -112,8 +93,7 @@ class RatingHistoryQuerySet(RatingRows, HistoricalQuerySet):
 class RatingHistoryBase(models.Model):
     """Fields that each row of a rating's history has besides a copy of the rating."""
 
-    # The status before this change, so that a row says "from" as well as "to" by
-    # itself: timelines and trends read one row, not the row before it too.
+    # So that a row says "from" as well as "to" without reading the row before it.
     previous_status = models.CharField(max_length=20, blank=True)
 
     class Meta:
@@ -121,11 +101,7 @@ class RatingHistoryBase(models.Model):
 
 
 class RatedValues(models.Model):
-    """
-    What a rating says besides its status: why, and on what source. Ratings have them,
-    and so do the records that carry a copy of a rating's values: a focal point's
-    submission, and an entry of a frozen snapshot.
-    """
+    """What a rating says besides its status, also carried by submissions and snapshot entries."""
 
     explanation = models.TextField(
         _("explanation"), blank=True, help_text=_("Why this status: what is in place and what is missing.")
@@ -187,10 +163,7 @@ class Rating(RatedValues):
 
         @property
         def abbreviation(self):
-            """
-            One or two characters that carry the status where a cell is too small for the label:
-            lazy, like ``label``, so that it reads in the language active when it is shown.
-            """
+            """One or two characters for a cell too small for the label; lazy, like ``label``."""
             return _STATUS_ABBREVIATIONS[self]
 
         @property
@@ -202,7 +175,6 @@ class Rating(RatedValues):
     measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="ratings", verbose_name=_("measure"))
     kind = models.CharField(_("kind"), max_length=20, choices=Kind)
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.NO_INFORMATION)
-    # explanation, justification and the source fields come from RatedValues.
     assessment = models.ForeignKey(
         Assessment,
         on_delete=models.PROTECT,
@@ -229,9 +201,7 @@ class Rating(RatedValues):
     )
 
     objects = RatingQuerySet.as_manager()
-    # Every save appends a row: who (history_user), when (history_date), why
-    # (history_change_reason) and the full rating after the change, its source included.
-    # "From" is previous_status. The rows are append-only (see migration 0002).
+    # Every save appends a row (who, when, why, the whole rating); append-only since migration 0002.
     history = HistoricalRecords(bases=[RatingHistoryBase], historical_queryset=RatingHistoryQuerySet)
 
     class Meta:
@@ -287,7 +257,6 @@ class Rating(RatedValues):
 
     @version.setter
     def version(self, value):
-        # Set by the with_version() annotation, and by a save.
         self.__dict__["version"] = value
 
     def latest_change(self):

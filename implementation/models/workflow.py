@@ -22,12 +22,7 @@ class SubmissionQuerySet(ScopedQuerySet):
 
 
 class Submission(RatedValues):
-    """
-    A focal point's proposed self-reported rating for one measure. It changes nothing
-    until an analyst accepts it; then it becomes the State's self-report (and, if the
-    analyst says so, CTED's assessed rating too). A returned submission keeps the
-    analyst's note, so that the focal point can see why.
-    """
+    """A focal point's proposed self-report for one measure: it changes nothing until an analyst accepts it."""
 
     class Review(models.TextChoices):
         PENDING = "pending", _("Pending review")
@@ -47,8 +42,7 @@ class Submission(RatedValues):
         Measure, on_delete=models.PROTECT, related_name="submissions", verbose_name=_("measure")
     )
     status = models.CharField(_("status"), max_length=20, choices=Rating.Status)
-    # The self-report's version (Rating.version) when the focal point submitted: accepting
-    # is refused if someone changed the self-report since, rather than overwriting it.
+    # The self-report's Rating.version when submitted: accepting is refused if it changed since.
     base_version = models.BigIntegerField(_("version of the self-report"), null=True, blank=True, editable=False)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel, default=Channel.FORM)
     submitted_by = models.ForeignKey(
@@ -127,10 +121,7 @@ class Submission(RatedValues):
 
 
 class Snapshot(models.Model):
-    """
-    All of one State's ratings frozen at one moment, e.g. "2025 follow-up": a cycle's
-    record that later changes do not touch. Entries are written once, when it is taken.
-    """
+    """All of one State's ratings frozen at one moment, e.g. "2025 follow-up"; written once."""
 
     state = models.ForeignKey(
         MemberState, on_delete=models.PROTECT, related_name="snapshots", verbose_name=STATE_LABEL
@@ -214,10 +205,8 @@ class StagedUploadQuerySet(models.QuerySet):
 
 class StagedUpload(models.Model):
     """
-    An uploaded spreadsheet, parsed and checked, waiting for its uploader to confirm what
-    it changes (implementation/spreadsheets.py). Kept in the database, not in memory,
-    because the preview and the confirmation may reach different workers; deleted once
-    applied, when the submissions or the rating history record what it did.
+    An uploaded spreadsheet waiting for its uploader to confirm it: in the database because the
+    preview and the confirmation may reach different workers; deleted once applied.
     """
 
     class Kind(models.TextChoices):
@@ -239,8 +228,7 @@ class StagedUpload(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("uploaded by")
     )
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
-    # One dict per row of the file: what it adds or changes, and what it was compared
-    # with, so that confirming can refuse a row whose rating changed after the preview.
+    # Each row with what it was compared with, so that confirming can refuse a row changed since.
     rows = models.JSONField(_("rows"), default=list, blank=True)
     summary = models.JSONField(_("summary"), default=dict, blank=True)
 
