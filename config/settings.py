@@ -214,7 +214,7 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 # History is append-only: the admin's "revert to this version" would rewrite a past state as if it were new.
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
-# The API under /api/v1/ (implementation/api.py). Tokens are made in the admin, by administrators.
+# The API under /api/v1/ (implementation/api/). Tokens are made in the admin, by administrators.
 REST_FRAMEWORK = {
     # Token first: its scheme is the one a 401 names in WWW-Authenticate.
     "DEFAULT_AUTHENTICATION_CLASSES": [
