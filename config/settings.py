@@ -210,22 +210,22 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 # History is append-only: the admin's "revert to this version" would rewrite a past state as if it were new.
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
-# The API under /api/v1/ (implementation/api.py). Tokens are made in the admin, by administrators.
+# The API under /api/v1/ (implementation/api/). Tokens are made in the admin, by administrators.
 REST_FRAMEWORK = {
     # Token first: its scheme is the one a 401 names in WWW-Authenticate.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "implementation.api_defaults.TokenAuthentication",
+        "implementation.api.defaults.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["implementation.api_defaults.HasTrackerRole"],
+    "DEFAULT_PERMISSION_CLASSES": ["implementation.api.defaults.HasTrackerRole"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "implementation.api_defaults.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "implementation.api.defaults.PageNumberPagination",
     # No browsable API: its pages carry inline scripts, which the coming CSP forbids; /api/docs/ replaces it.
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "implementation.renderers.CSVRenderer",
+        "implementation.api.renderers.CSVRenderer",
     ],
-    "DEFAULT_SCHEMA_CLASS": "implementation.api_schema.ApiSchema",
+    "DEFAULT_SCHEMA_CLASS": "implementation.api.schema.ApiSchema",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -238,7 +238,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["implementation.api_defaults.HasTrackerRole"],
+    "SERVE_PERMISSIONS": ["implementation.api.defaults.HasTrackerRole"],
     # Swagger UI from drf-spectacular-sidecar's static files: nothing is loaded from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
-from states.models import MemberState, can_read_aggregates
+from states.models import MemberState, Role, can_read_aggregates
 
 NO_ROLE_YET = _("Your account has no role in the tracker yet. Ask a CTED analyst to give you one.")
 
@@ -22,3 +22,20 @@ def require_role(user):
 def get_visible_state_or_404(request, iso3):
     """The State ``iso3`` if the reader may read it; a State hidden from them answers exactly like none."""
     return get_object_or_404(MemberState.objects.visible_to(request.user), iso3=iso3.upper())
+
+
+def reporting_states(user):
+    """The States ``user`` reports for as a current focal point, among those they may read, by name."""
+    roles = Role.objects.current().filter(user=user, kind=Role.Kind.FOCAL_POINT)
+    return MemberState.objects.visible_to(user).filter(pk__in=roles.values("state")).order_by("name")
+
+
+class ScopedViewSetMixin:
+    """
+    An API viewset over the rows of its ``queryset`` that the reader may read (the model's
+    ``visible_to``), so that each endpoint shows exactly what the pages show. Kept free of DRF
+    imports: ``REST_FRAMEWORK``'s classes import this module while DRF itself is loading.
+    """
+
+    def get_queryset(self):
+        return super().get_queryset().visible_to(self.request.user)

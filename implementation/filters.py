@@ -1,7 +1,4 @@
-"""
-The one FilterSet for ratings, shared by the dashboards and the API. It filters current
-ratings and their history alike, since both carry the same ``state`` and ``measure``.
-"""
+"""The FilterSets: the ratings' one (current and past rows alike), shared by the dashboards and the API."""
 
 import datetime as dt
 import functools
@@ -15,7 +12,7 @@ from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 from measures.models import Measure, Section
 from states.models import MemberState, Region
 
-from .models import Rating
+from .models import Assessment, Rating, Recommendation, Submission
 
 CAPACITIES = (
     ("legislative", gettext_lazy("Legislative")),
@@ -70,9 +67,8 @@ class StateField(forms.ModelChoiceField):
 
 def readable_states(request):
     """
-    The States a filter may name: those the reader may read. A State hidden from them is
-    refused exactly like a code that names no State, so that no filter narrows a figure to it.
-    Callers without a request (commands, benchmarks) are trusted with every State.
+    The States a filter may name: a hidden one is refused like a code that names none, so that no
+    filter narrows a figure to it. Without a request (commands, benchmarks), every State.
     """
     if request is None:
         return MemberState.objects.all()
@@ -138,10 +134,8 @@ class RatingFilterSet(django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # The section is offered as a choice of the current edition's sections, but read
-        # only when the form is drawn (one query, memoised for both of the widget's
-        # reads), never when filtering: the builders re-run this FilterSet several times
-        # per page. It still takes any code, as the API's callers may send one.
+        # The current edition's sections, read only when the form is drawn (docs/performance.md,
+        # "The filters"); any code is still accepted, as the API's callers may send one.
         sections = functools.cache(
             lambda: [
                 ("", gettext("All sections")),
@@ -154,14 +148,9 @@ class RatingFilterSet(django_filters.FilterSet):
         return self.apply(queryset)
 
     def apply(self, queryset, *, ignore=()):
-        """
-        ``queryset`` through the validated filters, less those named in ``ignore``: the
-        dashboards read several sets of rows through one reader's filters, validated once.
-        """
-        # "As of" changes where the rows come from, so it goes first: the ratings the
-        # queryset selects, as history says they stood that day. The other filters then
-        # apply to those past rows (a past status, not today's). A rating's State,
-        # measure and kind never change, so its id selects the same row then and now.
+        """``queryset`` through the validated filters, less those named in ``ignore``."""
+        # "As of" first: it swaps the ratings for their rows of that day, which the other
+        # filters then read (a past status, not today's).
         as_of = self.form.cleaned_data.get("as_of")
         if as_of is not None and queryset.model is Rating and "as_of" not in ignore:
             queryset = rows_as_of(queryset, as_of)
@@ -186,12 +175,8 @@ class RatingFilterSet(django_filters.FilterSet):
 
 def rows_as_of(ratings, day):
     """
-    The history row in force at the end of ``day`` for each rating of ``ratings``.
-
-    Each rating's row is found by one backward step along the (id, history_date) index
-    (migration 0003), so the cost follows the number of ratings, not the length of their
-    history; django-simple-history's ``as_of`` compares every earlier row with the rows
-    after it instead, which on ten years of history is several times slower.
+    The history row in force at the end of ``day`` for each rating of ``ratings``: one step back
+    along the (id, history_date) index each, rather than simple-history's ``as_of`` (docs/performance.md).
     """
     latest = (
         Rating.history.filter(id=OuterRef("pk"), history_date__lte=end_of_day(day))
@@ -205,3 +190,84 @@ def end_of_day(day):
     """The last moment of ``day`` in the site's time zone: "as of" a date includes that day."""
     start = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=timezone.get_current_timezone())
     return start - dt.timedelta(microseconds=1)
+
+
+# The API's FilterSets, one per model it lists; the ratings' is RatingFilterSet above.
+
+
+class StateFilterSet(django_filters.FilterSet):
+    region = django_filters.CharFilter(method="filter_region", label="Region (slug)")
+    readable = django_filters.BooleanFilter(label="Only the States whose records you may read (or only the others)")
+
+    class Meta:
+        model = MemberState
+        fields = ["region", "readable"]
+
+    def filter_region(self, queryset, name, value):
+        region = Region.objects.filter(slug=value).first()
+        if region is None:
+            return queryset.none()
+        return queryset.in_region(region)
+
+
+class MeasureFilterSet(django_filters.FilterSet):
+    edition = django_filters.CharFilter(
+        field_name="edition__code", label="Edition (code)", help_text="The current edition when left out."
+    )
+    section = django_filters.CharFilter(field_name="section__code", lookup_expr="iexact", label="Section (code)")
+    domain = django_filters.ChoiceFilter(choices=Measure.Domain.choices)
+    phase = django_filters.ChoiceFilter(choices=Measure.Phase.choices)
+
+    class Meta:
+        model = Measure
+        fields = ["edition", "section", "domain", "phase"]
+
+    def filter_queryset(self, queryset):
+        if not self.form.cleaned_data.get("edition"):
+            queryset = queryset.current()
+        return super().filter_queryset(queryset)
+
+
+class RatingHistoryFilterSet(RatingFilterSet):
+    """The ratings' filters, for changes: a change is already "as of" its own date, which since/until select."""
+
+    as_of = None
+    updated_since = None
+    since = MomentFilter(field_name="history_date", lookup_expr="gte", label="Changed since")
+    until = MomentFilter(field_name="history_date", lookup_expr="lte", label="Changed until")
+
+    class Meta(RatingFilterSet.Meta):
+        model = Rating.history.model
+        fields = [
+            "region", "state", "measure", "section", "domain", "phase", "capacity", "status", "kind", "since", "until",
+        ]  # fmt: skip
+
+
+class AssessmentFilterSet(django_filters.FilterSet):
+    state = StateFilter()
+
+    class Meta:
+        model = Assessment
+        fields = ["state", "kind", "status", "confidentiality"]
+
+
+class RecommendationFilterSet(django_filters.FilterSet):
+    state = StateFilter()
+    measure = django_filters.CharFilter(method="filter_measure", label="Measure (code)")
+
+    class Meta:
+        model = Recommendation
+        fields = ["state", "measure", "status", "priority"]
+
+    def filter_measure(self, queryset, name, value):
+        # A filter on the many-to-many would repeat a recommendation once per matching measure.
+        return queryset.filter(pk__in=Recommendation.objects.filter(measures__code__iexact=value).values("pk"))
+
+
+class SubmissionFilterSet(django_filters.FilterSet):
+    state = StateFilter()
+    measure = django_filters.CharFilter(field_name="measure__code", lookup_expr="iexact", label="Measure (code)")
+
+    class Meta:
+        model = Submission
+        fields = ["state", "measure", "status", "review"]

@@ -1,7 +1,4 @@
-"""
-Forms of the workflow pages: a focal point's self-report, an analyst's review, a
-snapshot. They check and carry input; what happens to it is decided in workflow.py.
-"""
+"""Forms of the workflow pages; what happens to their input is decided in workflow.py."""
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -37,11 +34,8 @@ class WorkflowErrors:
 class SubmissionForm(WorkflowErrors, forms.ModelForm):
     """A proposed self-report for one measure, with the pending submission the focal point was shown."""
 
-    # The pending submission on the page when the form was opened (empty if none): submitting
-    # replaces it, while one that arrived after the form was opened is a conflict.
+    # What the page showed when the form was opened: anything newer is a conflict, not overruled unread.
     replaces = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    # The self-report's version shown beside the form (empty if there was none): a change to
-    # it after the form was opened is a conflict too, rather than being overruled unread.
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     class Meta:
@@ -61,8 +55,7 @@ class SubmissionForm(WorkflowErrors, forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        # The model's constraint says the same, but as a message for the whole form; here it
-        # stands beside the field that is missing.
+        # As the model's constraint, but beside the missing field.
         if cleaned.get("status") == Rating.Status.NOT_APPLICABLE and not cleaned.get("justification", "").strip():
             self.add_error(
                 "justification",

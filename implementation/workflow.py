@@ -1,9 +1,6 @@
 """
-How a focal point's report becomes part of the record: a submission, an analyst's
-review (accept or return), and cycle snapshots that freeze a State's ratings.
-
-Every page, upload and API call that does these goes through here, so the rules (who
-may, and what happens to concurrent edits) live in one place.
+How a focal point's report becomes part of the record: submission, review, and snapshots that
+freeze a State's ratings. Pages, uploads and the API all come here, so the rules live in one place.
 """
 
 import dataclasses
@@ -75,16 +72,10 @@ def submit(
     *, state, measure, by, channel=Submission.Channel.FORM, replaces=None, seen_version=UNSEEN, at=None, **values
 ):
     """
-    Record ``by``'s proposed self-report for ``state`` × ``measure``. Returns the new
-    pending submission.
-
-    Only a focal point of the State may submit (``PermissionDenied``). Bad values raise
-    ``ValidationError`` with messages by field, and nothing is saved. If a submission for
-    the measure is already pending, the new one replaces it only when ``replaces`` names
-    it, i.e. when the submitter saw it; otherwise someone else submitted in between and
-    ``EditConflict`` is raised, so that neither report is lost. Likewise, a form that
-    showed the self-report passes the ``seen_version`` it showed (``None``: there was
-    none); if the self-report changed since, the submission is refused.
+    Record ``by``'s proposed self-report for ``state`` × ``measure``; returns the pending submission.
+    Focal points only (``PermissionDenied``); bad values raise ``ValidationError`` by field. A pending
+    submission is replaced only if ``replaces`` names it, and a self-report changed since
+    ``seen_version`` refuses it (``EditConflict``), so that no report is lost.
     """
     unknown = set(values) - set(SUBMITTED_FIELDS)
     if unknown:
@@ -168,9 +159,8 @@ def submit(
 @transaction.atomic
 def accept(submission, *, by, note="", update_assessed=False, at=None):
     """
-    Make ``submission`` the State's self-report, and with ``update_assessed`` CTED's
-    assessed rating too. Refused (``EditConflict``) if it was reviewed meanwhile, or if
-    the self-report changed after it was submitted: accepting would overwrite that change.
+    Make ``submission`` the self-report (and with ``update_assessed`` the assessed rating); refused
+    (``EditConflict``) if it was reviewed meanwhile or the self-report changed since it was sent.
     """
     submission = _lock_pending(submission, by)
     at = at or timezone.now()
@@ -267,10 +257,7 @@ def _lock_pending(submission, by):
 
 @transaction.atomic
 def freeze(*, state, label, by, assessment=None, at=None):
-    """
-    Freeze every rating of ``state`` in the current catalogue into a read-only snapshot
-    labelled ``label`` (e.g. "2025 follow-up"). Analysts only.
-    """
+    """Freeze every current rating of ``state`` into a read-only snapshot labelled ``label``; analysts only."""
     if not is_analyst(by):
         raise PermissionDenied(_("Only CTED analysts take snapshots."))
     edition = Edition.objects.current()
@@ -334,10 +321,7 @@ class ComparedMeasure:
 
 
 def compare_snapshots(earlier, later):
-    """
-    The measures of two snapshots of one State side by side, in catalogue order. A
-    measure revised in a newer edition is matched with the measure it replaced.
-    """
+    """The measures of two snapshots of one State side by side, a revised measure beside its predecessor."""
     if earlier.state_id != later.state_id:
         raise ValidationError(_("Compare two snapshots of the same State."))
     entries = SnapshotEntry.objects.filter(snapshot__in=[earlier, later]).select_related("measure__section")

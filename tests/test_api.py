@@ -17,7 +17,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from implementation import workflow
-from implementation.api_defaults import PageNumberPagination
+from implementation.api.defaults import PageNumberPagination
 from implementation.filters import RatingFilterSet
 from implementation.models import (
     Assessment,

@@ -442,7 +442,7 @@ def test_the_print_stylesheet_of_an_unknown_language_is_not_found(client, db):
 
 
 def test_the_printed_margins_quote_translations_safely():
-    from implementation.views import css_content, css_string
+    from implementation.views.dashboards import css_content, css_string
 
     assert css_string('Say "hi" \\ bye\nnow') == '"Say \\"hi\\" \\\\ bye\\A now"'
     assert css_content("%(page)s/%(pages)s") == 'counter(page) "/" counter(pages)'

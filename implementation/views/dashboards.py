@@ -1,7 +1,4 @@
-"""
-The dashboards: a scoped fetch, one ``build_*`` call, then render or export. Who may
-see what is decided in states/models.py (``visible_to``, ``can_read_aggregates``).
-"""
+"""The dashboards: the access check, one ``build_*`` call, then render or export."""
 
 import re
 
@@ -16,10 +13,10 @@ from django.views.decorators.http import require_GET
 
 from states.models import MIN_HIDDEN_STATES_IN_TOTAL, Region
 
-from . import dashboards, tables
-from .access import get_visible_state_or_404, require_role
-from .exports import export_response
-from .filters import RatingFilterSet
+from .. import dashboards, tables
+from ..access import get_visible_state_or_404, require_role
+from ..exports import export_response
+from ..filters import RatingFilterSet
 
 
 @login_required
@@ -53,8 +50,6 @@ def state_profile(request, iso3):
 
 
 def _filters(request):
-    # Every dashboard needs at least the right to read aggregates; per-State detail is
-    # narrowed further by visible_to inside the builders.
     require_role(request.user)
     return RatingFilterSet(request.GET, request=request)
 
@@ -88,10 +83,8 @@ def help_page(request):
 @cache_control(public=True, max_age=86400)
 def print_stylesheet(request, language):
     """
-    The printed page's margins in ``language``: whom a copy is for, and "Page 2 of 5". CSS
-    writes them (``@page`` margin boxes), so they are served as a small stylesheet per
-    language, since the site's policy allows no inline style, rather than kept in English
-    in tracker.css.
+    The printed page's margins in ``language`` ("Page 2 of 5"), as ``@page`` boxes in a small
+    stylesheet per language, since the site's policy allows no inline style.
     """
     if language not in dict(settings.LANGUAGES):
         raise Http404(f"No stylesheet for the language {language!r}.")

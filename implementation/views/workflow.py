@@ -20,12 +20,12 @@ from django.utils.translation import ngettext, pgettext, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from measures.models import Measure
-from states.models import MemberState, Role, is_analyst
+from states.models import MemberState, is_analyst
 
-from . import workflow
-from .access import get_visible_state_or_404, require_role
-from .forms import NO_ASSESSMENT, AcceptForm, CompareForm, FreezeForm, ReturnForm, ReviewFilterForm, SubmissionForm
-from .models import Assessment, Rating, Snapshot, SnapshotEntry, Submission
+from .. import workflow
+from ..access import get_visible_state_or_404, reporting_states, require_role
+from ..forms import NO_ASSESSMENT, AcceptForm, CompareForm, FreezeForm, ReturnForm, ReviewFilterForm, SubmissionForm
+from ..models import Assessment, Rating, Snapshot, SnapshotEntry, Submission
 
 Status = Rating.Status
 ASSESSED = Rating.Kind.ASSESSED
@@ -51,13 +51,8 @@ def _require_analyst(user):
         raise PermissionDenied(_("The review queue is for CTED analysts."))
 
 
-def _reporting_states(user):
-    """The States ``user`` reports for as a current focal point, among those they may see."""
-    roles = Role.objects.current().filter(user=user, kind=Role.Kind.FOCAL_POINT)
-    return MemberState.objects.visible_to(user).filter(pk__in=roles.values("state")).order_by("name")
-
-
-def _reporting_state_or_404(request, iso3):
+def _get_reporting_state(request, iso3):
+    """The State ``iso3`` for its focal points: 403 for anyone else, 404 if the reader may not read it."""
     require_role(request.user)
     state = get_visible_state_or_404(request, iso3)
     if not workflow.may_submit(request.user, state):
@@ -164,7 +159,7 @@ def build_state_report(*, state, user):
 def my_state(request):
     """A focal point's State; a pointer elsewhere for anyone else with a role."""
     require_role(request.user)
-    states = list(_reporting_states(request.user))
+    states = list(reporting_states(request.user))
     if not states:
         return render(request, "implementation/my_state_other.html", {"analyst": is_analyst(request.user)})
     if len(states) > 1:
@@ -174,7 +169,7 @@ def my_state(request):
 
 @login_required
 def my_state_detail(request, iso3):
-    return _report_page(request, _reporting_state_or_404(request, iso3))
+    return _report_page(request, _get_reporting_state(request, iso3))
 
 
 def _report_page(request, state):
@@ -185,7 +180,7 @@ def _report_page(request, state):
 @login_required
 def report_measure(request, iso3, code):
     """The self-report form for one measure; what is sent waits for an analyst's review."""
-    state = _reporting_state_or_404(request, iso3)
+    state = _get_reporting_state(request, iso3)
     measure = get_object_or_404(Measure.objects.current().select_related("section"), code__iexact=code)
     ratings = {
         r.kind: r for r in Rating.objects.visible_to(request.user).filter(state=state, measure=measure).with_version()
@@ -432,7 +427,8 @@ def _queue_url(data):
 # Snapshots
 
 
-def _snapshot_state_or_404(request, iso3):
+def _get_snapshot_state(request, iso3):
+    """The State ``iso3``: 403 for someone with no role, 404 if the reader may not read it."""
     require_role(request.user)
     return get_visible_state_or_404(request, iso3)
 
@@ -440,7 +436,7 @@ def _snapshot_state_or_404(request, iso3):
 @login_required
 def snapshots(request, iso3):
     """A State's snapshots, newest first; analysts freeze a new one here."""
-    state = _snapshot_state_or_404(request, iso3)
+    state = _get_snapshot_state(request, iso3)
     may_freeze = is_analyst(request.user)
     scoped_assessments = Assessment.objects.visible_to(request.user).filter(state=state)
     assessments = list(scoped_assessments)
@@ -506,7 +502,7 @@ class SnapshotRow:
 
 @login_required
 def snapshot_detail(request, iso3, pk):
-    state = _snapshot_state_or_404(request, iso3)
+    state = _get_snapshot_state(request, iso3)
     snapshot = get_object_or_404(
         Snapshot.objects.visible_to(request.user).filter(state=state).select_related("taken_by", "edition"), pk=pk
     )
@@ -555,7 +551,7 @@ class ComparedSide:
 
 @login_required
 def compare_snapshots(request, iso3):
-    state = _snapshot_state_or_404(request, iso3)
+    state = _get_snapshot_state(request, iso3)
     items = list(Snapshot.objects.visible_to(request.user).filter(state=state).order_by("-taken_at", "-pk"))
     data = request.GET if {"a", "b"} <= set(request.GET) else None
     if data is None and len(items) >= 2:

@@ -13,7 +13,7 @@ from rest_framework import serializers
 from measures.models import Edition, Measure
 from states.models import MemberState, Region
 
-from .models import STALE_AFTER, Assessment, Rating, Recommendation, Submission
+from ..models import STALE_AFTER, Assessment, Rating, Recommendation, Submission
 
 
 class StateSerializer(serializers.ModelSerializer):

@@ -1,9 +1,6 @@
 """
-Classes ``REST_FRAMEWORK`` names (config/settings.py), applied to every endpoint of the
-API: how a token signs in, who may use the API at all, and how lists are paged.
-
-They live apart from api.py (and from api_schema.py) because DRF imports them while its
-own views are being defined, which is while those modules are still importing DRF.
+The classes ``REST_FRAMEWORK`` names for every endpoint: token sign-in, who may use the API, paging.
+Apart from views.py because DRF imports them while it is still defining its own views.
 """
 
 from axes.handlers.proxy import AxesProxyHandler
@@ -18,15 +15,13 @@ from rest_framework.permissions import BasePermission
 
 from states.models import can_read_aggregates
 
-from .access import NO_ROLE_YET
+from ..access import NO_ROLE_YET
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
     """
-    DRF's tokens, refused (401) for an inactive account and for an account that django-axes
-    holds locked after failed sign-ins: a stolen token must not outlast the lockout's
-    purpose. The token works again once the cool-off ends or an administrator lifts the
-    lockout (``manage.py axes_reset_username``), as axes itself decides.
+    DRF's tokens, refused (401) for an inactive account or one django-axes holds locked, so that a
+    stolen token does not outlast the lockout; axes decides when it ends (``axes_reset_username``).
     """
 
     locked_message = _(
@@ -48,10 +43,8 @@ class TokenAuthentication(authentication.TokenAuthentication):
         return user_and_token
 
     def authenticate_credentials(self, key):
-        # DRF's lookup, which also sums the account's failed sign-ins that django-axes has on
-        # record since the cool-off began, as its per-account rule counts them. Below the
-        # limit the account cannot be locked, and the token costs no query more than DRF's;
-        # at the limit, axes itself decides.
+        # Also sums the account's failed sign-ins since the cool-off began, as axes counts them:
+        # below its limit the account cannot be locked (docs/performance.md, "The API").
         attempts = AccessAttempt.objects.filter(username=OuterRef("user__username"))
         cool_off = get_cool_off()
         if cool_off is not None:
@@ -72,10 +65,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
 
 
 class HasTrackerRole(BasePermission):
-    """
-    Anyone with a role in the tracker; an account without one is refused, as on the
-    pages. Which rows each person then reads is each queryset's ``visible_to(user)``.
-    """
+    """Anyone with a role in the tracker, as on the pages; the rows are then each model's ``visible_to``."""
 
     message = NO_ROLE_YET
 

@@ -10,16 +10,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from states.models import MemberState, is_analyst
+from states.models import is_analyst
 
-from . import spreadsheets, workflow
-from .exports import CONTENT_TYPES, export_response, safe_filename
-from .models import StagedUpload
+from .. import spreadsheets, workflow
+from ..access import get_visible_state_or_404
+from ..exports import CONTENT_TYPES, export_response, safe_filename
+from ..models import StagedUpload
 
 
 class UploadForm(forms.Form):
@@ -34,7 +35,7 @@ class UploadForm(forms.Form):
 
 @login_required
 def my_state_spreadsheet(request, iso3):
-    state = _get_state_or_404(request, iso3)
+    state = get_visible_state_or_404(request, iso3)
     if not (is_analyst(request.user) or workflow.may_submit(request.user, state)):
         raise PermissionDenied(
             _("Only the focal points of %(state)s and CTED analysts download its spreadsheet.") % {"state": state}
@@ -47,7 +48,7 @@ def my_state_spreadsheet(request, iso3):
 
 @login_required
 def my_state_upload(request, iso3):
-    state = _get_state_or_404(request, iso3)
+    state = get_visible_state_or_404(request, iso3)
     _require_focal_point(request.user, state)
     form = UploadForm(request.POST or None, request.FILES or None)
     refused = None
@@ -65,7 +66,7 @@ def my_state_upload(request, iso3):
 
 @login_required
 def my_state_upload_preview(request, iso3, pk):
-    state = _get_state_or_404(request, iso3)
+    state = get_visible_state_or_404(request, iso3)
     _require_focal_point(request.user, state)
     staged = (
         StagedUpload.objects.of(request.user).filter(pk=pk, kind=StagedUpload.Kind.SELF_REPORT, state=state).first()
@@ -165,11 +166,6 @@ def _gone(request, upload_page, **kwargs):
         ),
     )
     return redirect(upload_page, **kwargs)
-
-
-def _get_state_or_404(request, iso3):
-    # A State the user may not see answers exactly like one that does not exist.
-    return get_object_or_404(MemberState.objects.visible_to(request.user), iso3=iso3.upper())
 
 
 def _require_focal_point(user, state):

@@ -1,10 +1,6 @@
 """
-CSV for the API: ``?format=csv`` or ``Accept: text/csv`` on any endpoint.
-
-A list gives one row per result of the page (its ``next`` link stays in the JSON), with
-nested objects flattened to dotted columns (``state.iso3``) and lists joined by ``; ``.
-Every text cell is escaped against spreadsheet formula injection, as the pages'
-downloads are (``exports.escape_formula``): the rows carry text typed by focal points.
+CSV for the API (``?format=csv`` or ``Accept: text/csv``): one row per result of the page, nested
+objects as dotted columns, and every text cell escaped against formula injection, as the pages' are.
 """
 
 import csv
@@ -12,7 +8,7 @@ import io
 
 from rest_framework.renderers import BaseRenderer
 
-from .exports import escape_formula
+from ..exports import escape_formula
 
 
 class CSVRenderer(BaseRenderer):
