@@ -27,7 +27,7 @@ from .models import (
     SnapshotEntry,
     Submission,
 )
-from .services import EditConflict, check_version, save_rating
+from .ratings import EditConflict, check_version, save_rating
 
 # Rating history keeps at most this many characters of a change reason.
 REASON_MAX_LENGTH = Rating.history.model._meta.get_field("history_change_reason").max_length

@@ -19,7 +19,7 @@ from measures.models import Edition
 from states.models import Role, is_analyst
 
 from .models import Rating, Snapshot, SnapshotEntry, Submission
-from .services import RATED_FIELDS, EditConflict, moment_text, save_rating, set_rating
+from .ratings import RATED_FIELDS, EditConflict, moment_text, save_rating, set_rating
 
 __all__ = ["EditConflict", "submit", "accept", "return_submission", "freeze", "compare_snapshots"]
 

@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from implementation import spreadsheets
 from implementation.models import Rating, StagedUpload, Submission
-from implementation.services import set_rating
+from implementation.ratings import set_rating
 from measures.models import Measure
 from states.models import Role
 
