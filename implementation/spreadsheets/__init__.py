@@ -52,10 +52,10 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from measures.models import Measure
 from states.models import MemberState, is_analyst
 
-from . import workflow
-from .exports import FORMULA_PREFIXES, Column, Table, escape_formula, sheet_title
-from .models import Rating, StagedUpload, Submission
-from .ratings import EditConflict
+from .. import workflow
+from ..exports import FORMULA_PREFIXES, Column, Table, escape_formula, sheet_title
+from ..models import Rating, StagedUpload, Submission
+from ..ratings import EditConflict
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 # A workbook is a zip: refuse one that would unpack to far more than a sheet of ratings.
