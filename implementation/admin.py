@@ -48,7 +48,7 @@ class RatingForm(forms.ModelForm):
         ),
     )
     # The rating's version when the form was drawn. Sent back, it tells a save that
-    # nobody else saved in between; otherwise the save is refused (services.check_version).
+    # nobody else saved in between; otherwise the save is refused (ratings.check_version).
     version = forms.IntegerField(label=_("version"), widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):

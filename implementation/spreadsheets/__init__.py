@@ -39,7 +39,7 @@ import openpyxl
 from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import formats, timezone, translation
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
@@ -55,7 +55,7 @@ from states.models import MemberState, is_analyst
 from .. import workflow
 from ..exports import FORMULA_PREFIXES, Column, Table, escape_formula, sheet_title
 from ..models import Rating, StagedUpload, Submission
-from ..ratings import EditConflict
+from ..ratings import REASON_MAX_LENGTH, EditConflict, write_many
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 # A workbook is a zip: refuse one that would unpack to far more than a sheet of ratings.
@@ -64,8 +64,6 @@ MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
 MAX_ROWS = 30_000
 # Problems listed for a bad file; the rest are counted.
 MAX_PROBLEMS_SHOWN = 200
-# Rows per statement where the bulk import writes through Django's bulk operations.
-BATCH_SIZE = 1000
 # Rows of a preview shown on the page; all of them are in its CSV download.
 PREVIEW_ROWS = 500
 # A preview nobody confirmed is deleted after this long, at the next upload of anyone.
@@ -78,9 +76,6 @@ INSTRUCTIONS_SHEET = gettext_lazy("Instructions")
 DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d %B %Y", "%d %b %Y"]
 # What a row of the spreadsheet sets: the fields of a submission, the same as a rating's but its assessment.
 VALUE_FIELDS = workflow.SUBMITTED_FIELDS
-# Read once: ``Rating.history`` builds a new manager class on every access.
-HistoricalRating = Rating.history.model
-HISTORY_REASON_MAX_LENGTH = HistoricalRating._meta.get_field("history_change_reason").max_length
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -984,7 +979,7 @@ def apply_assessed(staged, *, by, at=None):
     ``UploadRefused`` naming the rows, with nothing set, if any of their ratings changed
     after the preview, and ``PermissionDenied`` unless ``by`` is an analyst.
     """
-    # The ratings are written here, not through services.save_rating and its check.
+    # ratings.write_many checks no permission: the whole file is the analyst's.
     if not is_analyst(by):
         raise PermissionDenied(_("Only CTED analysts import assessed ratings."))
     staged = _lock(staged)
@@ -1002,33 +997,19 @@ def apply_assessed(staged, *, by, at=None):
             measure_id__in={row["measure"] for row in rows},
         )
     }
-    conflicts, updated, created = [], [], []
+    conflicts, changes = [], []
     for row in rows:
         rating = current.get((row["state"], row["measure"]))
         if _seen(rating) != row["seen"]:
             conflicts.append(_changed_since(row, rating, assessed=True))
             continue
-        values = _values_from(row)
-        if rating is None:
-            rating = Rating(state_id=row["state"], measure_id=row["measure"], kind=Rating.Kind.ASSESSED)
-            rating.previous_status, rating.set_by_id, rating.set_at = "", by.pk, at
-            created.append(rating)
-        else:
-            rating.previous_status = rating.status
-            if rating.status != values["status"]:
-                rating.set_by_id, rating.set_at = by.pk, at
-            updated.append(rating)
-        for field, value in values.items():
-            setattr(rating, field, value)
-        rating.last_confirmed_at = at
+        changes.append((rating, row["state"], row["measure"], _values_from(row)))
     if conflicts:
         raise UploadRefused(conflicts)
 
-    reason = Truncator(f"Bulk import {staged.file_name}").chars(HISTORY_REASON_MAX_LENGTH)
-    write = _write_postgresql if connection.vendor == "postgresql" else _write_orm
+    reason = Truncator(f"Bulk import {staged.file_name}").chars(REASON_MAX_LENGTH)
     try:
-        with transaction.atomic():
-            write(updated, created, by=by, at=at, reason=reason)
+        write_many(changes, kind=Rating.Kind.ASSESSED, by=by, at=at, reason=reason)
     except IntegrityError as error:
         # A row the checks above let through and the database refused, e.g. an assessed
         # rating of the same measure created by someone else since the lock was taken.
@@ -1036,107 +1017,6 @@ def apply_assessed(staged, *, by, at=None):
         raise UploadRefused([Problem(message)]) from None
     staged.delete()
     return len(rows)
-
-
-# The rating columns an import writes, and those simple_history copies into a history row.
-WRITTEN = [*VALUE_FIELDS, "set_by", "set_at", "last_confirmed_at"]
-HISTORY_COPIED = [field.attname for field in HistoricalRating.tracked_fields]
-
-
-def _write_orm(updated, created, *, by, at, reason):
-    """Write the ratings and their history rows with Django's bulk operations: a few queries per thousand rows."""
-    # An upsert on the primary key rather than bulk_update: bulk_update's CASE WHEN id = …
-    # per field grows with the batch for every row, and took over a minute for 14,000
-    # rows. These rows exist and are locked, so every insert turns into its update.
-    Rating.objects.bulk_create(
-        updated, update_conflicts=True, unique_fields=["id"], update_fields=WRITTEN, batch_size=BATCH_SIZE
-    )
-    Rating.objects.bulk_create(created, batch_size=BATCH_SIZE)
-    HistoricalRating.objects.bulk_create(
-        [
-            HistoricalRating(
-                **{attname: getattr(rating, attname) for attname in HISTORY_COPIED},
-                previous_status=rating.previous_status,
-                history_date=at,
-                history_user=by,
-                history_change_reason=reason,
-                history_type=history_type,
-            )
-            for ratings, history_type in ((updated, "~"), (created, "+"))
-            for rating in ratings
-        ],
-        batch_size=BATCH_SIZE,
-    )
-
-
-def _write_postgresql(updated, created, *, by, at, reason):
-    """
-    What ``_write_orm`` writes, in three statements whatever the number of rows: an UPDATE
-    and an INSERT that read their rows from arrays (``unnest``), then an INSERT ... SELECT
-    that copies each rating as it now stands into its history row. Django spent about four
-    seconds of CPU building the bulk_create statements for 14,000 ratings and their history
-    rows; this takes a small fraction of that (docs/performance.md, "Bulk import").
-    """
-    quote = connection.ops.quote_name
-    rating_table, history_table = quote(Rating._meta.db_table), quote(HistoricalRating._meta.db_table)
-    fields = [Rating._meta.get_field(name) for name in WRITTEN]
-    columns = [quote(field.column) for field in fields]
-    types = [_array_type(field) for field in fields]
-    with connection.cursor() as cursor:
-        if updated:
-            assignments = ", ".join(f"{column} = v.{column}" for column in columns)
-            cursor.execute(
-                f"UPDATE {rating_table} AS r SET {assignments} "
-                f"FROM unnest(%s::bigint[], {', '.join(f'%s::{t}[]' for t in types)}) AS v(id, {', '.join(columns)}) "
-                "WHERE r.id = v.id",
-                [[rating.pk for rating in updated], *_arrays(updated, fields)],
-            )
-        if created:
-            keys = ["state_id", "measure_id", "kind"]
-            cursor.execute(
-                f"INSERT INTO {rating_table} ({', '.join(keys)}, {', '.join(columns)}) "
-                f"SELECT v.state_id, v.measure_id, %s, {', '.join(f'v.{column}' for column in columns)} "
-                f"FROM unnest(%s::bigint[], %s::bigint[], {', '.join(f'%s::{t}[]' for t in types)}) "
-                f"AS v(state_id, measure_id, {', '.join(columns)})",
-                [
-                    Rating.Kind.ASSESSED.value,
-                    [rating.state_id for rating in created],
-                    [rating.measure_id for rating in created],
-                    *_arrays(created, fields),
-                ],
-            )
-        written = [*updated, *created]
-        copied = [quote(Rating._meta.get_field(attname).column) for attname in HISTORY_COPIED]
-        cursor.execute(
-            f"INSERT INTO {history_table} ({', '.join(copied)}, previous_status, history_type, history_date, "
-            "history_user_id, history_change_reason) "
-            f"SELECT {', '.join(f'r.{column}' for column in copied)}, v.previous_status, v.history_type, %s, %s, %s "
-            f"FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[]) WITH ORDINALITY "
-            "AS v(state_id, measure_id, previous_status, history_type, position) "
-            f"JOIN {rating_table} AS r ON r.state_id = v.state_id AND r.measure_id = v.measure_id AND r.kind = %s "
-            "ORDER BY v.position",
-            [
-                at,
-                by.pk,
-                reason,
-                [rating.state_id for rating in written],
-                [rating.measure_id for rating in written],
-                [rating.previous_status for rating in written],
-                ["~"] * len(updated) + ["+"] * len(created),
-                Rating.Kind.ASSESSED.value,
-            ],
-        )
-
-
-def _array_type(field):
-    """The PostgreSQL type of an array of ``field``'s values, as ``unnest`` reads it."""
-    if field.is_relation:
-        return "bigint"
-    return {"DateField": "date", "DateTimeField": "timestamptz"}.get(field.get_internal_type(), "text")
-
-
-def _arrays(ratings, fields):
-    return [[getattr(rating, field.attname) for rating in ratings] for field in fields]
 
 
 # The State's workbook
