@@ -1,8 +1,4 @@
-"""
-The one place where a rating or its history row is written: one at a time (``save_rating``,
-``set_rating``, ``confirm_rating``, ``carry_over_rating``) or many at once (``write_many``,
-``create_with_history``), so that every change is stamped and appended to history the same way.
-"""
+"""The one module that writes ratings and their history, so that every change is stamped and recorded alike."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -16,7 +12,6 @@ RATED_FIELDS = ("status", "explanation", "justification", *SOURCE_FIELDS, "asses
 # Read once: ``Rating.history`` builds a new manager class on every access.
 HistoricalRating = Rating.history.model
 REASON_MAX_LENGTH = HistoricalRating._meta.get_field("history_change_reason").max_length
-# Rows per statement where many ratings are written through Django's bulk operations.
 BATCH_SIZE = 1000
 
 
@@ -25,11 +20,7 @@ class EditConflict(ValidationError):
 
 
 def check_version(rating, version):
-    """
-    Lock ``rating`` until the end of the transaction and raise ``EditConflict`` unless its
-    latest history row is still ``version``, the one the editor loaded. The message says
-    who saved in between, and when, so that the editor can reload, compare and redo.
-    """
+    """Lock ``rating`` and raise ``EditConflict``, naming who saved and when, unless its version is ``version``."""
     Rating.objects.select_for_update().filter(pk=rating.pk).exists()
     latest = rating.latest_change()
     if latest is None or latest.history_id == version:
@@ -58,13 +49,8 @@ def moment_text(moment):
 @transaction.atomic
 def save_rating(rating, *, by, reason, at=None, check_permission=True, expected_version=None):
     """
-    Save ``rating`` as edited in memory by ``by``, stamping who and when, and append
-    one history row carrying ``reason``.
-
-    A change of status restamps ``set_by``/``set_at``; any save also counts as a
-    confirmation that the rating holds. Raises ``PermissionDenied`` when ``by`` may not
-    edit this rating (the rule is ``Rating.objects.editable_by``), and ``EditConflict``
-    when ``expected_version`` is given and someone saved the rating since that version.
+    Save ``rating`` as ``by`` edited it, with one history row carrying ``reason``; a save confirms the rating,
+    a new status restamps ``set_by``/``set_at``. Raises ``PermissionDenied`` or ``EditConflict``.
     """
     if check_permission and not rating.is_editable_by(by):
         raise PermissionDenied(_("You may not change this rating."))
@@ -85,11 +71,7 @@ def save_rating(rating, *, by, reason, at=None, check_permission=True, expected_
 
 @transaction.atomic
 def set_rating(*, state, measure, kind, by, reason, at=None, **values):
-    """
-    Create or update the rating of ``kind`` for ``state`` × ``measure`` with ``values``
-    (fields from ``RATED_FIELDS``). Returns the rating; nothing is written if it is
-    unchanged, so re-running an import does not grow history.
-    """
+    """Create or update a rating with ``values`` (``RATED_FIELDS``); an unchanged one is left, without history."""
     unknown = set(values) - set(RATED_FIELDS)
     if unknown:
         raise TypeError(f"Not rating fields: {', '.join(sorted(unknown))}")
@@ -104,7 +86,7 @@ def set_rating(*, state, measure, kind, by, reason, at=None, **values):
 
 
 def current_or_new(*, state, measure, kind):
-    """The rating of ``kind`` for ``state`` × ``measure``, or a new one, not saved yet, if there is none."""
+    """The rating of ``kind`` for ``state`` × ``measure``, or a new one, not saved yet."""
     rating = Rating.objects.filter(state=state, measure=measure, kind=kind).first()
     return rating if rating is not None else Rating(state=state, measure=measure, kind=kind)
 
@@ -121,10 +103,8 @@ def _status_changed(rating):
 
 def carry_over_rating(old, *, measure, by, reason):
     """
-    Copy rating ``old`` onto ``measure`` (its successor in a new edition of the
-    catalogue), keeping who set it and when it was set and last confirmed: a new
-    edition does not make anyone re-check the rating. The copy's first history row,
-    written now by ``by``, carries ``reason``.
+    Copy rating ``old`` onto ``measure``, its successor in a new edition, keeping who set it and when: a new
+    edition makes nobody re-check a rating. The copy's first history row carries ``reason``.
     """
     rating = Rating(
         state=old.state,
@@ -145,11 +125,8 @@ def carry_over_rating(old, *, measure, by, reason):
 @transaction.atomic
 def write_many(changes, *, kind, by, at, reason):
     """
-    Set many ratings of ``kind`` at once, each as ``save_rating`` would, with one history row
-    each (``previous_status`` included), in a fixed number of queries per thousand ratings.
-    ``changes`` holds ``(rating, state_id, measure_id, values)``: ``rating`` is the current
-    rating, locked by the caller, or ``None`` when there is none yet. No permission or version
-    is checked here: the caller has done both for the whole set.
+    Set many ratings of ``kind`` as ``save_rating`` sets one, in a fixed number of queries. ``changes`` holds
+    ``(rating, state_id, measure_id, values)``, ``rating`` locked by the caller, or ``None`` for a new one.
     """
     updated, created = [], []
     for rating, state_id, measure_id, values in changes:
@@ -165,21 +142,18 @@ def write_many(changes, *, kind, by, at, reason):
         for field, value in values.items():
             setattr(rating, field, value)
         rating.last_confirmed_at = at
-    # Looked up when called, so that the benchmark can compare the two writers on PostgreSQL.
     write = write_postgresql if connection.vendor == "postgresql" else write_orm
     write(updated, created, kind=kind, by=by, at=at, reason=reason)
     return len(updated) + len(created)
 
 
-# The rating columns ``write_many`` sets, and those simple_history copies into a history row.
 WRITTEN = [*(field for field in RATED_FIELDS if field != "assessment"), "set_by", "set_at", "last_confirmed_at"]
 HISTORY_COPIED = [field.attname for field in HistoricalRating.tracked_fields]
 
 
 def write_orm(updated, created, *, kind, by, at, reason):
-    """Write ratings stamped by ``write_many``, and their history rows, with Django's bulk operations."""
-    # An upsert on the primary key rather than bulk_update, whose CASE WHEN per field and row
-    # is far slower (docs/performance.md, "Bulk import"). The rows exist and are locked.
+    """Write ratings stamped by ``write_many``, and their history, with Django's bulk operations."""
+    # An upsert rather than bulk_update, far slower (docs/performance.md, "Bulk import").
     Rating.objects.bulk_create(
         updated, update_conflicts=True, unique_fields=["id"], update_fields=WRITTEN, batch_size=BATCH_SIZE
     )
@@ -202,11 +176,7 @@ def write_orm(updated, created, *, kind, by, at, reason):
 
 
 def write_postgresql(updated, created, *, kind, by, at, reason):
-    """
-    What ``write_orm`` writes, in three statements whatever the number of rows: an UPDATE and
-    an INSERT that read their rows from arrays (``unnest``), then an INSERT ... SELECT that
-    copies each rating as it now stands into its history row.
-    """
+    """What ``write_orm`` writes, in three statements: an UPDATE and INSERT from arrays, then the history rows."""
     quote = connection.ops.quote_name
     rating_table, history_table = quote(Rating._meta.db_table), quote(HistoricalRating._meta.db_table)
     fields = [Rating._meta.get_field(name) for name in WRITTEN]
@@ -259,7 +229,6 @@ def write_postgresql(updated, created, *, kind, by, at, reason):
 
 
 def _array_type(field):
-    """The PostgreSQL type of an array of ``field``'s values, as ``unnest`` reads it."""
     if field.is_relation:
         return "bigint"
     return {"DateField": "date", "DateTimeField": "timestamptz"}.get(field.get_internal_type(), "text")
@@ -271,10 +240,8 @@ def _arrays(ratings, fields):
 
 def create_with_history(ratings, *, batch_size=500):
     """
-    Create ratings whose history lies in the past, with the dates it gives (the demo data).
-    ``ratings`` holds ``(keys, history)``: ``keys`` the rating's ``state``, ``measure`` and
-    ``kind``, ``history`` its changes oldest first as ``(at, by, reason, values)``; the rating
-    takes the values of the last. Returns the ratings made and the number of history rows.
+    Create ratings with a past history, for demo data: ``ratings`` holds ``(keys, history)``, the history as
+    ``(at, by, reason, values)`` oldest first. Returns the ratings and the number of history rows.
     """
     made = [Rating(**keys, **history[-1][3]) for keys, history in ratings]
     Rating.objects.bulk_create(made, batch_size=batch_size)

@@ -21,11 +21,7 @@ def _status_names():
 
 
 class SharedField:
-    """
-    A form field that the forms of all rows share rather than copy. A form deep-copies its
-    fields for each instance, and for 14,000 rows that copying took longer than the checks;
-    these fields are never changed after the form class is made, so one copy serves all.
-    """
+    """A form field that the forms of all rows share rather than deep-copy (docs/performance.md)."""
 
     def __deepcopy__(self, memo):
         return self
@@ -63,11 +59,7 @@ def _max_length(field):
 
 
 class RowForm(forms.Form):
-    """
-    One row of a spreadsheet. ``states`` and ``measures`` map ISO3 codes and measure codes
-    to what the row may name, ``statuses`` status names (``Vocabulary.statuses``) to
-    statuses; ``for_state`` limits the rows to one State.
-    """
+    """One row of a spreadsheet, checked against the States, measures and ``statuses`` it may name."""
 
     state = TextField(error_messages={"required": gettext_lazy("Give the State's ISO3 code, e.g. JAM.")})
     code = TextField(error_messages={"required": gettext_lazy("Give the measure's code, e.g. SALW-04.")})
@@ -160,10 +152,7 @@ def _cell_text(value):
 
 
 def check_rows(sheet, *, states, measures, for_state=None):
-    """
-    ``(rows, blank, problems)``: the rows that say something, each ``(number, cleaned
-    values)``; the number of rows left empty; and a ``Problem`` for each bad cell.
-    """
+    """``(rows, blank, problems)``: the rows that say something, the number left empty, the bad cells."""
     problems, checked, seen = [], [], {}
     blank = 0
     # The columns as the messages name them, in the uploader's language.

@@ -19,11 +19,7 @@ VALUE_FIELDS = workflow.SUBMITTED_FIELDS
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class SheetColumn:
-    """
-    A column of the spreadsheet: the field it fills, its header (``title``, translated), and
-    other headers taken for it (``aliases``, in English, as people name the columns of their
-    own files).
-    """
+    """A column of the spreadsheet: the field it fills, its translated header, and English ``aliases``."""
 
     field: str
     title: str
@@ -80,13 +76,7 @@ class Vocabulary:
 
 
 def vocabulary():
-    """
-    The headers and status names an upload understands: the machine names (field names, the
-    English aliases, status codes), then the headers and status labels in every language of
-    the site, English first. A file downloaded from a page in French therefore reads the same
-    when it is uploaded from a page in English, and the other way round. Built per upload: a
-    few dozen look-ups in catalogues already loaded.
-    """
+    """The headers and status names an upload reads: machine names, then every language's, English first."""
     columns, statuses, clashes = {}, {}, []
 
     def add(names, name, meaning):

@@ -44,12 +44,7 @@ def _changed_fields(seen, new):
 
 
 def _changes(row, labels):
-    """
-    What a staged ``row`` that adds or changes would change, as ``[column, now, from the
-    file]`` per field, in the active language: worked out from the values kept in the row
-    (``seen`` and ``values``) each time it is shown, so that a preview reads in the language
-    of whoever reads it, whatever the language of the upload.
-    """
+    """``[column, now, from the file]`` per changed field, in the reader's language, whatever the upload's."""
     seen, new = row["seen"], row["values"]
     return [
         [labels[field], _shown(field, seen[field] if seen else None), _shown(field, new[field])]
@@ -65,10 +60,8 @@ def same(field, old, new):
 
 def compare(number, values, current, *, fields, labels):
     """
-    The staged row for ``values`` (a cleaned row) against ``current`` (a rating or ``None``):
-    whether it adds, changes or leaves the rating, and if it adds or changes, the values
-    the preview compared it with (``seen``), the values to write and the ``changes`` as the
-    uploader was shown them. A column absent from the file keeps the current value.
+    The staged row for ``values`` against ``current`` (or ``None``): added, changed or unchanged, with the values
+    seen, those to write and the changes. A column absent from the file keeps the current value.
     """
     state, measure = values["state"], values["code"]
     new = {}
@@ -99,12 +92,7 @@ def compare(number, values, current, *, fields, labels):
 
 
 def seen_values(rating):
-    """
-    What the preview compared a row with: ``rating``'s values, or ``None`` when there was no
-    rating. Confirming checks them again rather than the rating's version (its latest history
-    row): that lookup, made for one rating at a time, ran for minutes over 14,000 ratings
-    where PostgreSQL had no statistics yet, and it is the values that a change would overwrite.
-    """
+    """``rating``'s values as the preview saw them (``None``: no rating), checked again when confirming."""
     if rating is None:
         return None
     return {field: _json(getattr(rating, field)) for field in VALUE_FIELDS}
@@ -138,10 +126,7 @@ def summary_of(sheet, rows, blank):
 
 @dataclasses.dataclass
 class Preview:
-    """
-    What a page shows of a staged upload: the first rows that change (their ``changes`` in the
-    reader's language), the first left unchanged, and the columns the file left out.
-    """
+    """What a page shows of a staged upload: the first rows that change and that do not, and the columns left out."""
 
     changes: list
     unchanged: list

@@ -69,9 +69,8 @@ class Sheet:
 
 def read_sheet(upload):
     """
-    The ``Sheet`` in ``upload`` (an uploaded file: XLSX or CSV, told apart by content, not
-    by name), or ``UploadRefused`` if it is too large, of another kind, has no "Ratings"
-    sheet or lacks a required column. Formula cells are marked (``Formula``) for the checks.
+    The ``Sheet`` in ``upload``, XLSX or CSV told apart by content, or ``UploadRefused`` if it is too large, of
+    another kind, or lacks the "Ratings" sheet or a required column.
     """
     if upload.size > MAX_UPLOAD_BYTES:
         megabytes = math.ceil(upload.size / 1024 / 1024 * 10) / 10

@@ -48,10 +48,8 @@ def _current_measures():
 
 def stage_self_report(*, state, upload, by):
     """
-    Read and check ``upload``, ``state``'s spreadsheet, and keep what it would submit, row
-    by row, compared with the State's current self-report. Returns the ``StagedUpload``;
-    raises ``UploadRefused`` for a bad file and ``PermissionDenied`` unless ``by`` is a
-    focal point of ``state``.
+    Read and check ``upload``, ``state``'s spreadsheet, against its self-report, and stage what it would submit.
+    Raises ``UploadRefused`` for a bad file, ``PermissionDenied`` unless ``by`` is a focal point of ``state``.
     """
     if not workflow.may_submit(by, state):
         raise PermissionDenied(_("Only a focal point of %(state)s may upload its spreadsheet.") % {"state": state})
@@ -97,12 +95,7 @@ def stage_self_report(*, state, upload, by):
 
 @transaction.atomic
 def apply_self_report(staged, *, by):
-    """
-    Submit every added or changed row of ``staged`` for review, in one transaction, and
-    delete it. Returns the number of submissions. Raises ``UploadRefused`` naming the row,
-    with nothing submitted, if a row's self-report or pending submission changed after
-    the preview.
-    """
+    """Submit the added and changed rows of ``staged``, or none if one's self-report changed since."""
     staged = _lock(staged)
     state = staged.state
     rows = [row for row in staged.rows if row["action"] != UNCHANGED]
@@ -194,11 +187,7 @@ def _problems_of(row, error):
 
 
 def stage_assessed(*, upload, by):
-    """
-    Read and check ``upload``, a file of assessed ratings of any States, and keep what it
-    would set, row by row, compared with CTED's current assessed ratings. Returns the
-    ``StagedUpload``; raises ``UploadRefused`` for a bad file.
-    """
+    """Read and check ``upload``, assessed ratings of any States, and stage what it would set."""
     sheet = read_sheet(upload)
     states = {state.iso3: state for state in MemberState.objects.only("iso3", "name")}
     checked, blank, problems = check_rows(sheet, states=states, measures=_current_measures())
@@ -225,11 +214,8 @@ def stage_assessed(*, upload, by):
 @transaction.atomic
 def apply_assessed(staged, *, by, at=None):
     """
-    Set CTED's assessed rating for every added or changed row of ``staged``, with one
-    history row each ("Bulk import <file name>"), in one transaction and a fixed number of
-    queries per thousand rows, and delete it. Returns the number of ratings set. Raises
-    ``UploadRefused`` naming the rows, with nothing set, if any of their ratings changed
-    after the preview, and ``PermissionDenied`` unless ``by`` is an analyst.
+    Set the assessed rating of every added or changed row of ``staged`` in one transaction, or none if one changed
+    since the preview (``UploadRefused``). Analysts only. Returns the number of ratings set.
     """
     # ratings.write_many checks no permission: the whole file is the analyst's.
     if not is_analyst(by):

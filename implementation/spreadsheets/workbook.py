@@ -28,11 +28,7 @@ TOP = Alignment(vertical="top")
 
 
 def workbook_for(state):
-    """
-    ``state``'s spreadsheet as XLSX bytes: a "Ratings" sheet with a row for each measure of
-    the current catalogue, filled with the State's self-report, and an "Instructions" sheet.
-    The measure columns are grey and locked; the status column has a drop-down list.
-    """
+    """``state``'s spreadsheet as XLSX bytes: its self-report by measure, and the instructions."""
     measures = Measure.objects.current().select_related("section").order_by("section__position", "position", "code")
     reports = {
         rating.measure_id: rating
@@ -125,11 +121,7 @@ def _validation_text(text, limit):
 
 
 def status_list_formula():
-    """
-    The status drop-down's list, as Excel reads it: the labels in the active language
-    between quotes, separated by commas. A label must not hold a comma, and the whole at
-    most ``LIST_FORMULA_MAX`` characters (tests/test_workflow_i18n.py checks every language).
-    """
+    """The status drop-down's list as Excel reads it; tests/test_workflow_i18n.py checks its limits."""
     return '"' + ",".join(str(status.label) for status in Rating.Status) + '"'
 
 
