@@ -42,6 +42,7 @@ from implementation.models import (
     SnapshotEntry,
     Submission,
 )
+from implementation.ratings import create_with_history
 from measures.models import Edition, Measure
 from states.models import MemberState, Region, RegionMembership, Role, Workshop
 
@@ -434,16 +435,9 @@ class _Builder:
         bulk_create_with_history(
             [assessment for rows in assessments.values() for assessment in rows], Assessment, batch_size=500
         )
-        ratings, snapshots, finals = [], [], {}
-        for state in self.states:
-            made = self._ratings(state, assessments[state.pk])
-            for rating, rows in made:
-                ratings.append(rating)
-                snapshots.append(rows)
-                if rating.kind == Rating.Kind.ASSESSED:
-                    finals[state.pk, rating.measure_id] = rating.status
-        Rating.objects.bulk_create(ratings, batch_size=500)
-        history_rows = self._write_history(ratings, snapshots)
+        drawn = [rating for state in self.states for rating in self._ratings(state, assessments[state.pk])]
+        ratings, history_rows = create_with_history(drawn)
+        finals = {(r.state_id, r.measure_id): r.status for r in ratings if r.kind == Rating.Kind.ASSESSED}
         recommendations = self._recommendations(assessments, finals)
         needs = self._assistance_needs(assessments, finals)
         notes = self._notes(assessments)
@@ -586,7 +580,7 @@ class _Builder:
 
     def _rating(self, state, measure, kind, final, justification, user, *, since=None, assessments=()):
         """
-        A rating and its history as a list of ``(at, user, reason, values)``, oldest first.
+        A rating's keys and its history as a list of ``(at, user, reason, values)``, oldest first.
 
         An assessed rating starts at the State's first CTED assessment (``assessments``, oldest
         first) and links the latest one before its last change; a self-report starts on ``since``.
@@ -639,8 +633,7 @@ class _Builder:
                 values["assessment_id"] = [a for a in assessments if a.conducted_on <= set_at.date()][-1].pk
             rows.append((at, user, reason, values))
             previous = status
-        rating = Rating(state=state, measure=measure, kind=kind, **rows[-1][3])
-        return rating, rows
+        return dict(state=state, measure=measure, kind=kind), rows
 
     def _path(self, final):
         """The statuses a rating went through, oldest first: one to four rows, usually improving."""
@@ -691,29 +684,6 @@ class _Builder:
             source_url="",
             source_date=_day(rng, max(FIRST_DAY, at.date() - dt.timedelta(days=365)), at.date()),
         )
-
-    def _write_history(self, ratings, snapshots):
-        """Historical rows written directly, because they carry past dates; the last equals the rating."""
-        History = Rating.history.model
-        tracked = [field.attname for field in History.tracked_fields]
-        rows = []
-        for rating, history in zip(ratings, snapshots, strict=True):
-            current = {name: getattr(rating, name) for name in tracked}
-            previous_status = ""
-            for index, (at, user, reason, values) in enumerate(history):
-                rows.append(
-                    History(
-                        **{**current, **values},
-                        previous_status=previous_status,
-                        history_date=at,
-                        history_type="+" if index == 0 else "~",
-                        history_user=user,
-                        history_change_reason=reason,
-                    )
-                )
-                previous_status = values["status"]
-        History.objects.bulk_create(rows, batch_size=1000)
-        return len(rows)
 
     # Recommendations, assistance needs and notes
 

@@ -29,7 +29,7 @@ from .models import (
     SnapshotEntry,
     Submission,
 )
-from .services import EditConflict, check_version, save_rating
+from .ratings import EditConflict, check_version, save_rating
 
 # Rating history keeps at most this many characters of a change reason.
 REASON_MAX_LENGTH = Rating.history.model._meta.get_field("history_change_reason").max_length
@@ -50,7 +50,7 @@ class RatingForm(forms.ModelForm):
         ),
     )
     # The rating's version when the form was drawn. Sent back, it tells a save that
-    # nobody else saved in between; otherwise the save is refused (services.check_version).
+    # nobody else saved in between; otherwise the save is refused (ratings.check_version).
     version = forms.IntegerField(label=_("version"), widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):

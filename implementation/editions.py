@@ -12,7 +12,7 @@ from core.languages import other_language_columns
 from measures.models import Edition, Measure, Section
 
 from .models import Rating
-from .services import carry_over_rating
+from .ratings import carry_over_rating
 
 
 @transaction.atomic

@@ -16,7 +16,7 @@ from measures.models import Edition
 from states.models import Role, is_analyst
 
 from .models import Rating, Snapshot, SnapshotEntry, Submission
-from .services import RATED_FIELDS, EditConflict, moment_text, save_rating, set_rating
+from .ratings import RATED_FIELDS, EditConflict, current_or_new, moment_text, save_rating, set_rating
 
 __all__ = ["EditConflict", "submit", "accept", "return_submission", "freeze", "compare_snapshots"]
 
@@ -172,12 +172,8 @@ def accept(submission, *, by, note="", update_assessed=False, at=None):
         + (f": {note}" if note else "")
     ).chars(REASON_MAX_LENGTH)
 
-    self_report = Rating.objects.filter(
-        state=submission.state, measure=submission.measure, kind=Rating.Kind.SELF_REPORTED
-    ).first()
-    if self_report is None:
-        self_report = Rating(state=submission.state, measure=submission.measure, kind=Rating.Kind.SELF_REPORTED)
-    elif self_report.version != submission.base_version:
+    self_report = current_or_new(state=submission.state, measure=submission.measure, kind=Rating.Kind.SELF_REPORTED)
+    if self_report.pk is not None and self_report.version != submission.base_version:
         latest = self_report.latest_change()
         raise EditConflict(
             _(

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.utils import translation
 
 from implementation.models import AssistanceNeed, Rating
-from implementation.services import set_rating
+from implementation.ratings import set_rating
 from measures.models import Edition, Measure, Section
 from states.models import MemberState, Region, RegionMembership, Role
 

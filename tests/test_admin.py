@@ -24,7 +24,7 @@ from implementation.models import (
     Recommendation,
     SharedHistoryQuerySet,
 )
-from implementation.services import save_rating, set_rating
+from implementation.ratings import save_rating, set_rating
 from measures.models import Instrument
 from states.models import MemberState, Region, RegionMembership, Workshop
 

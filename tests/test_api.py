@@ -27,7 +27,7 @@ from implementation.models import (
     Recommendation,
     Submission,
 )
-from implementation.services import confirm_rating, save_rating, set_rating
+from implementation.ratings import confirm_rating, save_rating, set_rating
 from measures.models import Edition, Measure, Section
 from states.models import RegionMembership, Role
 

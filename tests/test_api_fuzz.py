@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 
 from implementation import workflow
 from implementation.models import Assessment, Confidentiality, Rating, Recommendation
-from implementation.services import set_rating
+from implementation.ratings import set_rating
 from measures.models import Edition, Measure, Section
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

@@ -16,7 +16,7 @@ from django.db import connection
 
 from implementation import workflow
 from implementation.models import Rating
-from implementation.services import set_rating
+from implementation.ratings import set_rating
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -1,7 +1,7 @@
 """
 The analysts' bulk import of CTED's assessed ratings: one file for many States, checked and
 previewed, then applied in bulk with a history row per rating. Runs on SQLite (Django's
-bulk operations) and on PostgreSQL (its own statements, see spreadsheets._write_postgresql).
+bulk operations) and on PostgreSQL (its own statements, see ratings.write_postgresql).
 """
 
 import csv
@@ -17,7 +17,8 @@ from django.urls import reverse
 
 from implementation import spreadsheets
 from implementation.models import Rating, StagedUpload, Submission
-from implementation.services import set_rating
+from implementation.ratings import set_rating
+from implementation.spreadsheets import comparison
 from measures.models import Measure
 from states.models import Role
 
@@ -160,7 +161,7 @@ def test_preview_lists_every_change_in_its_download(client, analyst, ratings):
 
 
 def test_preview_page_shows_the_first_rows_and_counts_the_rest(client, analyst, ratings, monkeypatch):
-    monkeypatch.setattr(spreadsheets, "PREVIEW_ROWS", 1)
+    monkeypatch.setattr(comparison, "PREVIEW_ROWS", 1)
     client.force_login(analyst)
     html = client.get(stage(client, csv_file(FILE_ROWS))).content.decode()
     assert "the first 1 rows of 3" in html

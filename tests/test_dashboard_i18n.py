@@ -24,7 +24,7 @@ from django.utils import translation
 from implementation import dashboards
 from implementation.dashboards import TrendChart, TrendPoint
 from implementation.models import Rating
-from implementation.services import set_rating
+from implementation.ratings import set_rating
 
 Status = Rating.Status
 ASSESSED = Rating.Kind.ASSESSED

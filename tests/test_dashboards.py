@@ -21,7 +21,7 @@ from implementation.dashboards import (
 )
 from implementation.filters import RatingFilterSet
 from implementation.models import Rating
-from implementation.services import set_rating
+from implementation.ratings import set_rating
 from states.models import RegionMembership
 
 Status = Rating.Status

@@ -16,7 +16,7 @@ from django.db import transaction
 from pages import comparable
 
 from implementation.models import AssistanceNeed, Rating
-from implementation.services import set_rating
+from implementation.ratings import set_rating
 from measures.models import Measure
 from states.models import MemberState, RegionMembership
 

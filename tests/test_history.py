@@ -10,7 +10,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from implementation.models import Assessment, Confidentiality, Rating
-from implementation.services import confirm_rating, save_rating, set_rating
+from implementation.ratings import confirm_rating, save_rating, set_rating
 
 LATER = dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
 

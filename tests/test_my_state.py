@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from implementation import workflow
 from implementation.models import Rating, Submission
-from implementation.services import save_rating, set_rating
+from implementation.ratings import save_rating, set_rating
 from measures.models import Measure
 from states.models import Role
 

@@ -15,7 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from implementation.models import Rating
-from implementation.services import set_rating
+from implementation.ratings import set_rating
 from measures.models import Measure
 from states.models import MemberState, RegionMembership, Workshop
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from implementation.models import AssistanceNeed, Rating
-from implementation.services import set_rating
+from implementation.ratings import set_rating
 from states.models import MemberState, RegionMembership, Workshop
 
 Status = Rating.Status

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 
 from implementation import workflow
 from implementation.models import Rating, Submission
-from implementation.services import set_rating
+from implementation.ratings import set_rating
 from implementation.workflow import stored_moment
 from measures.models import Measure
 from states.models import MemberState, Region, RegionMembership, Role

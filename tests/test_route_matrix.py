@@ -32,7 +32,7 @@ from implementation.models import (
     StagedUpload,
     Submission,
 )
-from implementation.services import set_rating
+from implementation.ratings import set_rating
 from measures.models import Instrument
 from states.models import Role, Workshop
 

@@ -11,7 +11,7 @@ import pytest
 
 from implementation import workflow
 from implementation.models import Assessment, Confidentiality, Rating, Snapshot, SnapshotEntry
-from implementation.services import set_rating
+from implementation.ratings import set_rating
 from measures.models import Measure
 
 Status = Rating.Status

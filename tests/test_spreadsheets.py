@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from implementation import workflow
 from implementation.models import Rating, StagedUpload, Submission
-from implementation.services import set_rating
+from implementation.ratings import set_rating
 from implementation.spreadsheets import COLUMNS
 from measures.models import Measure
 from states.models import Role

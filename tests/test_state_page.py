@@ -25,7 +25,7 @@ from implementation.models import (
     Rating,
     Recommendation,
 )
-from implementation.services import set_rating
+from implementation.ratings import set_rating
 from measures.models import Measure, Section
 
 Status = Rating.Status

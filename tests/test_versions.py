@@ -10,7 +10,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from implementation import workflow
 from implementation.models import Rating, Snapshot, SnapshotEntry
-from implementation.services import EditConflict, save_rating
+from implementation.ratings import EditConflict, save_rating
 
 ASSESSED = Rating.Kind.ASSESSED
 

@@ -18,7 +18,7 @@ from pages import comparable
 from implementation.dashboards import build_overview, build_region_board
 from implementation.filters import RatingFilterSet
 from implementation.models import AssistanceNeed, Rating
-from implementation.services import set_rating
+from implementation.ratings import set_rating
 from states.models import MIN_HIDDEN_STATES_IN_TOTAL, withholds_total
 
 Status = Rating.Status

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from implementation import workflow
 from implementation.models import Rating, Snapshot, Submission
-from implementation.services import set_rating
+from implementation.ratings import set_rating
 from measures.models import Edition, Measure, Section
 from states.models import Role
 

@@ -23,7 +23,7 @@ from rest_framework.test import APIClient
 
 from implementation import spreadsheets, workflow
 from implementation.models import Rating, StagedUpload, Submission
-from implementation.services import moment_text, set_rating
+from implementation.ratings import moment_text, set_rating
 from implementation.spreadsheets import COLUMNS
 from states.models import Role
 

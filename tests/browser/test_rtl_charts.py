@@ -10,7 +10,7 @@ from django.conf import settings
 from django.test import Client
 
 from implementation.models import Rating
-from implementation.services import set_rating
+from implementation.ratings import set_rating
 from states.models import Workshop
 
 from .conftest import shoot

@@ -25,7 +25,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 
-from implementation import spreadsheets
+from implementation import ratings, spreadsheets
 from implementation.models import Rating
 from measures.models import Edition, Measure, Section
 from states.models import MemberState, Role
@@ -295,13 +295,13 @@ def _keep(staged, analyst):
 def _apply_timing(label, runs, stage, analyst, orm=False):
     """Time ``apply_assessed``; with ``orm``, writing through Django's bulk operations as on other databases."""
     seconds, cpu, queries, count = [], [], None, 0
-    writer = spreadsheets._write_orm if orm else spreadsheets._write_postgresql
+    writer = ratings.write_orm if orm else ratings.write_postgresql
     for _ in range(runs):
         # Each run applies the same file to the same ratings, and is then undone.
         savepoint = transaction.savepoint_create()
         staged = stage()
         with (
-            mock.patch.object(spreadsheets, "_write_postgresql", writer),
+            mock.patch.object(ratings, "write_postgresql", writer),
             CaptureQueriesContext(connection) as captured,
             Clock() as clock,
         ):

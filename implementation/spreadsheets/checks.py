@@ -1,0 +1,200 @@
+"""Checking the rows of a ``Sheet``: a form per row (``RowForm``), and a ``Problem`` for each bad cell."""
+
+import datetime as dt
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from ..exports import FORMULA_PREFIXES
+from ..models import Rating
+from .columns import COLUMNS, VALUE_FIELDS, header_key, vocabulary
+from .reading import Formula, Problem
+
+DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d %B %Y", "%d %b %Y"]
+
+
+def _status_names():
+    return ", ".join(str(status.label) for status in Rating.Status)
+
+
+class SharedField:
+    """A form field that the forms of all rows share rather than deep-copy (docs/performance.md)."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class TextField(SharedField, forms.CharField):
+    pass
+
+
+class URLField(SharedField, forms.URLField):
+    pass
+
+
+class SourceDateField(SharedField, forms.DateField):
+    """A date: a date cell of a workbook, or text in one of ``DATE_FORMATS``."""
+
+    def to_python(self, value):
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date) or value in (None, ""):
+            return super().to_python(value)
+        try:
+            if isinstance(value, str):
+                return super().to_python(value)
+        except ValidationError:
+            pass
+        # Day and month are not guessed: 05/01/2024 is 5 January in most of the world, 1 May in some.
+        raise ValidationError(
+            _("'%(value)s' is not a date; write it as 2024-05-01 (year-month-day).") % {"value": value}, code="invalid"
+        )
+
+
+def _max_length(field):
+    return Rating._meta.get_field(field).max_length
+
+
+class RowForm(forms.Form):
+    """One row of a spreadsheet, checked against the States, measures and ``statuses`` it may name."""
+
+    state = TextField(error_messages={"required": gettext_lazy("Give the State's ISO3 code, e.g. JAM.")})
+    code = TextField(error_messages={"required": gettext_lazy("Give the measure's code, e.g. SALW-04.")})
+    # A status's label in any of the site's languages ("Largely implemented") or its code ("largely").
+    status = TextField(required=False)
+    explanation = TextField(required=False)
+    justification = TextField(required=False)
+    source_document = TextField(required=False, max_length=_max_length("source_document"))
+    source_reference = TextField(required=False, max_length=_max_length("source_reference"))
+    source_url = URLField(required=False, max_length=_max_length("source_url"))
+    source_date = SourceDateField(required=False, input_formats=DATE_FORMATS)
+
+    def __init__(self, data, *, states, measures, statuses, for_state=None):
+        super().__init__(data)
+        self.states = states
+        self.measures = measures
+        self.statuses = statuses
+        self.for_state = for_state
+
+    def clean_state(self):
+        iso3 = self.cleaned_data["state"].upper()
+        state = self.states.get(iso3)
+        if state is None:
+            raise ValidationError(_("'%(iso3)s' is not the ISO3 code of a Member State.") % {"iso3": iso3})
+        if self.for_state is not None and state != self.for_state:
+            message = _(
+                "%(iso3)s is %(name)s, but this file is %(file_state)s's (%(file_iso3)s). Upload another State's rows "
+                "on that State's page."
+            )
+            raise ValidationError(
+                message
+                % {
+                    "iso3": iso3,
+                    "name": state.name,
+                    "file_state": self.for_state.name,
+                    "file_iso3": self.for_state.iso3,
+                }
+            )
+        return state
+
+    def clean_code(self):
+        code = self.cleaned_data["code"]
+        measure = self.measures.get(code.upper())
+        if measure is None:
+            raise ValidationError(
+                _("'%(code)s' is not the code of a measure in the current catalogue.") % {"code": code}
+            )
+        return measure
+
+    def clean_status(self):
+        text = self.cleaned_data["status"]
+        if not text:
+            return ""
+        status = self.statuses.get(header_key(text))
+        if status is None:
+            raise ValidationError(
+                _("'%(text)s' is not a status; use one of %(statuses)s.")
+                % {"text": text, "statuses": _status_names()},
+                code="invalid_choice",
+            )
+        return status.value
+
+    def clean(self):
+        cleaned_data = super().clean()
+        status = cleaned_data.get("status")
+        if "status" not in self.errors and not status:
+            self.add_error("status", _("Choose a status: %(statuses)s.") % {"statuses": _status_names()})
+        elif status == Rating.Status.NOT_APPLICABLE and not cleaned_data.get("justification"):
+            message = _("'%(not_applicable)s' needs a justification: say why the measure does not apply.")
+            self.add_error("justification", message % {"not_applicable": Rating.Status.NOT_APPLICABLE.label})
+        return cleaned_data
+
+
+def _cell_text(value):
+    """A cell's value as the text a form field reads: numbers without '.0', dates as 2024-05-01."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    # The download writes text that a spreadsheet would run as a formula with a leading
+    # apostrophe (exports.escape_formula); read back, it is the text without it.
+    if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES):
+        return text[1:]
+    return text
+
+
+def check_rows(sheet, *, states, measures, for_state=None):
+    """``(rows, blank, problems)``: the rows that say something, the number left empty, the bad cells."""
+    problems, checked, seen = [], [], {}
+    blank = 0
+    # The columns as the messages name them, in the uploader's language.
+    headers = {column.field: column.header for column in COLUMNS}
+    statuses = vocabulary().statuses
+    for number, raw in sheet.rows:
+        data, formulas = {}, set()
+        for field, value in raw.items():
+            if isinstance(value, Formula) or (sheet.file_format == "csv" and str(value or "").startswith("=")):
+                formulas.add(field)
+                message = _(
+                    "holds a formula (%(formula)s); formulas are refused. Type the value itself, or start text that "
+                    "begins with '=' with an apostrophe."
+                )
+                problems.append(
+                    Problem(message % {"formula": Truncator(str(value)).chars(40)}, row=number, column=headers[field])
+                )
+                value = ""
+            data[field] = value if field == "source_date" and not isinstance(value, str) else _cell_text(value)
+        if not any(data.get(field) not in (None, "") for field in VALUE_FIELDS):
+            # A measure left empty (as the download leaves those not yet reported) says nothing;
+            # a wholly empty line is not a row at all.
+            if any(data.get(field) for field in ("state", "code")):
+                blank += 1
+            continue
+        form = RowForm(data, states=states, measures=measures, statuses=statuses, for_state=for_state)
+        if not form.is_valid():
+            for field, errors in form.errors.items():
+                if field in formulas:
+                    continue  # already said: the cell holds a formula
+                problems.extend(Problem(error, row=number, column=headers.get(field)) for error in errors)
+            continue
+        values = form.cleaned_data
+        key = (values["state"].pk, values["code"].pk)
+        if key in seen:
+            message = _("%(iso3)s %(code)s is already in row %(row)s; keep one of them.") % {
+                "iso3": values["state"].iso3,
+                "code": values["code"].code,
+                "row": seen[key],
+            }
+            problems.append(Problem(message, row=number, column=headers["code"]))
+            continue
+        seen[key] = number
+        checked.append((number, values))
+    return checked, blank, problems

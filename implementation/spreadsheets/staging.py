@@ -1,0 +1,257 @@
+"""Staging an upload for its preview, and applying it: as submissions (a State's spreadsheet) or assessed ratings."""
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from measures.models import Measure
+from states.models import MemberState, is_analyst
+
+from .. import workflow
+from ..models import Rating, StagedUpload, Submission
+from ..ratings import REASON_MAX_LENGTH, EditConflict, write_many
+from .checks import check_rows
+from .columns import COLUMNS, VALUE_FIELDS
+from .comparison import UNCHANGED, compare, same, seen_values, summary_of, value_labels, values_from
+from .reading import Problem, UploadRefused, read_sheet
+
+# A preview nobody confirmed is deleted after this long, at the next upload of anyone.
+STAGED_FOR = dt.timedelta(days=1)
+
+
+def _refuse_if(problems):
+    if problems:
+        problems.sort(key=lambda problem: (problem.row or 0))
+        raise UploadRefused(problems)
+
+
+def _stage(*, kind, state, file_name, rows, summary, by):
+    # One preview per uploader and file kind: a new upload replaces the one not confirmed.
+    StagedUpload.objects.filter(uploaded_by=by, kind=kind).delete()
+    StagedUpload.objects.filter(uploaded_at__lt=timezone.now() - STAGED_FOR).delete()
+    return StagedUpload.objects.create(
+        kind=kind, state=state, file_name=file_name[:255], uploaded_by=by, rows=rows, summary=summary
+    )
+
+
+def _current_measures():
+    return {measure.code.upper(): measure for measure in Measure.objects.current()}
+
+
+# A State's spreadsheet: focal points' self-reports, as submissions
+
+
+def stage_self_report(*, state, upload, by):
+    """
+    Read and check ``upload``, ``state``'s spreadsheet, against its self-report, and stage what it would submit.
+    Raises ``UploadRefused`` for a bad file, ``PermissionDenied`` unless ``by`` is a focal point of ``state``.
+    """
+    if not workflow.may_submit(by, state):
+        raise PermissionDenied(_("Only a focal point of %(state)s may upload its spreadsheet.") % {"state": state})
+    sheet = read_sheet(upload)
+    # Every State, so that a row of another State is named as such rather than called unknown.
+    states = {member.iso3: member for member in MemberState.objects.only("iso3", "name")}
+    checked, blank, problems = check_rows(sheet, states=states, measures=_current_measures(), for_state=state)
+    _refuse_if(problems)
+    self_reports = {
+        rating.measure_id: rating
+        for rating in Rating.objects.filter(state=state, kind=Rating.Kind.SELF_REPORTED).current_edition()
+    }
+    pending = {
+        submission.measure_id: submission
+        for submission in Submission.objects.filter(state=state).pending().select_related("submitted_by")
+    }
+    rows, labels = [], value_labels()
+    for number, values in checked:
+        measure = values["code"]
+        current = self_reports.get(measure.pk)
+        row = compare(number, values, current, fields=sheet.fields, labels=labels)
+        waiting = pending.get(measure.pk)
+        if waiting is not None and row["action"] != UNCHANGED:
+            new = values_from(row)
+            if all(same(field, getattr(waiting, field), new[field]) for field in VALUE_FIELDS):
+                # Already submitted as it is, and waiting for review: nothing new to send.
+                row = {key: value for key, value in row.items() if key not in ("changes", "values", "seen")}
+                row.update(action=UNCHANGED, already_pending=True)
+            else:
+                # Seen now, so replaced on confirming; one submitted after this preview is a conflict.
+                row["pending"] = waiting.pk
+                row["pending_by"] = waiting.submitted_by.get_full_name() or waiting.submitted_by.get_username()
+        rows.append(row)
+    return _stage(
+        kind=StagedUpload.Kind.SELF_REPORT,
+        state=state,
+        file_name=upload.name,
+        rows=rows,
+        summary=summary_of(sheet, rows, blank),
+        by=by,
+    )
+
+
+@transaction.atomic
+def apply_self_report(staged, *, by):
+    """Submit the added and changed rows of ``staged``, or none if one's self-report changed since."""
+    staged = _lock(staged)
+    state = staged.state
+    rows = [row for row in staged.rows if row["action"] != UNCHANGED]
+    measures = Measure.objects.select_related("edition").in_bulk([row["measure"] for row in rows])
+    self_reports = {
+        rating.measure_id: rating
+        for rating in Rating.objects.filter(
+            state=state, kind=Rating.Kind.SELF_REPORTED, measure__in=list(measures)
+        ).select_for_update()
+    }
+    for row in rows:
+        current = self_reports.get(row["measure"])
+        if seen_values(current) != row["seen"]:
+            raise UploadRefused([_changed_since(row, current)])
+        try:
+            workflow.submit(
+                state=state,
+                measure=measures[row["measure"]],
+                by=by,
+                channel=Submission.Channel.SPREADSHEET,
+                replaces=row.get("pending"),
+                **values_from(row),
+            )
+        except EditConflict as conflict:
+            message = _about_measure(row, " ".join(conflict.messages))
+            raise UploadRefused([Problem(message, row=row["row"])]) from None
+        except ValidationError as error:
+            raise UploadRefused(_problems_of(row, error)) from None
+    staged.delete()
+    return len(rows)
+
+
+def _lock(staged):
+    locked = StagedUpload.objects.select_for_update().filter(pk=staged.pk).first()
+    if locked is None:
+        raise UploadRefused(
+            [Problem(_("This upload was already applied, or replaced by a later one. Upload the file again."))]
+        )
+    return locked
+
+
+CHANGED_SINCE = {
+    # (assessed, still there): whole sentences, as "self-report" and "assessed rating" differ in gender.
+    (False, True): gettext_lazy(
+        "%(iso3)s %(code)s: the self-report changed after your preview (now %(status)s). Nothing was applied: upload "
+        "the file again to see the current values."
+    ),
+    (False, False): gettext_lazy(
+        "%(iso3)s %(code)s: the self-report changed after your preview. Nothing was applied: upload the file again to "
+        "see the current values."
+    ),
+    (True, True): gettext_lazy(
+        "%(iso3)s %(code)s: the assessed rating changed after your preview (now %(status)s). Nothing was applied: "
+        "upload the file again to see the current values."
+    ),
+    (True, False): gettext_lazy(
+        "%(iso3)s %(code)s: the assessed rating changed after your preview. Nothing was applied: upload the file "
+        "again to see the current values."
+    ),
+}
+
+
+def _changed_since(row, current, *, assessed=False):
+    message = CHANGED_SINCE[assessed, current is not None] % {
+        "iso3": row["iso3"],
+        "code": row["code"],
+        "status": current.get_status_display() if current is not None else "",
+    }
+    return Problem(message, row=row["row"])
+
+
+def _about_measure(row, message):
+    # Translators: a problem with one measure of an uploaded file, e.g. "SALW-04: the self-report changed".
+    return _("%(code)s: %(message)s") % {"code": row["code"], "message": message}
+
+
+def _problems_of(row, error):
+    if not hasattr(error, "error_dict"):
+        return [Problem(_about_measure(row, message), row=row["row"]) for message in error.messages]
+    headers = {column.field: column.header for column in COLUMNS}
+    return [
+        Problem(message, row=row["row"], column=headers.get(field))
+        for field, messages in error.message_dict.items()
+        for message in messages
+    ]
+
+
+# The bulk import: CTED's assessed ratings, many States at once
+
+
+def stage_assessed(*, upload, by):
+    """Read and check ``upload``, assessed ratings of any States, and stage what it would set."""
+    sheet = read_sheet(upload)
+    states = {state.iso3: state for state in MemberState.objects.only("iso3", "name")}
+    checked, blank, problems = check_rows(sheet, states=states, measures=_current_measures())
+    _refuse_if(problems)
+    state_ids = {values["state"].pk for _, values in checked}
+    ratings = {
+        (rating.state_id, rating.measure_id): rating
+        for rating in Rating.objects.filter(kind=Rating.Kind.ASSESSED, state__in=state_ids).current_edition()
+    }
+    rows, labels = [], value_labels()
+    for number, values in checked:
+        current = ratings.get((values["state"].pk, values["code"].pk))
+        rows.append(compare(number, values, current, fields=sheet.fields, labels=labels))
+    return _stage(
+        kind=StagedUpload.Kind.ASSESSED,
+        state=None,
+        file_name=upload.name,
+        rows=rows,
+        summary=summary_of(sheet, rows, blank),
+        by=by,
+    )
+
+
+@transaction.atomic
+def apply_assessed(staged, *, by, at=None):
+    """
+    Set the assessed rating of every added or changed row of ``staged`` in one transaction, or none if one changed
+    since the preview (``UploadRefused``). Analysts only. Returns the number of ratings set.
+    """
+    # ratings.write_many checks no permission: the whole file is the analyst's.
+    if not is_analyst(by):
+        raise PermissionDenied(_("Only CTED analysts import assessed ratings."))
+    staged = _lock(staged)
+    at = at or timezone.now()
+    rows = [row for row in staged.rows if row["action"] != UNCHANGED]
+    if not rows:
+        staged.delete()
+        return 0
+    # State and measure ids rather than a join, so that only ratings are locked.
+    current = {
+        (rating.state_id, rating.measure_id): rating
+        for rating in Rating.objects.select_for_update().filter(
+            kind=Rating.Kind.ASSESSED,
+            state_id__in={row["state"] for row in rows},
+            measure_id__in={row["measure"] for row in rows},
+        )
+    }
+    conflicts, changes = [], []
+    for row in rows:
+        rating = current.get((row["state"], row["measure"]))
+        if seen_values(rating) != row["seen"]:
+            conflicts.append(_changed_since(row, rating, assessed=True))
+            continue
+        changes.append((rating, row["state"], row["measure"], values_from(row)))
+    if conflicts:
+        raise UploadRefused(conflicts)
+
+    reason = Truncator(f"Bulk import {staged.file_name}").chars(REASON_MAX_LENGTH)
+    try:
+        write_many(changes, kind=Rating.Kind.ASSESSED, by=by, at=at, reason=reason)
+    except IntegrityError as error:
+        # A row the checks above let through and the database refused, e.g. an assessed
+        # rating of the same measure created by someone else since the lock was taken.
+        message = _("The database refused the import, and nothing was applied: %(error)s") % {"error": error}
+        raise UploadRefused([Problem(message)]) from None
+    staged.delete()
+    return len(rows)
