@@ -44,9 +44,9 @@ from states.models import (
 )
 from states.worldmap import WorldMap, shapes_for
 
-from .filters import end_of_day
-from .models import STALE_AFTER, Assessment, AssistanceNeed, Confidentiality, Priority, Rating, Recommendation
-from .workflow import may_submit
+from ..filters import end_of_day
+from ..models import STALE_AFTER, Assessment, AssistanceNeed, Confidentiality, Priority, Rating, Recommendation
+from ..workflow import may_submit
 
 Status = Rating.Status
 ASSESSED = Rating.Kind.ASSESSED
