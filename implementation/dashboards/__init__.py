@@ -44,7 +44,7 @@ from states.models import (
 )
 from states.worldmap import WorldMap, shapes_for
 
-from ..filters import end_of_day
+from ..filters import MeasureFilterSet, end_of_day
 from ..models import STALE_AFTER, Assessment, AssistanceNeed, Confidentiality, Priority, Rating, Recommendation
 from ..workflow import may_submit
 
@@ -1296,20 +1296,7 @@ def _with_summaries(needs):
 
 def _filtered_measures(filters):
     """Measures of the current edition kept by the measure filters (domain, section, phase, capacity, code)."""
-    measures = Measure.objects.current().select_related("section")
-    # The FilterSet filters ratings through their measure; these are the same fields,
-    # read from its validated form, on the measure itself.
-    cleaned = filters.form.cleaned_data
-    if cleaned.get("domain"):
-        measures = measures.filter(domain=cleaned["domain"])
-    if cleaned.get("phase"):
-        measures = measures.filter(phase=cleaned["phase"])
-    if cleaned.get("section"):
-        measures = measures.filter(section__code__iexact=cleaned["section"])
-    if cleaned.get("capacity"):
-        measures = measures.filter(**{cleaned["capacity"]: True})
-    if cleaned.get("measure"):
-        measures = measures.filter(code__iexact=cleaned["measure"])
+    measures = MeasureFilterSet.like(filters, Measure.objects.current().select_related("section")).qs
     return list(measures.order_by("section__position", "position", "code"))
 
 
