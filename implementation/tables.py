@@ -9,7 +9,7 @@ from operator import itemgetter
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, pgettext
 
-from .dashboards import STATUS_ORDER, Cell
+from .dashboards.tallies import STATUS_ORDER, Cell
 from .exports import Column, cell_text
 from .exports import Table as ExportTable
 from .models import Rating

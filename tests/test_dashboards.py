@@ -9,16 +9,10 @@ from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import translation
 
-from implementation.dashboards import (
-    Tally,
-    build_overview,
-    build_region_board,
-    build_state_profile,
-    format_date,
-    format_decimal,
-    state_urls,
-    tally,
-)
+from implementation.dashboards import build_overview, build_region_board, build_state_profile
+from implementation.dashboards.html import format_date, state_urls
+from implementation.dashboards.tallies import Tally, tally
+from implementation.dashboards.texts import format_decimal
 from implementation.filters import RatingFilterSet
 from implementation.models import Rating
 from implementation.services import set_rating
