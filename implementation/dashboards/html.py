@@ -1,6 +1,7 @@
 """
 The HTML that Python writes: the dashboards' fragments too numerous for template loops
-(docs/performance.md, "HTML written in Python"). The only module that marks text safe.
+(docs/performance.md, "HTML written in Python") and the tables' rows. The only module
+that marks text safe; ``tests/test_dashboard_html.py`` holds each fragment to its template.
 """
 
 import functools
@@ -10,7 +11,7 @@ import types
 from django.urls import reverse
 from django.utils import translation
 from django.utils.dates import MONTHS_3
-from django.utils.formats import date_format
+from django.utils.formats import date_format, localize
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.timezone import template_localtime
@@ -32,6 +33,8 @@ HEAT_RATED = '<rect width="100%" height="100%" fill="{}"/><text x="50%" y="50%">
 HEAT_UNRATED = '<rect class="unrated" width="100%" height="100%"/><text x="50%" y="50%">–</text>'
 HEAT_DIFFERS = '<use href="#hm-differs" x="100%"/>'
 SIDE = '<div class="rating-side">\n  <p class="side-kind">{}</p>\n{}</div>\n'
+# Table values written alike whenever they are equal (unlike Decimal("1.0") and Decimal("1.00")).
+REUSED = frozenset({str, int})
 
 
 def escape(value):
@@ -342,3 +345,30 @@ def need_summaries(needs):
             + "</li>"
         )
     return needs
+
+
+def cell_text(value):
+    """``value`` as a template would write it: localised, in the current time zone, escaped; "–" if None."""
+    return "–" if value is None else html.escape(str(localize(template_localtime(value))))
+
+
+def table_rows(rows):
+    """The ``<tr>`` rows of a table's values (each row a list), every cell as ``cell_text`` writes it."""
+    return mark_safe(
+        "".join("<tr>" + "".join(f"<td>{cell_text(value)}</td>" for value in values) + "</tr>" for values in rows)
+    )
+
+
+def repetitive_table_rows(rows):
+    """``table_rows``, each distinct text or whole number written once and reused (a heat-map table)."""
+    written = {}
+
+    def cell(value):
+        if value.__class__ not in REUSED:
+            return f"<td>{cell_text(value)}</td>"
+        text = written.get(value)
+        if text is None:
+            text = written[value] = f"<td>{cell_text(value)}</td>"
+        return text
+
+    return mark_safe("".join(f"<tr>{''.join(map(cell, values))}</tr>" for values in rows))
