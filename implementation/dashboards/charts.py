@@ -41,15 +41,12 @@ class ChartPoint:
 
     @property
     def quarter(self):
-        """The quarter as people write it, e.g. "Q3 2025"."""
         day = self.point.quarter
         return texts(get_language()).quarter % {"quarter": (day.month - 1) // 3 + 1, "year": day.year}
 
 
 @dataclasses.dataclass(frozen=True)
 class ChartMark:
-    """A workshop on the trend: a vertical line at its first day, and a label beside it."""
-
     x: float
     label_y: float
     anchor: str  # "start" or "end": the label sits after the line, or before it near the far edge
@@ -78,11 +75,11 @@ class TrendChart:
     top: int
     bottom: int
     lines: list  # SVG path data, one per run of quarters that have a mean
-    points: list  # ChartPoint
+    points: list[ChartPoint]
     x_ticks: list  # x of each 1 January
-    years: list  # (x, year), in the middle of each year's span
-    y_ticks: list  # (y, label), 0 to 3, each labelled with its score and status
-    marks: list  # ChartMark
+    years: list  # (x, year)
+    y_ticks: list  # (y, label)
+    marks: list[ChartMark]
 
     WIDTH, HEIGHT = 640, 260
     MARGINS = {"left": 188, "right": 16, "top": 48, "bottom": 30}
@@ -103,7 +100,6 @@ class TrendChart:
         left = max(cls.MARGINS["left"], 16 + math.ceil(cls.CHARACTER_WIDTH * longest))
         top = cls.MARGINS["top"]
         right, bottom = cls.WIDTH - cls.MARGINS["right"], cls.HEIGHT - cls.MARGINS["bottom"]
-        # Cancelled workshops did not happen and will not.
         workshops = [w for w in workshops if w.status != Workshop.Status.CANCELLED]
         first = min([trend[0].quarter, *(w.starts_on for w in workshops)])
         last = max([end, *(w.starts_on for w in workshops)])

@@ -44,8 +44,6 @@ def escape(value):
 
 @functools.lru_cache(maxsize=8)
 def html_texts(language):
-    """``texts(language)`` with every text escaped for HTML, once."""
-
     def escaped(value):
         if isinstance(value, str):
             return escape(value)
@@ -74,7 +72,6 @@ def format_date(value, format_string):
 
 @functools.lru_cache(maxsize=8)
 def month_abbreviations(language):
-    """The date format's "M" (e.g. "Jan") of each month, index 1 to 12, in ``language``."""
     with translation.override(language):
         return [None, *(str(MONTHS_3[month]).title() for month in range(1, 13))]
 
@@ -177,7 +174,6 @@ def heat_columns(states):
 
 
 def heat_cells(measure, columns, cells, empty):
-    """A heat-map row's ``<td>`` cells, each linking to the State's profile at the measure."""
     code, measure_id, language = escape(measure.code), measure.pk, get_language()
     parts = []
     for state_id, url, rated, name in columns:
@@ -230,7 +226,6 @@ def heat_cell_parts(cell, language):
 
 
 def trend_points(points):
-    """A circle per quarter of the trend, titled with its mean score and how many ratings it is over."""
     parts = []
     for p in points:
         # Translators: a point of the trend chart, e.g. "Q3 2025: mean score 2.25 over 40 rated measures".
@@ -245,7 +240,6 @@ def trend_points(points):
 
 
 def rating_side(side):
-    """One side of a profile's row: kind, status, explanation, why not applicable, source, assessment, dates."""
     words = html_texts(get_language())
     kind = words.kinds[side.kind]
     rating = side.rating
@@ -289,7 +283,6 @@ def rating_side(side):
 
 
 def timeline_rows(timeline):
-    """A profile's timeline rows: when, measure, which rating, the change, why, source and by whom."""
     words = html_texts(get_language())
     return mark_safe("".join(timeline_row(change, words) for change in timeline))
 
@@ -313,7 +306,6 @@ def timeline_row(change, words):
 
 
 def change_badges(change, words):
-    """What a timeline row changed, from and to, as badges; ``words`` are ``html_texts``."""
     if change.removed:
         return words.rating_removed
     after = status_badge(change.after)
@@ -353,7 +345,6 @@ def cell_text(value):
 
 
 def table_rows(rows):
-    """The ``<tr>`` rows of a table's values (each row a list), every cell as ``cell_text`` writes it."""
     return mark_safe(
         "".join("<tr>" + "".join(f"<td>{cell_text(value)}</td>" for value in values) + "</tr>" for values in rows)
     )

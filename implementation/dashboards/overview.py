@@ -25,16 +25,15 @@ ASSESSED = Rating.Kind.ASSESSED
 class MapKey:
     """One entry of the map's legend: what a fill means, and the marks that tell it apart without colour."""
 
-    slug: str  # names the SVG pattern, ``map-<slug>``
+    slug: str
     # Translated lazily, so not compared: a key is told apart by its slug, whatever the language.
     label: str = dataclasses.field(compare=False)
     abbreviation: str = dataclasses.field(compare=False)
     colour: str
-    pattern: str  # "solid", "dots", "lines", "cross" or "hatch"
+    pattern: str
 
     @property
     def fill(self):
-        """The SVG fill: the colour itself, or the pattern (drawn over the colour) defined in the map."""
         return self.colour if self.pattern == "solid" else f"url(#map-{self.slug})"
 
 
@@ -43,7 +42,6 @@ LEVEL_KEYS = {
     status: MapKey(status.value, status.label, status.abbreviation, status.colour, pattern)
     for status, pattern in zip([status for _, status in LEVELS], ["solid", "dots", "lines", "cross"], strict=True)
 }
-# A reader who sees the detail of this many States or fewer finds them named above the map.
 SHARED_LIST_LENGTH = 5
 NO_RATINGS = MapKey("none", gettext_lazy("No ratings yet"), "–", "#D5D9DE", "dashes")
 NOT_SHARED = MapKey("hidden", gettext_lazy("Not shared with you"), "", "#EEF0F2", "hatch")
@@ -52,12 +50,11 @@ NOT_SHARED = MapKey("hidden", gettext_lazy("Not shared with you"), "", "#EEF0F2"
 @dataclasses.dataclass
 class MapState:
     state: MemberState
-    shown: bool  # whether this reader may see the State's own figures
+    shown: bool
     tally: Tally
 
     @property
     def key(self):
-        """How the map draws this State: its level, "no ratings yet", or "not shared" when hidden."""
         if not self.shown:
             return NOT_SHARED
         level = self.tally.level
@@ -65,7 +62,6 @@ class MapState:
 
     @property
     def summary(self):
-        """The State's figures in words, as its title on the map says them after its name."""
         t, words = self.tally, texts(get_language())
         if t.level:
             # Translators: a State's figures on the world map, after its name, e.g. "Largely implemented (L),
@@ -104,12 +100,12 @@ class RegionCard:
 @dataclasses.dataclass
 class Overview:
     as_of: dt.date | None
-    states: list
-    regions: list
-    world_map: WorldMap | None = None  # the shapes of ``states``, in the same order
-    domain: Measure.Domain | None = None  # the weapon domain the figures are narrowed to
-    filtered: bool = False  # whether any filter narrows the figures
-    can_record: bool = False  # whether the reader records assessments (an analyst)
+    states: list[MapState]
+    regions: list[RegionCard]
+    world_map: WorldMap | None = None
+    domain: Measure.Domain | None = None
+    filtered: bool = False
+    can_record: bool = False
     min_hidden = MIN_HIDDEN_STATES_IN_TOTAL
 
     @property
@@ -119,12 +115,10 @@ class Overview:
 
     @property
     def withheld(self):
-        """Whether any region's figures are withheld from this reader (``withholds_total``)."""
         return any(card.tally.withheld or card.tally.partial for card in self.regions)
 
     @property
     def partial(self):
-        """Whether a region's totals leave out measures withheld from this reader."""
         return any(card.tally.partial for card in self.regions)
 
     @property
@@ -149,7 +143,6 @@ class Overview:
 
     @property
     def shared_list(self):
-        """The shown States, named above the map when the reader sees only a few; else empty."""
         return self.shown_states if self.hidden_count and self.shown_count <= SHARED_LIST_LENGTH else []
 
     @property
@@ -158,14 +151,12 @@ class Overview:
 
     @property
     def map_legend(self):
-        """(MapKey, number of States) for every level and "no ratings yet", then "not shared" if any are."""
         counts = Counter(s.key for s in self.states)
         keys = [*LEVEL_KEYS.values(), NO_RATINGS] + ([NOT_SHARED] if counts[NOT_SHARED] else [])
         return [(key, counts[key]) for key in keys]
 
     @property
     def map_patterns(self):
-        """The legend keys drawn with a pattern, for the map's ``<defs>``."""
         return [key for key in [*LEVEL_KEYS.values(), NO_RATINGS, NOT_SHARED] if key.pattern != "solid"]
 
     @property
@@ -175,7 +166,7 @@ class Overview:
 
 def build_overview(*, user, filters):
     """Every Member State with its own level (for the States the reader may see), and each workshop region's card."""
-    # 1. Every State, flagged with whether its detail is visible to this reader.
+    # 1. Every State, flagged when its detail is visible.
     visible = MemberState.objects.visible_to(user).filter(pk=OuterRef("pk"))
     states = list(MemberState.objects.annotate(shown=Exists(visible)).order_by("name"))
     shown_ids = {state.pk for state in states if state.shown}
@@ -186,7 +177,7 @@ def build_overview(*, user, filters):
     for state_id, status, count in counted(filtered(assessed, filters), "state_id", "status"):
         if state_id in shown_ids:
             by_state[state_id].counts[Status(status)] += count
-    # 3. Workshop regions, 4. their workshops and 5. their members on the day.
+    # 3.-5. Workshop regions, their workshops and members on the day.
     on = day or timezone.localdate()
     regions = list(
         Region.objects.filter(kind=Region.Kind.WORKSHOP)
@@ -197,7 +188,7 @@ def build_overview(*, user, filters):
     for region_id, state_id in memberships(regions, on):
         members[region_id].add(state_id)
         regions_of[state_id].append(region_id)
-    # 6. The members' ratings by measure, for each card's totals, counted as the region page counts them.
+    # 6. The members' ratings by measure, counted as the region page counts them.
     scope = in_scope(set(regions_of), filters)
     counts = {
         region.pk: MeasureCounts(

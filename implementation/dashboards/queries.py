@@ -46,7 +46,6 @@ def group_by_section(measures):
 
 
 def counted(rows, *fields):
-    """``(*fields, count)`` of ``rows`` grouped by ``fields``, in no particular order."""
     return rows.order_by().values_list(*fields).annotate(count=Count("pk"))
 
 

@@ -8,19 +8,18 @@ from django.db.models import Count, Exists, Min, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from measures.models import Measure
+from measures.models import Measure, Section
 from states.models import MIN_HIDDEN_STATES_IN_TOTAL, MemberState, Region, is_analyst, withholds_total
 
 from ..filters import end_of_day
 from ..models import AssistanceNeed, Priority, Rating
 from . import html
-from .charts import TrendChart, quarterly_trend
+from .charts import TrendChart, TrendPoint, quarterly_trend
 from .queries import OPEN_NEEDS, as_of, filtered, group_by_section, in_scope, measures_kept
 from .tallies import STATUS_ORDER, Cell, MeasureCounts, Tally
 
 ASSESSED = Rating.Kind.ASSESSED
 SELF_REPORTED = Rating.Kind.SELF_REPORTED
-# How many measures the "least implemented" list shows.
 LEAST_IMPLEMENTED = 10
 
 
@@ -42,20 +41,20 @@ class MeasureTally:
 class RegionBoard:
     region: Region
     as_of: dt.date | None
-    states: list  # StateRow, by name
-    sections: list  # (Section, [Measure]) in catalogue order, after the filters
-    cells: dict  # (state_id, measure_id) -> Cell, for the States shown only
+    states: list[StateRow]
+    sections: list  # (Section, [Measure])
+    cells: dict  # (state_id, measure_id) -> Cell of the States shown
     total: Tally
-    by_domain: list  # (Measure.Domain, Tally)
-    by_section: list  # (Section, Tally)
-    least_implemented: list  # MeasureTally, lowest mean score first
-    trend: list  # TrendPoint
+    by_domain: list[tuple[Measure.Domain, Tally]]
+    by_section: list[tuple[Section, Tally]]
+    least_implemented: list[MeasureTally]
+    trend: list[TrendPoint]
     workshops: list
-    needs: list  # open AssistanceNeed of the States shown
-    open_needs: int | None  # open needs of all the region's States; None when withheld (``withholds_total``)
-    trend_withheld: bool = False  # the trend would count too few hidden States (``withholds_total``)
-    filtered: bool = False  # whether any filter narrows the figures
-    can_record: bool = False  # whether the reader records assessments (an analyst)
+    needs: list  # open needs of the States shown
+    open_needs: int | None  # of all the region's States; None when withheld
+    trend_withheld: bool = False
+    filtered: bool = False
+    can_record: bool = False
     min_hidden = MIN_HIDDEN_STATES_IN_TOTAL
 
     @property
@@ -64,7 +63,6 @@ class RegionBoard:
 
     @property
     def hidden_states(self):
-        """How many of the region's States count in the totals without being shown to this reader."""
         return sum(1 for row in self.states if not row.shown)
 
     @property
@@ -77,12 +75,10 @@ class RegionBoard:
 
     @property
     def withheld(self):
-        """Whether any figure of the page is withheld from this reader (``withholds_total``)."""
         return self.trend_withheld or self.open_needs is None or any(t.withheld or t.partial for t in self._sums)
 
     @property
     def partial(self):
-        """Whether a sum of measures on the page leaves out measures withheld from this reader."""
         return any(t.partial for t in self._sums)
 
     @property
@@ -95,7 +91,7 @@ class RegionBoard:
 
     @property
     def heatmap(self):
-        """(Section, [HeatRow]) in catalogue order: a row per measure, a cell per State shown."""
+        """(Section, [HeatRow]): a row per measure, a cell per State shown."""
         columns = html.heat_columns(row.state for row in self.shown_states)
         return [
             (section, [HeatRow(measure, columns, self.cells) for measure in measures])
@@ -104,7 +100,6 @@ class RegionBoard:
 
     @property
     def trend_chart(self):
-        """The trend laid out for drawing, with the workshops on it; None without history."""
         return TrendChart.lay_out(self.trend, self.workshops, end=self.as_of or timezone.localdate())
 
     @property
@@ -136,11 +131,9 @@ class RegionBoard:
 
 @dataclasses.dataclass
 class HeatRow:
-    """One measure of a region's heat map."""
-
     measure: Measure
     columns: list  # ``html.heat_columns`` of the States shown
-    cells: dict  # (state_id, measure_id) -> Cell, as RegionBoard.cells
+    cells: dict
 
     @property
     def cells_html(self):
@@ -151,8 +144,7 @@ def build_region_board(*, region, user, filters):
     """The heat map, progress, trend and open needs of ``region``, filtered by ``filters``."""
     day = as_of(filters)
     on = day or timezone.localdate()
-    # 1. The region's States on the day, flagged with whether this reader sees their detail, and
-    # ``rated``: whether the State's profile (unfiltered, today) lists its measures, for the heat map's links.
+    # 1. The region's States on the day, flagged when shown, and ``rated`` when their profile lists measures.
     visible = MemberState.objects.visible_to(user).filter(pk=OuterRef("pk"))
     members = MemberState.objects.in_region(region, on)
     rated = Rating.objects.current_edition().filter(state=OuterRef("pk"))
@@ -160,7 +152,7 @@ def build_region_board(*, region, user, filters):
     shown_ids = {state.pk for state in states if state.shown}
     hidden_ids = {state.pk for state in states} - shown_ids
     scope = in_scope({state.pk for state in states}, filters)
-    # 2. The measures of the current edition that the filters keep, with their sections.
+    # 2. The measures the filters keep.
     measures = measures_kept(filters)
     # 3. Assessed statuses and 4. self-reports, both read without the status filter (unordered: docs/performance.md).
     rows = Rating.objects.current_edition().in_states(members)
@@ -176,7 +168,6 @@ def build_region_board(*, region, user, filters):
     )
     per_state = defaultdict(Tally)
     for state_id, measure_id, value in assessed:
-        # The status filter, as the FilterSet applies it (the status of the day, "as of" one).
         if counts.add(state_id, measure_id, value) and state_id in shown_ids:
             per_state[state_id].add(value)
             cells[state_id, measure_id].assessed = value
@@ -196,8 +187,7 @@ def build_region_board(*, region, user, filters):
     ranked = [item for item in ranked if item.tally.mean_score is not None]
     ranked.sort(key=lambda item: (item.tally.mean_score, item.measure.code))
 
-    # 5. The trend, from the history of the same assessed ratings (the status filter aside)
-    # of the measures shown, from the quarter when it counts enough hidden States.
+    # 5. The trend of the measures shown, from the quarter when it counts enough hidden States.
     history = filtered(
         Rating.history.current_edition().in_states(members).filter(kind=ASSESSED), filters, ignore=["status", "as_of"]
     )
@@ -208,8 +198,7 @@ def build_region_board(*, region, user, filters):
         history = history.exclude(measure__in=withheld_measures)
     trend_from, trend_withheld = None, bool(counts.hidden_in_scope and not counts.shown_measures)
     if counts.hidden_in_scope and not trend_withheld:
-        # (5a.) When each hidden State first counts in the trend: the points before the
-        # third would show the sum of one or two hidden States.
+        # (5a.) When each hidden State first counts: points before the third would show one or two of them.
         firsts = sorted(
             history.filter(state__in=scope & hidden_ids)
             .order_by()
@@ -263,6 +252,6 @@ def build_region_board(*, region, user, filters):
 
 
 def quarter_of(moment):
-    """The first day of the quarter of ``moment``, in the site's time zone, as the trend's points are dated."""
+    """The first day of the quarter of ``moment`` in the site's time zone, as the trend dates its points."""
     day = timezone.localtime(moment).date()
     return day.replace(month=3 * ((day.month - 1) // 3) + 1, day=1)

@@ -18,7 +18,6 @@ from .tallies import Cell, Status, Tally, tally
 
 ASSESSED = Rating.Kind.ASSESSED
 SELF_REPORTED = Rating.Kind.SELF_REPORTED
-# How many history rows a State's timeline shows.
 TIMELINE_LENGTH = 60
 
 
@@ -27,9 +26,9 @@ class RatingSide:
     """One of the two ratings of a measure on a State's profile, as the page shows it."""
 
     kind: Rating.Kind
-    rating: object  # Rating (as it stood then, when "as of"), or None when not rated
+    rating: object  # Rating, or its historical row when "as of"; None when not rated
     stale: bool
-    assessment: object = None  # the shared assessment that set a CTED rating, if any
+    assessment: object = None
 
     @property
     def status(self):
@@ -47,11 +46,11 @@ class RatingSide:
 @dataclasses.dataclass
 class ProfileRow:
     measure: Measure
-    assessed: object  # Rating, or its historical row when "as of"; None when not rated
+    assessed: object  # as RatingSide.rating
     reported: object
     # The moment the profile describes (None: now): a rating is stale if unconfirmed for STALE_AFTER by then.
     at: dt.datetime | None = None
-    assessment: object = None  # the assessment behind ``assessed``, when shared with the State
+    assessment: object = None
 
     @functools.cached_property
     def cell(self):
@@ -65,7 +64,6 @@ class ProfileRow:
 
     @functools.cached_property
     def stale(self):
-        """Whether a rating shown here has gone unconfirmed past ``STALE_AFTER``."""
         return self._is_stale(self.assessed) or self._is_stale(self.reported)
 
     @property
@@ -74,7 +72,6 @@ class ProfileRow:
 
     @functools.cached_property
     def sides(self):
-        """CTED's assessment, then the State's self-report, each a ``RatingSide``."""
         return [
             RatingSide(ASSESSED, self.assessed, self._is_stale(self.assessed), self.assessment),
             RatingSide(SELF_REPORTED, self.reported, self._is_stale(self.reported)),
@@ -90,19 +87,17 @@ class StateProfile:
     tally: Tally
     # The latest TIMELINE_LENGTH history rows, newest first, each with ``before``, ``after`` and ``removed``.
     timeline: list
-    recommendations: list  # open ones, each flagged ``overdue`` when past its due date on the day
+    recommendations: list  # open ones, each flagged ``overdue``
     needs: list
     last_confirmed: dt.datetime | None
     # Every history row of the timeline, newest first: a lazy QuerySet that only a download reads.
     full_timeline: object = None
-    timeline_truncated: bool = False  # whether the full timeline is longer than ``timeline``
-    # What the reader can do about a State with no ratings: assess it (analysts) or report (its focal points).
+    timeline_truncated: bool = False
     can_assess: bool = False
     can_report: bool = False
 
     @property
     def on(self):
-        """The day the profile describes: the "as of" date, or today."""
         return self.as_of or timezone.localdate()
 
     @property
@@ -111,12 +106,10 @@ class StateProfile:
 
     @property
     def statuses(self):
-        """The assessed statuses present, best first: the key to the summary bar."""
         return [segment.status for segment in self.tally.segments]
 
     @property
     def rated(self):
-        """How many measures shown have at least one rating."""
         return sum(1 for row in self.rows if row.assessed or row.reported)
 
     @property
@@ -137,10 +130,7 @@ class StateProfile:
 
 
 def build_state_profile(*, state, user, filters):
-    """
-    Both ratings of every measure for ``state`` (already checked visible), its timeline
-    and open items. The status filter does not apply: a profile lists every measure.
-    """
+    """Every measure of ``state`` (checked visible) with both ratings, whatever the status filter."""
     day = as_of(filters)
     at = end_of_day(day) if day is not None else timezone.now()
     # 1. Measures kept by the filters, with sections; 2. the State's ratings of both kinds (unordered: looked up).
@@ -158,8 +148,7 @@ def build_state_profile(*, state, user, filters):
         return ProfileRow(measure, assessed, ratings.get((measure.pk, SELF_REPORTED)), at=at, assessment=assessment)
 
     sections = [(section, [row(m) for m in items]) for section, items in group_by_section(measures)]
-    # 4. The timeline of the measures the filters keep, newest first, with who made each
-    # change and on which measure; one row more than shown says whether there are more.
+    # 4. The timeline, newest first; one row more than shown says whether there are more.
     history = filtered(Rating.history.filter(state=state), filters, ignore=["status", "as_of"])
     if day is not None:
         history = history.filter(history_date__lte=end_of_day(day))

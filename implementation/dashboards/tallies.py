@@ -12,12 +12,11 @@ from . import html
 from .texts import texts
 
 Status = Rating.Status
-# The statuses in the order charts stack them, best first.
 STATUS_ORDER = list(Status)
 SCORES = {status: status.score for status in Status if status.score is not None}
 IMPLEMENTED = [status for status in Status if status.counts_as_implemented]
 STATUSES = {status.value: status for status in Status}
-# A mean score (0-3) falls into one of these bands on the map, each drawn like a status.
+# The bands of a mean score (0-3), each drawn like a status.
 LEVELS = (
     (2.25, Status.IMPLEMENTED),
     (1.5, Status.LARGELY),
@@ -33,8 +32,8 @@ class Tally:
     counts: Counter = dataclasses.field(default_factory=Counter)
     # The States hidden from the reader rated here, whatever the status: the status filter must not decide.
     hidden: set = dataclasses.field(default_factory=set)
-    withheld: bool = False  # set by ``withhold``: the counts were cleared
-    partial: bool = False  # a sum that leaves out withheld measures (``MeasureCounts.total_of``)
+    withheld: bool = False
+    partial: bool = False  # a sum that leaves out withheld measures
     min_hidden = MIN_HIDDEN_STATES_IN_TOTAL
 
     def add(self, status):
@@ -45,10 +44,7 @@ class Tally:
         self.hidden |= other.hidden
 
     def withhold(self, hidden_in_scope):
-        """
-        Clear the counts if they count too few of the ``hidden_in_scope`` States (``withholds_total``),
-        so that no page, chart or export can show them; returns the tally.
-        """
+        """Clear the counts if they count too few hidden States, so that nothing can show them; the tally."""
         if withholds_total(hidden_in_scope=hidden_in_scope, hidden_counted=len(self.hidden)):
             self.counts.clear()
             self.withheld = True
@@ -65,7 +61,7 @@ class Tally:
 
     @property
     def mean_score(self):
-        """Mean of the scored statuses, 0 (none implemented) to 3 (all implemented); None with none scored."""
+        """0 (none implemented) to 3 (all implemented); None with none scored."""
         counts = self.counts
         scored = sum(counts[status] for status in SCORES)
         if not scored:
@@ -74,7 +70,6 @@ class Tally:
 
     @property
     def percent_implemented(self):
-        """Share of scored ratings implemented or largely implemented, 0-100; None with none scored."""
         scored = self.scored
         if not scored:
             return None
@@ -83,7 +78,6 @@ class Tally:
 
     @property
     def level(self):
-        """The status band the mean score falls in, for colouring a State or region as a whole."""
         score = self.mean_score
         if score is None:
             return None
@@ -102,7 +96,6 @@ class Tally:
 
     @property
     def segments_summary(self):
-        """The segments in words, best first ("Implemented 3, Partially implemented 1"), for the bar's name."""
         words = texts(get_language())
         return words.list_separator.join(
             words.status_count % {"status": words.labels[segment.status], "count": segment.count}
@@ -146,15 +139,13 @@ class Cell:
 
     @property
     def diverges(self):
-        """Whether the State reports something other than CTED assessed (both must be set)."""
         return bool(self.assessed and self.reported and self.assessed != self.reported)
 
 
 class MeasureCounts:
     """
-    Assessed ratings counted measure by measure as one reader may see them: a measure that
-    counts too few hidden States is withheld (decided before the status filter, which must not
-    tell a State's status), and every sum of measures leaves the withheld ones out.
+    Assessed ratings counted by measure for one reader: a measure that counts too few hidden States
+    is withheld, decided before the status filter (which must not tell a State's status).
     """
 
     def __init__(self, *, shown_ids, hidden_in_scope, status=None):
@@ -179,15 +170,12 @@ class MeasureCounts:
         return self
 
     def measure(self, measure_id):
-        """One measure's tally; a measure nobody rated is withheld like one too few rated."""
+        # A measure nobody rated is withheld like one too few rated.
         tally = self.per_measure.get(measure_id)
         return tally if tally is not None else Tally().withhold(self.hidden_in_scope)
 
     def total_of(self, measure_ids):
-        """
-        The sum of the shown tallies of ``measure_ids``: withheld when hidden States are in scope
-        and no measure is shown, ``partial`` when it leaves out withheld measures.
-        """
+        """The sum of the shown tallies of ``measure_ids``, ``partial`` if it leaves withheld ones out."""
         assert self.settled, "settle() the counts before summing them"
         total, rated, shown = Tally(), 0, 0
         for measure_id in measure_ids:
