@@ -51,7 +51,7 @@ def _score(tally):
 
 
 def _count(tally, status):
-    # A withheld total (dashboards.Tally.withhold) is left blank, not written as none of each status.
+    # A withheld total (dashboards.tallies.Tally.withhold) is left blank, not written as none of each status.
     return None if tally.withheld else tally.counts[status]
 
 
