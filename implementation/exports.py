@@ -26,7 +26,6 @@ run ``=HYPERLINK(...)`` or ``@SUM(...)`` found in it.
 
 import csv
 import datetime as dt
-import html
 import io
 import re
 import unicodedata
@@ -37,15 +36,14 @@ from itertools import chain, islice
 from typing import Any
 
 from django.http import HttpResponse
-from django.utils.formats import localize
-from django.utils.safestring import mark_safe
-from django.utils.timezone import template_localtime
 from django.utils.translation import gettext, pgettext
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+
+from .dashboards.html import table_rows
 
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
@@ -104,23 +102,8 @@ class Table:
         return ([column.value(row) for column in self.columns] for row in self.rows)
 
     def html_rows(self):
-        """
-        The table's ``<tr>`` rows for a page, values localised and escaped as a template
-        would, and "–" for an empty value. Written here, with one ``mark_safe`` for the
-        whole, rather than in template loops or a ``format_html`` per cell: a region's
-        heat-map table has some 25,000 cells (docs/performance.md).
-        """
-        return mark_safe(
-            "".join(
-                "<tr>" + "".join(f"<td>{cell_text(value)}</td>" for value in values) + "</tr>"
-                for values in self.values()
-            )
-        )
-
-
-def cell_text(value):
-    """``value`` as a template would write it: localised, in the current time zone, escaped."""
-    return "–" if value is None else html.escape(str(localize(template_localtime(value))))
+        """The table's ``<tr>`` rows for a page (``dashboards.html.table_rows``)."""
+        return table_rows(self.values())
 
 
 def escape_formula(value):

@@ -173,6 +173,29 @@ class RatingFilterSet(django_filters.FilterSet):
         return queryset.filter(Q(**{f"measure__{value}": True}))
 
 
+class MeasureFilterSet(django_filters.FilterSet):
+    """``RatingFilterSet``'s measure filters (domain, phase, section, capacity, code) on the measures themselves."""
+
+    measure = django_filters.CharFilter(field_name="code", lookup_expr="iexact")
+    section = django_filters.CharFilter(field_name="section__code", lookup_expr="iexact")
+    domain = django_filters.ChoiceFilter(choices=Measure.Domain.choices)
+    phase = django_filters.ChoiceFilter(choices=Measure.Phase.choices)
+    capacity = django_filters.ChoiceFilter(choices=CAPACITIES, method="filter_capacity")
+
+    class Meta:
+        model = Measure
+        fields = ["measure", "section", "domain", "phase", "capacity"]
+
+    @classmethod
+    def like(cls, rating_filters, queryset):
+        """This FilterSet over ``queryset``, with the values of a validated ``RatingFilterSet``."""
+        cleaned = rating_filters.form.cleaned_data
+        return cls({name: cleaned.get(name) for name in cls.base_filters}, queryset=queryset)
+
+    def filter_capacity(self, queryset, name, value):
+        return queryset.filter(**{value: True})
+
+
 def rows_as_of(ratings, day):
     """
     The history row in force at the end of ``day`` for each rating of ``ratings``: one step back

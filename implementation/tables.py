@@ -6,40 +6,23 @@ what people read and what they download are the same rows.
 
 from operator import itemgetter
 
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, pgettext
 
-from .dashboards import STATUS_ORDER, Cell
-from .exports import Column, cell_text
+from .dashboards.html import repetitive_table_rows
+from .dashboards.tallies import STATUS_ORDER, Cell
+from .exports import Column
 from .exports import Table as ExportTable
 from .models import Rating
 
 # Rows of a State's full timeline fetched at a time while an export is written.
 TIMELINE_CHUNK = 2000
-_REUSED = frozenset({str, int})
 
 
 class Table(ExportTable):
-    """
-    A dashboard table, which a page also shows. Its cells repeat few values (a region's
-    heat-map table: 25,000 cells, a few hundred distinct texts), so each distinct value is
-    localised and escaped once per page, as ``exports.cell_text`` writes it, then reused.
-    """
+    """A dashboard table, which a page also shows; its cells repeat few values, each written once."""
 
     def html_rows(self):
-        written = {}
-
-        def cell(value):
-            # Only text and whole numbers: equal values of those are always written alike
-            # (unlike Decimal("1.0") and Decimal("1.00"), or 0.0 and -0.0).
-            if value.__class__ not in _REUSED:
-                return f"<td>{cell_text(value)}</td>"
-            text = written.get(value)
-            if text is None:
-                text = written[value] = f"<td>{cell_text(value)}</td>"
-            return text
-
-        return mark_safe("".join(f"<tr>{''.join(map(cell, values))}</tr>" for values in self.values()))
+        return repetitive_table_rows(self.values())
 
 
 class ValuesTable(Table):
@@ -68,7 +51,7 @@ def _score(tally):
 
 
 def _count(tally, status):
-    # A withheld total (dashboards.Tally.withhold) is left blank, not written as none of each status.
+    # A withheld total (dashboards.tallies.Tally.withhold) is left blank, not written as none of each status.
     return None if tally.withheld else tally.counts[status]
 
 

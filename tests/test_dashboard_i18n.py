@@ -21,8 +21,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from implementation import dashboards
-from implementation.dashboards import TrendChart, TrendPoint
+from implementation.dashboards import html as dashboard_html
+from implementation.dashboards import texts as dashboard_texts
+from implementation.dashboards.charts import TrendChart, TrendPoint
 from implementation.models import Rating
 from implementation.ratings import set_rating
 
@@ -82,8 +83,9 @@ def write_catalogue(path, messages, plural_forms="nplurals=2; plural=(n > 1);"):
 
 
 def clear_text_caches():
-    for cached in (dashboards._texts, dashboards._html_texts, dashboards._heat_cell, dashboards._month_abbreviations):
+    for cached in (dashboard_texts.texts, dashboard_html.html_texts, dashboard_html.month_abbreviations):
         cached.cache_clear()
+    dashboard_html.HEAT_CELLS.clear()
 
 
 @pytest.fixture

@@ -9,19 +9,14 @@ from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import translation
 
-from implementation.dashboards import (
-    Tally,
-    build_overview,
-    build_region_board,
-    build_state_profile,
-    format_date,
-    format_decimal,
-    state_urls,
-    tally,
-)
-from implementation.filters import RatingFilterSet
+from implementation.dashboards import build_overview, build_region_board, build_state_profile
+from implementation.dashboards.html import format_date, state_urls
+from implementation.dashboards.tallies import Tally, tally
+from implementation.dashboards.texts import format_decimal
+from implementation.filters import MeasureFilterSet, RatingFilterSet
 from implementation.models import Rating
 from implementation.ratings import set_rating
+from measures.models import Measure
 from states.models import RegionMembership
 
 Status = Rating.Status
@@ -139,6 +134,31 @@ def test_measure_filters_narrow_the_heat_map_and_the_totals(caribbean, analyst):
     board = build_region_board(region=caribbean["caribbean"], user=analyst, filters=filters("capacity=operational"))
     assert [m.code for m in board.measures] == ["SALW-04"]
     assert board.total.total == 2
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "capacity=operational",
+        "capacity=strategic",
+        "domain=salw",
+        "domain=ied",
+        "phase=upstream",
+        "phase=both",
+        "section=b",
+        "section=Z",
+        "measure=salw-06",
+        "measure=SALW-04&capacity=legislative&section=B",
+    ],
+)
+def test_the_measure_filters_keep_the_measures_of_the_ratings_the_rating_filters_keep(world, analyst, query):
+    for measure in ("marking", "records"):
+        rate(world, analyst, "jam", measure, Status.IMPLEMENTED, Q1_2024)
+    rating_filters = filters(query)
+    kept = MeasureFilterSet.like(rating_filters, Measure.objects.current()).qs
+    rated = rating_filters.apply(Rating.objects.all()).values_list("measure__code", flat=True)
+    assert sorted(measure.code for measure in kept) == sorted(rated)
 
 
 def test_overview_shows_each_readers_own_states_and_all_region_totals(caribbean, coordinator):

@@ -338,7 +338,7 @@ def more_states(world, analyst, ratings):
 #  5. the assessed ratings of the current edition, through the filters, counted by State,
 #  6. the workshop regions, 7. their workshops (prefetched),
 #  8. the region memberships in force,
-#  9. the workshop regions' ratings by measure, for the cards (dashboards.MeasureCounts),
+#  9. the workshop regions' ratings by measure, for the cards (dashboards.tallies.MeasureCounts),
 # 10. the workshop regions again, for the site menu.
 # A focal point's menu also names their own State: 11; an analyst's counts the submissions
 # waiting for review: 11.

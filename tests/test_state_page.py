@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from implementation import dashboards
+from implementation.dashboards import state as state_dashboard
 from implementation.models import (
     Assessment,
     AssistanceNeed,
@@ -274,7 +274,7 @@ def test_timeline_shows_each_change_from_and_to_with_its_reason(client, ratings,
 
 
 def test_timeline_is_capped_and_says_so(client, ratings, world, analyst, focal_jam, monkeypatch):
-    monkeypatch.setattr(dashboards, "TIMELINE_LENGTH", 3)
+    monkeypatch.setattr(state_dashboard, "TIMELINE_LENGTH", 3)
     for day, status in enumerate([Status.LARGELY, Status.PARTIALLY, Status.LARGELY], start=1):
         _rate(world, "jam", "marking", ASSESSED, status, at=AT + dt.timedelta(days=day), by=analyst)
     html = _page(client, focal_jam)
@@ -287,14 +287,14 @@ def test_timeline_is_capped_and_says_so(client, ratings, world, analyst, focal_j
 
 
 def test_full_timeline_export_has_more_rows_than_the_page(client, ratings, world, analyst, focal_jam):
-    for day in range(1, dashboards.TIMELINE_LENGTH + 5):
+    for day in range(1, state_dashboard.TIMELINE_LENGTH + 5):
         status = Status.LARGELY if day % 2 else Status.PARTIALLY
         _rate(world, "jam", "marking", ASSESSED, status, at=AT + dt.timedelta(days=day), by=analyst)
     html = _page(client, focal_jam)
     shown = _timeline(html).count("<tr>") - 1
-    assert shown == dashboards.TIMELINE_LENGTH
+    assert shown == state_dashboard.TIMELINE_LENGTH
     rows = _csv_rows(_get(client, focal_jam, export="timeline", format="csv"))
-    assert len(rows) == dashboards.TIMELINE_LENGTH + 4 + 2
+    assert len(rows) == state_dashboard.TIMELINE_LENGTH + 4 + 2
     assert len(rows) > shown
 
 
@@ -517,7 +517,7 @@ def busy(world, ratings, follow_up, analyst):
             state=world["jam"], kind=AssistanceNeed.Kind.OTHER, description=f"Need {n}"
         )
         need.measures.add(measure)
-    assert Rating.history.filter(state=world["jam"]).count() > dashboards.TIMELINE_LENGTH
+    assert Rating.history.filter(state=world["jam"]).count() > state_dashboard.TIMELINE_LENGTH
 
 
 # The profile, for an analyst or a coordinator:
@@ -589,4 +589,4 @@ def test_timeline_export_query_count_stays_fixed_with_long_history(
     with django_assert_num_queries(TIMELINE_EXPORT_QUERIES):
         response = client.get("/states/JAM/", {"export": "timeline", "format": "csv", **params})
         rows = _csv_rows(response)
-    assert len(rows) > dashboards.TIMELINE_LENGTH
+    assert len(rows) > state_dashboard.TIMELINE_LENGTH

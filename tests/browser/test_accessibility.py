@@ -32,7 +32,7 @@ from django.core.management import call_command
 from test_route_matrix import ROLES, ROUTES
 
 from implementation import spreadsheets
-from implementation.dashboards import LEVEL_KEYS
+from implementation.dashboards.overview import LEVEL_KEYS
 from implementation.models import (
     Assessment,
     AssistanceNeed,
