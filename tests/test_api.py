@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import re
 
+import factories
 import pytest
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
@@ -69,12 +70,6 @@ def csv_rows(response):
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-
-
-def rate(world, key, measure, kind, status, *, at, by, reason="Test", **values):
-    return set_rating(
-        state=world[key], measure=world[measure], kind=kind, by=by, reason=reason, at=at, status=status, **values
-    )
 
 
 # Access -------------------------------------------------------------------------------
@@ -287,7 +282,9 @@ def test_ratings_of_an_older_edition_are_left_out(older_edition, ratings, world,
 
 def test_a_cted_only_assessment_is_named_to_analysts_alone(ratings, world, analyst, focal_jam, coordinator):
     cted_only = Assessment.objects.create(state=world["jam"], kind="desk_review", conducted_on=dt.date(2024, 4, 1))
-    rate(world, "jam", "marking", ASSESSED, Status.LARGELY, at=AT, by=analyst, assessment=cted_only)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.LARGELY, by=analyst, at=AT, assessment=cted_only,
+    )  # fmt: skip
     rating_id = ratings["jam", ASSESSED].pk
     assert api(analyst).get(f"/api/v1/ratings/{rating_id}/").json()["assessment"] == cted_only.pk
     assert api(focal_jam).get(f"/api/v1/ratings/{rating_id}/").json()["assessment"] is None
@@ -309,13 +306,19 @@ def test_a_cted_only_assessment_is_named_to_analysts_alone(ratings, world, analy
     ],
 )
 def test_ratings_filter_as_the_pages_do(ratings, world, analyst, params, expected):
-    rate(world, "ken", "marking", ASSESSED, Status.IMPLEMENTED, at=AT + dt.timedelta(days=1), by=analyst)
+    factories.rating(
+        state=world["ken"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst,
+        at=AT + dt.timedelta(days=1),
+    )  # fmt: skip
     rows = results(analyst, "/api/v1/ratings/", **params)
     assert {(row["state"], row["kind"]) for row in rows} == expected
 
 
 def test_ratings_as_of_a_day_are_as_they_stood_then(ratings, world, analyst):
-    rate(world, "jam", "marking", ASSESSED, Status.IMPLEMENTED, at=dt.datetime(2025, 3, 1, tzinfo=dt.UTC), by=analyst)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst,
+        at=dt.datetime(2025, 3, 1, tzinfo=dt.UTC),
+    )  # fmt: skip
     then = results(analyst, "/api/v1/ratings/", state="JAM", kind="assessed", as_of="2025-02-28")
     assert [(row["id"], row["status"]) for row in then] == [(ratings["jam", ASSESSED].pk, "partially")]
     # Unconfirmed since 1 May 2024: not yet a year by the end of 28 February 2025.
@@ -348,7 +351,10 @@ def test_a_bad_filter_is_refused_naming_it(ratings, analyst, params, field):
 def confirmed_later(ratings, world, analyst):
     """Jamaica's self-report confirmed on 1 March 2025 at noon; Kenya's assessed rating changed on 2 March."""
     confirm_rating(ratings["jam", SELF_REPORTED], by=analyst, at=dt.datetime(2025, 3, 1, 12, tzinfo=dt.UTC))
-    rate(world, "ken", "marking", ASSESSED, Status.LARGELY, at=dt.datetime(2025, 3, 2, tzinfo=dt.UTC), by=analyst)
+    factories.rating(
+        state=world["ken"], measure=world["marking"], status=Status.LARGELY, by=analyst,
+        at=dt.datetime(2025, 3, 2, tzinfo=dt.UTC),
+    )  # fmt: skip
     return ratings
 
 
@@ -399,8 +405,10 @@ def changes(ratings, world, analyst):
     rating = ratings["jam", SELF_REPORTED]
     rating.status = Status.LARGELY
     save_rating(rating, by=analyst, reason="Regulation in force", at=dt.datetime(2025, 2, 1, tzinfo=dt.UTC))
-    rate(world, "ken", "marking", ASSESSED, Status.IMPLEMENTED, at=dt.datetime(2025, 3, 1, tzinfo=dt.UTC),
-         by=analyst, reason="Visit")  # fmt: skip
+    factories.rating(
+        state=world["ken"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst,
+        at=dt.datetime(2025, 3, 1, tzinfo=dt.UTC), reason="Visit",
+    )  # fmt: skip
     return ratings
 
 
@@ -553,9 +561,11 @@ def test_a_list_downloads_as_csv_flattened(recommendations, analyst, how):
 
 
 def test_csv_cells_cannot_run_as_formulas(ratings, world, focal_jam, analyst):
-    rate(world, "jam", "marking", SELF_REPORTED, Status.LARGELY, at=AT, by=analyst,
-         explanation='=HYPERLINK("http://evil.example","click")', source_document="+1 page", source_reference="-3",
-         justification="@SUM(A1)")  # fmt: skip
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.LARGELY, by=analyst, at=AT,
+        explanation='=HYPERLINK("http://evil.example","click")', source_document="+1 page", source_reference="-3",
+        justification="@SUM(A1)",
+    )  # fmt: skip
     rows = csv_rows(api(focal_jam).get("/api/v1/ratings/", {"format": "csv", "kind": "self_reported"}))
     assert rows[0]["explanation"] == '\'=HYPERLINK("http://evil.example","click")'
     assert rows[0]["source_document"] == "'+1 page"

@@ -7,6 +7,7 @@ A State's frozen snapshots: the list at /states/<ISO3>/snapshots/ with the analy
 import datetime as dt
 import re
 
+import factories
 import pytest
 
 from implementation import workflow
@@ -25,12 +26,6 @@ def _freeze(world, analyst, label, *, at=AT, key="jam", **extra):
     return workflow.freeze(state=world[key], label=label, by=analyst, at=at, **extra)
 
 
-def _rate(world, analyst, kind, status, *, measure="marking", **values):
-    return set_rating(
-        state=world["jam"], measure=world[measure], kind=kind, by=analyst, reason="Test", status=status, **values
-    )
-
-
 def _get(client, user, path):
     client.force_login(user)
     return client.get(path)
@@ -46,7 +41,10 @@ def _page(client, user, path=LIST_URL):
 def two_snapshots(world, analyst, ratings):
     """ "2024 review" with the fixture's ratings; "2025 follow-up" after the self-report rose to largely."""
     earlier = _freeze(world, analyst, "2024 review", at=AT)
-    _rate(world, analyst, SELF_REPORTED, Status.LARGELY, explanation="Import marking enforced.")
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.LARGELY, by=analyst,
+        explanation="Import marking enforced.",
+    )  # fmt: skip
     later = _freeze(world, analyst, "2025 follow-up", at=AT + dt.timedelta(days=200))
     return earlier, later
 
@@ -104,7 +102,10 @@ def test_state_profile_links_to_its_snapshots(client, focal_jam, ratings):
 
 
 def test_freeze_now_copies_every_current_rating(client, analyst, world, ratings):
-    _rate(world, analyst, ASSESSED, Status.NOT_APPLICABLE, measure="records", justification="No registry needed.")
+    factories.rating(
+        state=world["jam"], measure=world["records"], status=Status.NOT_APPLICABLE, by=analyst,
+        justification="No registry needed.",
+    )  # fmt: skip
     client.force_login(analyst)
     response = client.post(LIST_URL, {"label": "  2025 follow-up  ", "assessment": ""})
     snapshot = Snapshot.objects.get()
@@ -126,7 +127,10 @@ def test_freeze_now_copies_every_current_rating(client, analyst, world, ratings)
 
 def test_later_rating_changes_do_not_touch_a_snapshot(client, analyst, focal_jam, world, ratings):
     snapshot = _freeze(world, analyst, "2024 review")
-    _rate(world, analyst, ASSESSED, Status.IMPLEMENTED, explanation="Now fully marked.")
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst,
+        explanation="Now fully marked.",
+    )  # fmt: skip
     submission = workflow.submit(
         state=world["jam"], measure=world["marking"], by=focal_jam, status=Status.IMPLEMENTED, explanation="Done."
     )
@@ -241,7 +245,7 @@ def test_compare_defaults_to_the_latest_two(client, analyst, two_snapshots):
 
 def test_compare_a_measure_added_between_snapshots(client, analyst, world, two_snapshots):
     earlier, _ = two_snapshots
-    _rate(world, analyst, ASSESSED, Status.IMPLEMENTED, measure="records")
+    factories.rating(state=world["jam"], measure=world["records"], status=Status.IMPLEMENTED, by=analyst)
     latest = _freeze(world, analyst, "2026", at=AT + dt.timedelta(days=400))
     html = _page(client, analyst, f"{LIST_URL}compare/?a={earlier.pk}&b={latest.pk}")
     css, row = _compared_row(html, "SALW-06")
@@ -308,10 +312,14 @@ def test_query_counts_do_not_grow_with_measures_or_snapshots(
 
 def test_compare_can_show_changed_measures_only(client, analyst, world, two_snapshots):
     earlier, later = two_snapshots
-    _rate(world, analyst, ASSESSED, Status.IMPLEMENTED, measure="records")
-    _rate(world, analyst, SELF_REPORTED, Status.IMPLEMENTED, measure="records")
+    factories.rating(state=world["jam"], measure=world["records"], status=Status.IMPLEMENTED, by=analyst)
+    factories.rating(
+        state=world["jam"], measure=world["records"], kind=SELF_REPORTED, status=Status.IMPLEMENTED, by=analyst,
+    )  # fmt: skip
     earlier = _freeze(world, analyst, "With records", at=AT + dt.timedelta(days=300))
-    _rate(world, analyst, SELF_REPORTED, Status.NOT_IMPLEMENTED)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.NOT_IMPLEMENTED, by=analyst,
+    )  # fmt: skip
     later = _freeze(world, analyst, "Later", at=AT + dt.timedelta(days=400))
     url = f"{LIST_URL}compare/?a={earlier.pk}&b={later.pk}"
     html = _page(client, analyst, url)
