@@ -8,6 +8,7 @@ permissions, so every test logs in one of the cast from conftest.py.
 import datetime as dt
 import re
 
+import factories
 import pytest
 from django.apps import apps
 from django.contrib import admin
@@ -24,7 +25,7 @@ from implementation.models import (
     Recommendation,
     SharedHistoryQuerySet,
 )
-from implementation.services import save_rating, set_rating
+from implementation.services import save_rating
 from measures.models import Instrument
 from states.models import MemberState, Region, RegionMembership, Workshop
 
@@ -249,7 +250,9 @@ def test_rating_list_query_count_does_not_grow_with_ratings(
     for state in ("jam", "tto", "ken", "fra"):
         for measure in ("marking", "records"):
             for kind in Rating.Kind:
-                set_rating(state=world[state], measure=world[measure], kind=kind, by=analyst, reason="Load", at=at)
+                factories.rating(
+                    state=world[state], measure=world[measure], kind=kind, by=analyst, at=at, reason="Load",
+                )  # fmt: skip
     with django_assert_num_queries(RATING_LIST_QUERIES):
         response = client.get(admin_url("implementation_rating_changelist"))
     assert len(response.context["cl"].result_list) == 16
@@ -269,8 +272,8 @@ def test_member_state_page_lists_ratings_without_a_query_per_rating(
 
     with CaptureQueriesContext(connection) as few:
         client.get(url)
-    set_rating(state=world["jam"], measure=world["records"], kind=ASSESSED, by=analyst, reason="Load")
-    set_rating(state=world["jam"], measure=world["records"], kind=SELF, by=analyst, reason="Load")
+    factories.rating(state=world["jam"], measure=world["records"], by=analyst, reason="Load")
+    factories.rating(state=world["jam"], measure=world["records"], kind=SELF, by=analyst, reason="Load")
     with django_assert_max_num_queries(len(few)):
         response = client.get(url)
     assert "Open all 4 ratings of Jamaica" in response.content.decode()
@@ -987,9 +990,9 @@ def test_change_form_carries_the_latest_version(client, analyst, ratings):
 
 
 def test_rating_list_flags_ratings_whose_other_kind_differs(client, analyst, ratings, world):
-    set_rating(
-        state=world["jam"], measure=world["marking"], kind=SELF, by=analyst, reason="Self-report updated",
-        status=Rating.Status.IMPLEMENTED,
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF, status=Rating.Status.IMPLEMENTED, by=analyst,
+        reason="Self-report updated",
     )  # fmt: skip
     client.force_login(analyst)
     url = reverse("admin:implementation_rating_changelist")
@@ -997,9 +1000,8 @@ def test_rating_list_flags_ratings_whose_other_kind_differs(client, analyst, rat
     assert {(r.state.iso3, r.kind) for r in differing} == {("JAM", ASSESSED), ("JAM", SELF)}
     agreeing = client.get(url, {"differs": "no"}).context["cl"].result_list
     assert {r.state.iso3 for r in agreeing} == {"KEN"}
-    set_rating(
-        state=world["fra"], measure=world["marking"], kind=ASSESSED, by=analyst, reason="Desk review",
-        status=Rating.Status.PARTIALLY,
+    factories.rating(
+        state=world["fra"], measure=world["marking"], status=Rating.Status.PARTIALLY, by=analyst, reason="Desk review",
     )  # fmt: skip
     lone = client.get(url, {"differs": "missing"}).context["cl"].result_list
     assert [r.state.iso3 for r in lone] == ["FRA"]

@@ -28,7 +28,7 @@ from implementation.models import (
     Recommendation,
     Submission,
 )
-from implementation.services import confirm_rating, save_rating, set_rating
+from implementation.services import confirm_rating, save_rating
 from measures.models import Edition, Measure, Section
 from states.models import RegionMembership, Role
 
@@ -275,7 +275,7 @@ def test_a_rating_shows_its_values_by_natural_keys(ratings, focal_jam):
 
 def test_ratings_of_an_older_edition_are_left_out(older_edition, ratings, world, analyst):
     old = Measure.objects.get(edition=older_edition)
-    set_rating(state=world["jam"], measure=old, kind=ASSESSED, by=analyst, reason="2019", status=Status.IMPLEMENTED)
+    factories.rating(state=world["jam"], measure=old, status=Status.IMPLEMENTED, by=analyst, reason="2019")
     assert {row["measure"] for row in results(analyst, "/api/v1/ratings/")} == {"SALW-04"}
     assert all(row["status"] == "partially" for row in results(analyst, "/api/v1/ratings/"))
 
@@ -594,9 +594,9 @@ def busy(ratings, world, analyst, assessments, recommendations, focal_jam):
         for key in ("jam", "ken"):
             for kind in Rating.Kind:
                 for status, year in [(Status.NOT_IMPLEMENTED, 2023), (Status.PARTIALLY, 2024)]:
-                    set_rating(
-                        state=world[key], measure=measure, kind=kind, by=analyst, reason="Review", status=status,
-                        at=dt.datetime(year, 1, 1, tzinfo=dt.UTC),
+                    factories.rating(
+                        state=world[key], measure=measure, kind=kind, status=status, by=analyst,
+                        at=dt.datetime(year, 1, 1, tzinfo=dt.UTC), reason="Review",
                         assessment=assessments["shared"] if key == "jam" and kind == ASSESSED else None,
                     )  # fmt: skip
         recommendation = Recommendation.objects.create(state=world["jam"], text=f"Do {n}")

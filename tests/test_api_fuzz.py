@@ -10,6 +10,7 @@ test database, as an analyst and as a focal point, each with a token.
 
 import datetime as dt
 
+import factories
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -26,7 +27,6 @@ from schemathesis.specs.openapi.checks import (
 
 from implementation import workflow
 from implementation.models import Assessment, Confidentiality, Rating, Recommendation
-from implementation.services import set_rating
 from measures.models import Edition, Measure, Section
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -68,15 +68,15 @@ def demo_like(world, analyst, focal_jam, focal_ken, coordinator):
         for key in ("jam", "tto", "ken"):
             for measure in ("marking", "records"):
                 for kind in Rating.Kind:
-                    set_rating(
-                        state=world[key], measure=world[measure], kind=kind, by=analyst, reason=f"Review {year}",
-                        at=dt.datetime(year, 6, 1, tzinfo=dt.UTC), status=status,
+                    factories.rating(
+                        state=world[key], measure=world[measure], kind=kind, status=status, by=analyst,
+                        at=dt.datetime(year, 6, 1, tzinfo=dt.UTC), reason=f"Review {year}",
                         explanation="=HYPERLINK(\"http://x\") — Décret n° 12", source_document="Firearms Act",
                         assessment=shared if key == "jam" and kind == Rating.Kind.ASSESSED else None,
                     )  # fmt: skip
-    set_rating(
-        state=world["ken"], measure=world["records"], kind=Rating.Kind.SELF_REPORTED, by=analyst, reason="No registry",
-        status=Rating.Status.NOT_APPLICABLE, justification="No civilian holdings",
+    factories.rating(
+        state=world["ken"], measure=world["records"], kind=Rating.Kind.SELF_REPORTED,
+        status=Rating.Status.NOT_APPLICABLE, by=analyst, reason="No registry", justification="No civilian holdings",
     )  # fmt: skip
     recommendation = Recommendation.objects.create(state=world["jam"], text="DEMO — Mark on import", assessment=shared)
     recommendation.measures.set([world["marking"], world["records"]])

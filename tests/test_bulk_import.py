@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 
+import factories
 import openpyxl
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -17,7 +18,6 @@ from django.urls import reverse
 
 from implementation import spreadsheets
 from implementation.models import Rating, StagedUpload, Submission
-from implementation.services import set_rating
 from measures.models import Measure
 from states.models import Role
 
@@ -208,9 +208,7 @@ def test_bad_import_is_refused_and_changes_nothing(client, analyst, ratings, row
 def test_a_rating_changed_after_the_preview_refuses_the_whole_import(client, analyst, ratings, world):
     client.force_login(analyst)
     url = stage(client, csv_file(FILE_ROWS))
-    set_rating(
-        state=world["jam"], measure=world["marking"], kind=ASSESSED, by=analyst, reason="Visit", status="implemented"
-    )
+    factories.rating(state=world["jam"], measure=world["marking"], status="implemented", by=analyst, reason="Visit")
     before = counts()
     response = client.post(url)
     assert response.status_code == 409
@@ -225,9 +223,7 @@ def test_a_rating_changed_after_the_preview_refuses_the_whole_import(client, ana
 def test_a_rating_created_after_the_preview_refuses_the_whole_import(client, analyst, ratings, world):
     client.force_login(analyst)
     url = stage(client, csv_file(FILE_ROWS))
-    set_rating(
-        state=world["tto"], measure=world["records"], kind=ASSESSED, by=analyst, reason="Visit", status="largely"
-    )
+    factories.rating(state=world["tto"], measure=world["records"], status="largely", by=analyst, reason="Visit")
     before = counts()
     response = client.post(url)
     assert response.status_code == 409

@@ -11,12 +11,12 @@ the filters. An analyst, who reads Kenya, must see the difference.
 import datetime as dt
 import itertools
 
+import factories
 import pytest
 from django.db import transaction
 from pages import comparable
 
 from implementation.models import AssistanceNeed, Rating
-from implementation.services import set_rating
 from measures.models import Measure
 from states.models import MemberState, RegionMembership
 
@@ -63,15 +63,14 @@ def east_africa(world, analyst):
         domain=Measure.Domain.SALW, phase=Measure.Phase.DOWNSTREAM, legislative=True, position=2,
     )  # fmt: skip
     for measure, status in [("marking", Status.IMPLEMENTED), ("records", Status.PARTIALLY)]:
-        set_rating(
-            state=tza, measure=world[measure], kind="assessed", by=analyst, reason="review", at=at(2020, 9),
-            status=status, explanation="T1",
+        factories.rating(
+            state=tza, measure=world[measure], status=status, by=analyst, at=at(2020, 9), reason="review",
+            explanation="T1",
         )  # fmt: skip
     # Jamaica and Trinidad and Tobago, which the readers see, and the needs, which are not swapped.
     for key, status in [("jam", Status.PARTIALLY), ("tto", Status.LARGELY)]:
-        set_rating(
-            state=world[key], measure=world["marking"], kind="assessed", by=analyst, reason="review",
-            at=at(2023, 3), status=status,
+        factories.rating(
+            state=world[key], measure=world["marking"], status=status, by=analyst, at=at(2023, 3), reason="review",
         )  # fmt: skip
     for state in (world["ken"], uga, tza):
         AssistanceNeed.objects.create(state=state, kind="training", description="Training")
@@ -82,9 +81,9 @@ def east_africa(world, analyst):
 def rate(world, analyst, state, history):
     for measure, kind, changes in history:
         for moment, status, explanation in changes:
-            set_rating(
-                state=state, measure=world[measure], kind=kind, by=analyst, reason=f"Change {explanation}",
-                at=moment, status=status, explanation=f"Explanation {explanation}",
+            factories.rating(
+                state=state, measure=world[measure], kind=kind, status=status, by=analyst, at=moment,
+                reason=f"Change {explanation}", explanation=f"Explanation {explanation}",
                 source_document=f"Source {explanation}",
             )  # fmt: skip
 

@@ -8,6 +8,7 @@ Kenya, both kinds "partially implemented".
 import datetime as dt
 import re
 
+import factories
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
@@ -15,7 +16,7 @@ from django.urls import reverse
 
 from implementation import workflow
 from implementation.models import Rating, Submission
-from implementation.services import save_rating, set_rating
+from implementation.services import save_rating
 from measures.models import Measure
 from states.models import Role
 
@@ -154,9 +155,9 @@ def test_detail_address_shows_the_same_page(client, focal_jam, ratings):
 
 
 def test_a_self_report_that_differs_from_cted_is_flagged(client, focal_jam, analyst, ratings, world):
-    set_rating(
-        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, by=analyst, reason="Test",
-        status=Status.IMPLEMENTED, explanation="Fully in place.",
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.IMPLEMENTED, by=analyst,
+        explanation="Fully in place.",
     )  # fmt: skip
     row = _row(_page(client, focal_jam), "SALW-04")
     assert "Differs from CTED" in row
@@ -431,9 +432,9 @@ def _many_measures(world, analyst, focal_jam, count=30):
             domain=Measure.Domain.SALW, phase=Measure.Phase.UPSTREAM, legislative=True, position=number + 2,
         )  # fmt: skip
         for kind in Rating.Kind:
-            set_rating(
-                state=world["jam"], measure=measure, kind=kind, by=analyst, reason="Load", at=at,
-                status=Status.PARTIALLY if kind == ASSESSED else Status.LARGELY,
+            factories.rating(
+                state=world["jam"], measure=measure, kind=kind,
+                status=Status.PARTIALLY if kind == ASSESSED else Status.LARGELY, by=analyst, at=at, reason="Load",
             )  # fmt: skip
         submission = workflow.submit(
             state=world["jam"], measure=measure, by=focal_jam, status=Status.IMPLEMENTED, at=at, explanation="x"

@@ -7,12 +7,12 @@ and what accepting and returning do to submissions and ratings. Ratings in the
 import datetime as dt
 import re
 
+import factories
 import pytest
 from django.contrib.auth import get_user_model
 
 from implementation import workflow
 from implementation.models import Rating, Submission
-from implementation.services import set_rating
 from implementation.workflow import stored_moment
 from measures.models import Measure
 from states.models import MemberState, Region, RegionMembership, Role
@@ -149,9 +149,9 @@ def test_empty_queue_says_so(client, analyst, world):
 
 
 def test_a_submission_whose_self_report_changed_since_is_flagged(client, analyst, pending, world):
-    set_rating(
-        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, by=analyst, reason="Desk update",
-        status=Status.NOT_IMPLEMENTED,
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.NOT_IMPLEMENTED, by=analyst,
+        reason="Desk update",
     )  # fmt: skip
     assert "The self-report changed after this was sent" in _item(_page(client, analyst), pending)
 
@@ -209,9 +209,9 @@ def test_accepting_twice_is_a_clear_error(client, analyst, pending, world):
 
 
 def test_accept_refused_when_the_self_report_changed_since(client, analyst, pending, world):
-    set_rating(
-        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, by=analyst, reason="Desk update",
-        status=Status.NOT_IMPLEMENTED,
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.NOT_IMPLEMENTED, by=analyst,
+        reason="Desk update",
     )  # fmt: skip
     client.force_login(analyst)
     response = client.post(f"/review/{pending.pk}/accept/", {"region": "caribbean"})
@@ -285,7 +285,7 @@ def crowded_queue(world, analyst, ratings):
         Role.objects.create(user=focal, kind=Role.Kind.FOCAL_POINT, state=state)
         for measure in Measure.objects.all():
             for kind in Rating.Kind:
-                set_rating(state=state, measure=measure, kind=kind, by=analyst, reason="Load", at=at)
+                factories.rating(state=state, measure=measure, kind=kind, by=analyst, at=at, reason="Load")
             workflow.submit(state=state, measure=measure, by=focal, status=Status.LARGELY, at=at, explanation="x")
 
 

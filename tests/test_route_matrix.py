@@ -11,6 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from urllib.parse import parse_qs, urlsplit
 
+import factories
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth.models import Group
@@ -32,7 +33,6 @@ from implementation.models import (
     StagedUpload,
     Submission,
 )
-from implementation.services import set_rating
 from measures.models import Instrument
 from states.models import Role, Workshop
 
@@ -80,16 +80,10 @@ def objects(world, cast):
     for key in ("jam", "ken"):
         marker = f"{key.upper()}-DETAIL"
         for kind in Rating.Kind:
-            rating = set_rating(
-                state=world[key],
-                measure=world["marking"],
-                kind=kind,
-                by=analyst,
-                reason=f"Initial rating {marker}",
-                at=at,
-                status=Rating.Status.PARTIALLY,
-                explanation=f"Marking law adopted {marker}",
-            )
+            rating = factories.rating(
+                state=world[key], measure=world["marking"], kind=kind, status=Rating.Status.PARTIALLY, by=analyst,
+                at=at, reason=f"Initial rating {marker}", explanation=f"Marking law adopted {marker}",
+            )  # fmt: skip
         made[f"rating_{key}"] = rating
         made[f"rating_history_{key}"] = rating.history.get()
         shared = Assessment.objects.create(

@@ -12,7 +12,6 @@ import pytest
 
 from implementation import workflow
 from implementation.models import Assessment, Confidentiality, Rating, Snapshot, SnapshotEntry
-from implementation.services import set_rating
 from measures.models import Measure
 
 Status = Rating.Status
@@ -278,7 +277,7 @@ def _many_measures(world, analyst, count=30):
             domain=Measure.Domain.SALW, phase=Measure.Phase.UPSTREAM, legislative=True, position=number + 2,
         )  # fmt: skip
         for kind in Rating.Kind:
-            set_rating(state=world["jam"], measure=measure, kind=kind, by=analyst, reason="Load", at=AT)
+            factories.rating(state=world["jam"], measure=measure, kind=kind, by=analyst, at=AT, reason="Load")
 
 
 # 1. session, 2. user, 3. the user's roles, 4. the State, 5. the State's assessments,

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import zipfile
 
+import factories
 import openpyxl
 import pytest
 from django.contrib.messages import get_messages
@@ -18,7 +19,6 @@ from django.urls import reverse
 
 from implementation import workflow
 from implementation.models import Rating, StagedUpload, Submission
-from implementation.services import set_rating
 from implementation.spreadsheets import COLUMNS
 from measures.models import Measure
 from states.models import Role
@@ -564,9 +564,9 @@ def test_a_submission_made_after_the_preview_refuses_the_whole_file(client, foca
 def test_a_self_report_accepted_after_the_preview_refuses_the_whole_file(client, focal_jam, analyst, ratings, world):
     client.force_login(focal_jam)
     url = upload(client, csv_upload([row(code="SALW-06", status="Implemented"), row()]))["Location"]
-    set_rating(
-        state=world["jam"], measure=world["marking"], kind=SELF, by=analyst, reason="Corrected", status="implemented"
-    )
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF, status="implemented", by=analyst, reason="Corrected",
+    )  # fmt: skip
     before = counts()
     response = client.post(url)
     assert response.status_code == 409

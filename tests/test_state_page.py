@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import re
 
+import factories
 import pytest
 from django.conf import settings
 from django.utils import timezone
@@ -25,13 +26,14 @@ from implementation.models import (
     Rating,
     Recommendation,
 )
-from implementation.services import set_rating
 from measures.models import Measure, Section
 
 Status = Rating.Status
 ASSESSED = Rating.Kind.ASSESSED
 SELF_REPORTED = Rating.Kind.SELF_REPORTED
 AT = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+# A rating explained and sourced, unless a test is about what the profile shows without them.
+SOURCED = {"explanation": "Test rating.", "source_document": "Test source"}
 
 
 def _get(client, user, path="/states/JAM/", **params):
@@ -62,14 +64,6 @@ def _csv_rows(response):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-
-
-def _rate(world, key, measure, kind, status, *, at, by, reason="Test", **values):
-    values.setdefault("explanation", "Test rating.")
-    values.setdefault("source_document", "Test source")
-    return set_rating(
-        state=world[key], measure=world[measure], kind=kind, by=by, reason=reason, at=at, status=status, **values
-    )
 
 
 @pytest.fixture
@@ -148,7 +142,10 @@ def test_a_cted_only_assessment_is_never_named(client, world, analyst, who, requ
         conducted_on=dt.date(2024, 3, 14),
         confidentiality=Confidentiality.CTED_ONLY,
     )
-    _rate(world, "jam", "marking", ASSESSED, Status.PARTIALLY, at=AT, by=analyst, assessment=visit)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.PARTIALLY, by=analyst, at=AT, **SOURCED,
+        assessment=visit,
+    )  # fmt: skip
     html = _page(client, request.getfixturevalue(who))
     # Neither the kind of assessment nor its date: the profile is what the State may be handed.
     assert "country visit" not in html.lower()
@@ -163,7 +160,10 @@ def test_a_shared_assessment_is_named_beside_the_rating_it_set(client, world, an
         conducted_on=dt.date(2024, 3, 14),
         confidentiality=Confidentiality.SHARED,
     )
-    _rate(world, "jam", "marking", ASSESSED, Status.PARTIALLY, at=AT, by=analyst, assessment=review)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.PARTIALLY, by=analyst, at=AT, **SOURCED,
+        assessment=review,
+    )  # fmt: skip
     assert "From the desk review of 14 Mar 2024" in _row(_page(client, focal_jam), "SALW-04")
 
 
@@ -171,15 +171,15 @@ def test_a_shared_assessment_is_named_beside_the_rating_it_set(client, world, an
 
 
 def test_each_rating_shows_status_explanation_and_source(client, world, analyst, focal_jam):
-    _rate(
-        world, "jam", "marking", ASSESSED, Status.LARGELY, at=AT, by=analyst,
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.LARGELY, by=analyst, at=AT,
         explanation="Marking at manufacture in force.", source_document="Firearms Act 2022",
         source_reference="s. 12(3)", source_url="https://laws.example.org/firearms-act",
         source_date=dt.date(2022, 6, 1),
     )  # fmt: skip
-    _rate(
-        world, "jam", "marking", SELF_REPORTED, Status.NOT_APPLICABLE, at=AT, by=analyst,
-        justification="No firearms manufacturer in the country.", explanation="",
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.NOT_APPLICABLE, by=analyst,
+        at=AT, explanation="", source_document="Test source", justification="No firearms manufacturer in the country.",
     )  # fmt: skip
     row = _row(_page(client, focal_jam), "SALW-04")
     assert "Unique marking at manufacture and on import" in row
@@ -200,10 +200,10 @@ def test_text_typed_into_a_rating_is_escaped_and_dates_are_in_the_sites_time_zon
     client, world, analyst, focal_jam, settings
 ):
     settings.TIME_ZONE = "America/Jamaica"  # UTC-5: 1 May 2024 at 02:00 UTC is still 30 April there
-    _rate(
-        world, "jam", "marking", ASSESSED, Status.PARTIALLY, at=dt.datetime(2024, 5, 1, 2, tzinfo=dt.UTC),
-        by=analyst, explanation="<script>alert(1)</script> & more", source_document='Act "No. 5" <2020>',
-        source_url='https://example.org/?a=1&b="2"',
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.PARTIALLY, by=analyst,
+        at=dt.datetime(2024, 5, 1, 2, tzinfo=dt.UTC), explanation="<script>alert(1)</script> & more",
+        source_document='Act "No. 5" <2020>', source_url='https://example.org/?a=1&b="2"',
     )  # fmt: skip
     row = _row(_page(client, focal_jam), "SALW-04")
     assert "<script>" not in row
@@ -226,7 +226,10 @@ def test_measures_are_grouped_by_section(client, ratings, focal_jam):
 def test_a_differing_self_report_is_flagged(client, ratings, world, analyst, focal_jam):
     html = _page(client, focal_jam)
     assert "Self-report differs" not in html
-    _rate(world, "jam", "marking", SELF_REPORTED, Status.LARGELY, at=AT, by=analyst)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.LARGELY, by=analyst, at=AT,
+        **SOURCED,
+    )  # fmt: skip
     html = _page(client, focal_jam)
     assert "Self-report differs" in _row(html, "SALW-04")
     assert re.search(r"<dt>Self-reports that differ</dt><dd>1</dd>", html)
@@ -234,8 +237,14 @@ def test_a_differing_self_report_is_flagged(client, ratings, world, analyst, foc
 
 def test_a_rating_unconfirmed_for_a_year_is_flagged(client, world, analyst, focal_jam):
     now = timezone.now()
-    _rate(world, "jam", "marking", ASSESSED, Status.PARTIALLY, at=now - dt.timedelta(days=30), by=analyst)
-    _rate(world, "jam", "records", ASSESSED, Status.PARTIALLY, at=now - dt.timedelta(days=400), by=analyst)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.PARTIALLY, by=analyst,
+        at=now - dt.timedelta(days=30), **SOURCED,
+    )  # fmt: skip
+    factories.rating(
+        state=world["jam"], measure=world["records"], status=Status.PARTIALLY, by=analyst,
+        at=now - dt.timedelta(days=400), **SOURCED,
+    )  # fmt: skip
     html = _page(client, focal_jam)
     assert "Not confirmed in 12 months" not in _row(html, "SALW-04")
     assert "Not confirmed in 12 months" in _row(html, "SALW-06")
@@ -244,7 +253,9 @@ def test_a_rating_unconfirmed_for_a_year_is_flagged(client, world, analyst, foca
 
 
 def test_summary_shows_the_assessed_tally(client, ratings, world, analyst, focal_jam):
-    _rate(world, "jam", "records", ASSESSED, Status.IMPLEMENTED, at=AT, by=analyst)
+    factories.rating(
+        state=world["jam"], measure=world["records"], status=Status.IMPLEMENTED, by=analyst, at=AT, **SOURCED,
+    )  # fmt: skip
     html = _page(client, focal_jam)
     assert 'aria-label="CTED assessment by status: Implemented 1, Partially implemented 1"' in html
     assert "<dd>2.0 <span" in html  # mean score of 3 and 1
@@ -260,8 +271,10 @@ def test_page_links_to_the_regions_the_state_belongs_to(client, ratings, focal_j
 
 
 def test_timeline_shows_each_change_from_and_to_with_its_reason(client, ratings, world, analyst, focal_jam):
-    _rate(world, "jam", "marking", ASSESSED, Status.LARGELY, at=AT + dt.timedelta(days=30), by=analyst,
-          reason="Marking regulation adopted")  # fmt: skip
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.LARGELY, by=analyst, at=AT + dt.timedelta(days=30),
+        reason="Marking regulation adopted", **SOURCED,
+    )  # fmt: skip
     timeline = _timeline(_page(client, focal_jam))
     first = timeline.split("<tr>")[2]  # after the header row: the newest change
     assert "Marking regulation adopted" in first
@@ -276,7 +289,10 @@ def test_timeline_shows_each_change_from_and_to_with_its_reason(client, ratings,
 def test_timeline_is_capped_and_says_so(client, ratings, world, analyst, focal_jam, monkeypatch):
     monkeypatch.setattr(dashboards, "TIMELINE_LENGTH", 3)
     for day, status in enumerate([Status.LARGELY, Status.PARTIALLY, Status.LARGELY], start=1):
-        _rate(world, "jam", "marking", ASSESSED, status, at=AT + dt.timedelta(days=day), by=analyst)
+        factories.rating(
+            state=world["jam"], measure=world["marking"], status=status, by=analyst, at=AT + dt.timedelta(days=day),
+            **SOURCED,
+        )  # fmt: skip
     html = _page(client, focal_jam)
     assert "The latest 3 changes" in html
     assert _timeline(html).count("<tr>") == 1 + 3
@@ -289,7 +305,10 @@ def test_timeline_is_capped_and_says_so(client, ratings, world, analyst, focal_j
 def test_full_timeline_export_has_more_rows_than_the_page(client, ratings, world, analyst, focal_jam):
     for day in range(1, dashboards.TIMELINE_LENGTH + 5):
         status = Status.LARGELY if day % 2 else Status.PARTIALLY
-        _rate(world, "jam", "marking", ASSESSED, status, at=AT + dt.timedelta(days=day), by=analyst)
+        factories.rating(
+            state=world["jam"], measure=world["marking"], status=status, by=analyst, at=AT + dt.timedelta(days=day),
+            **SOURCED,
+        )  # fmt: skip
     html = _page(client, focal_jam)
     shown = _timeline(html).count("<tr>") - 1
     assert shown == dashboards.TIMELINE_LENGTH
@@ -315,8 +334,10 @@ def test_a_short_timeline_says_it_is_complete(client, ratings, focal_jam):
 
 
 def test_as_of_shows_the_ratings_as_they_stood_then(client, ratings, world, analyst, focal_jam):
-    _rate(world, "jam", "marking", ASSESSED, Status.IMPLEMENTED, at=dt.datetime(2025, 6, 1, tzinfo=dt.UTC),
-          by=analyst, reason="Registry in use")  # fmt: skip
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst,
+        at=dt.datetime(2025, 6, 1, tzinfo=dt.UTC), reason="Registry in use", **SOURCED,
+    )  # fmt: skip
     now = _page(client, focal_jam)
     assert "Implemented" in _row(now, "SALW-04")
     then = _page(client, focal_jam, as_of="2024-12-31")
@@ -355,8 +376,9 @@ def test_filters_narrow_the_measures_and_the_timeline(client, ratings, world, an
         edition=world["edition"], section=other, code="UAS-01", title="Drone registration",
         domain=Measure.Domain.UAS, phase=Measure.Phase.UPSTREAM, legislative=True,
     )  # fmt: skip
-    set_rating(state=world["jam"], measure=drones, kind=ASSESSED, by=analyst, reason="Drone law", at=AT,
-               status=Status.NOT_IMPLEMENTED)  # fmt: skip
+    factories.rating(
+        state=world["jam"], measure=drones, status=Status.NOT_IMPLEMENTED, by=analyst, at=AT, reason="Drone law",
+    )  # fmt: skip
     html = _page(client, focal_jam, domain=Measure.Domain.UAS)
     assert 'id="measure-UAS-01"' in html
     assert 'id="measure-SALW-04"' not in html
@@ -469,7 +491,10 @@ def test_each_table_downloads_as_csv(client, follow_up, focal_jam, name, header)
 
 
 def test_ratings_download_pairs_both_ratings(client, ratings, world, analyst, focal_jam):
-    _rate(world, "jam", "marking", SELF_REPORTED, Status.LARGELY, at=AT, by=analyst)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.LARGELY, by=analyst, at=AT,
+        **SOURCED,
+    )  # fmt: skip
     rows = {row["Measure"]: row for row in _csv_rows(_get(client, focal_jam, export="ratings", format="csv"))}
     assert rows["SALW-04"]["CTED assessment status"] == "Partially implemented"
     assert rows["SALW-04"]["Self-report status"] == "Largely implemented"
@@ -506,9 +531,9 @@ def busy(world, ratings, follow_up, analyst):
         )  # fmt: skip
         for step, status in enumerate([Status.NOT_IMPLEMENTED, Status.PARTIALLY, Status.LARGELY, Status.PARTIALLY]):
             for kind in Rating.Kind:
-                set_rating(
-                    state=world["jam"], measure=measure, kind=kind, by=analyst, reason=f"Step {step}",
-                    at=AT + dt.timedelta(days=30 * step + n), status=status,
+                factories.rating(
+                    state=world["jam"], measure=measure, kind=kind, status=status, by=analyst,
+                    at=AT + dt.timedelta(days=30 * step + n), reason=f"Step {step}",
                     assessment=review if kind == ASSESSED else None,
                 )  # fmt: skip
         item = Recommendation.objects.create(state=world["jam"], text=f"Recommendation {n}")
