@@ -12,7 +12,6 @@ from states.models import MemberState, RegionMembership, Role
 
 
 def member_state(*, iso3, iso2, m49, name, region=None, m49_region="Test", m49_subregion="Test"):
-    """A Member State, a member of ``region`` when one is given."""
     state = MemberState.objects.create(
         iso3=iso3, iso2=iso2, m49=m49, name=name, m49_region=m49_region, m49_subregion=m49_subregion
     )
@@ -35,8 +34,11 @@ def rating(*, state, measure, by, kind=Rating.Kind.ASSESSED, reason="Test", at=N
 
 
 def saved_rating(rating, *, by, reason, at=None):
-    """``rating``, changed in memory by the test, saved by ``by`` with its history row."""
     return services.save_rating(rating, by=by, reason=reason, at=at)
+
+
+def confirmed_rating(rating, *, by, at=None):
+    return services.confirm_rating(rating, by=by, at=at)
 
 
 def rating_without_history(**fields):

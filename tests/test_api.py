@@ -23,12 +23,10 @@ from implementation.filters import RatingFilterSet
 from implementation.models import (
     Assessment,
     Confidentiality,
-    ConfidentialNote,
     Rating,
     Recommendation,
     Submission,
 )
-from implementation.services import confirm_rating, save_rating
 from measures.models import Edition, Measure, Section
 from states.models import RegionMembership, Role
 
@@ -135,7 +133,7 @@ def test_the_api_root_lists_every_resource(analyst):
 
 
 def test_no_endpoint_serves_confidential_notes(ratings, world, analyst):
-    ConfidentialNote.objects.create(state=world["jam"], body="CTED-ONLY-NOTE-TEXT", author=analyst)
+    factories.note(state=world["jam"], body="CTED-ONLY-NOTE-TEXT", author=analyst)
     root = api(analyst).get("/api/v1/").json()
     assert not any("note" in name for name in root)
     for path in LISTS:
@@ -281,10 +279,10 @@ def test_ratings_of_an_older_edition_are_left_out(older_edition, ratings, world,
 
 
 def test_a_cted_only_assessment_is_named_to_analysts_alone(ratings, world, analyst, focal_jam, coordinator):
-    cted_only = Assessment.objects.create(state=world["jam"], kind="desk_review", conducted_on=dt.date(2024, 4, 1))
+    cted_only = factories.assessment(state=world["jam"], conducted_on=dt.date(2024, 4, 1))
     factories.rating(
-        state=world["jam"], measure=world["marking"], status=Status.LARGELY, by=analyst, at=AT, assessment=cted_only,
-    )  # fmt: skip
+        state=world["jam"], measure=world["marking"], status=Status.LARGELY, by=analyst, at=AT, assessment=cted_only
+    )
     rating_id = ratings["jam", ASSESSED].pk
     assert api(analyst).get(f"/api/v1/ratings/{rating_id}/").json()["assessment"] == cted_only.pk
     assert api(focal_jam).get(f"/api/v1/ratings/{rating_id}/").json()["assessment"] is None
@@ -350,7 +348,9 @@ def test_a_bad_filter_is_refused_naming_it(ratings, analyst, params, field):
 @pytest.fixture
 def confirmed_later(ratings, world, analyst):
     """Jamaica's self-report confirmed on 1 March 2025 at noon; Kenya's assessed rating changed on 2 March."""
-    confirm_rating(ratings["jam", SELF_REPORTED], by=analyst, at=dt.datetime(2025, 3, 1, 12, tzinfo=dt.UTC))
+    factories.confirmed_rating(
+        ratings["jam", SELF_REPORTED], by=analyst, at=dt.datetime(2025, 3, 1, 12, tzinfo=dt.UTC)
+    )
     factories.rating(
         state=world["ken"], measure=world["marking"], status=Status.LARGELY, by=analyst,
         at=dt.datetime(2025, 3, 2, tzinfo=dt.UTC),
@@ -404,7 +404,7 @@ def changes(ratings, world, analyst):
     """Jamaica's self-report and Kenya's assessment changed by the analyst in 2025."""
     rating = ratings["jam", SELF_REPORTED]
     rating.status = Status.LARGELY
-    save_rating(rating, by=analyst, reason="Regulation in force", at=dt.datetime(2025, 2, 1, tzinfo=dt.UTC))
+    factories.saved_rating(rating, by=analyst, reason="Regulation in force", at=dt.datetime(2025, 2, 1, tzinfo=dt.UTC))
     factories.rating(
         state=world["ken"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst,
         at=dt.datetime(2025, 3, 1, tzinfo=dt.UTC), reason="Visit",
@@ -457,16 +457,13 @@ def test_one_change_of_another_state_is_not_found(changes, focal_jam):
 
 @pytest.fixture
 def assessments(world):
-    shared = Assessment.objects.create(
+    shared = factories.assessment(
         state=world["jam"], kind="country_visit", conducted_on=dt.date(2024, 3, 1),
         confidentiality=Confidentiality.SHARED, summary="Visit to Kingston",
     )  # fmt: skip
-    cted_only = Assessment.objects.create(state=world["jam"], kind="desk_review", conducted_on=dt.date(2024, 6, 1))
-    kenya = Assessment.objects.create(
-        state=world["ken"],
-        kind="desk_review",
-        conducted_on=dt.date(2024, 7, 1),
-        confidentiality=Confidentiality.PUBLIC,
+    cted_only = factories.assessment(state=world["jam"], conducted_on=dt.date(2024, 6, 1))
+    kenya = factories.assessment(
+        state=world["ken"], conducted_on=dt.date(2024, 7, 1), confidentiality=Confidentiality.PUBLIC
     )
     return {"shared": shared, "cted_only": cted_only, "kenya": kenya}
 
@@ -493,12 +490,13 @@ def test_a_cted_only_assessment_is_not_found_by_a_focal_point(assessments, focal
 
 @pytest.fixture
 def recommendations(world, assessments):
-    both = Recommendation.objects.create(
-        state=world["jam"], text="Mark and record", assessment=assessments["cted_only"]
+    both = factories.recommendation(
+        state=world["jam"], text="Mark and record", measures=[world["marking"], world["records"]],
+        assessment=assessments["cted_only"],
+    )  # fmt: skip
+    kenya = factories.recommendation(
+        state=world["ken"], text="Record", measures=[world["records"]], status=Recommendation.Status.DONE
     )
-    both.measures.set([world["marking"], world["records"]])
-    kenya = Recommendation.objects.create(state=world["ken"], text="Record", status=Recommendation.Status.DONE)
-    kenya.measures.set([world["records"]])
     return {"both": both, "kenya": kenya}
 
 
@@ -599,9 +597,8 @@ def busy(ratings, world, analyst, assessments, recommendations, focal_jam):
                         at=dt.datetime(year, 1, 1, tzinfo=dt.UTC), reason="Review",
                         assessment=assessments["shared"] if key == "jam" and kind == ASSESSED else None,
                     )  # fmt: skip
-        recommendation = Recommendation.objects.create(state=world["jam"], text=f"Do {n}")
-        recommendation.measures.set([measure, world["marking"]])
-        workflow.submit(state=world["jam"], measure=measure, by=focal_jam, status=Status.LARGELY)
+        factories.recommendation(state=world["jam"], text=f"Do {n}", measures=[measure, world["marking"]])
+        factories.submission(state=world["jam"], measure=measure, by=focal_jam, status=Status.LARGELY)
     Assessment.objects.bulk_create(
         Assessment(state=world["ken"], kind="desk_review", conducted_on=dt.date(2020, 1, n + 1)) for n in range(12)
     )
@@ -627,7 +624,7 @@ LIST_QUERIES = {
 def test_query_count_is_fixed_on_small_data(
     ratings, world, assessments, recommendations, focal_jam, analyst, path, django_assert_num_queries
 ):
-    workflow.submit(state=world["jam"], measure=world["marking"], by=focal_jam, status=Status.LARGELY)
+    factories.submission(state=world["jam"], measure=world["marking"], by=focal_jam, status=Status.LARGELY)
     client = api(analyst)
     with django_assert_num_queries(LIST_QUERIES[path]):
         assert client.get(path).status_code == 200
@@ -813,8 +810,7 @@ def test_a_measure_code_names_the_current_editions_measure(older_edition, rating
 
 
 def test_someone_elses_pending_submission_is_a_conflict(ratings, world, focal_jam):
-    alternate = type(focal_jam).objects.create_user("alt", password="not-used", is_staff=True)
-    Role.objects.create(user=alternate, kind=Role.Kind.FOCAL_POINT, state=world["jam"], is_alternate=True)
+    alternate = factories.user(username="alt", role=Role.Kind.FOCAL_POINT, state=world["jam"], is_alternate=True)
     first = submit(alternate, status="implemented")
     assert first.status_code == 201
     response = submit(focal_jam, status="largely")
@@ -833,7 +829,7 @@ def kenyan_submission(ratings, world, focal_ken, analyst):
     """A factory: Kenya's submission on SALW-04, left pending, accepted or returned."""
 
     def make(outcome):
-        submission = workflow.submit(state=world["ken"], measure=world["marking"], by=focal_ken, status="largely")
+        submission = factories.submission(state=world["ken"], measure=world["marking"], by=focal_ken, status="largely")
         if outcome == Submission.Review.ACCEPTED:
             workflow.accept(submission, by=analyst)
         elif outcome == Submission.Review.RETURNED:
@@ -868,16 +864,16 @@ def test_replacing_another_states_submission_answers_as_for_one_that_does_not_ex
                                              ("focal_ken", {"KEN"}), ("focal_jam", {"JAM"})])  # fmt: skip
 def test_submissions_are_listed_to_those_who_may_read_the_state(request, ratings, world, focal_jam, focal_ken,
                                                                  who, states):  # fmt: skip
-    workflow.submit(state=world["jam"], measure=world["marking"], by=focal_jam, status=Status.LARGELY)
-    workflow.submit(state=world["ken"], measure=world["marking"], by=focal_ken, status=Status.IMPLEMENTED)
+    factories.submission(state=world["jam"], measure=world["marking"], by=focal_jam, status=Status.LARGELY)
+    factories.submission(state=world["ken"], measure=world["marking"], by=focal_ken, status=Status.IMPLEMENTED)
     rows = results(request.getfixturevalue(who), "/api/v1/submissions/")
     assert {row["state"] for row in rows} == states
 
 
 def test_submissions_filter_by_review(ratings, world, focal_jam, analyst):
-    pending = workflow.submit(state=world["jam"], measure=world["marking"], by=focal_jam, status=Status.LARGELY)
+    pending = factories.submission(state=world["jam"], measure=world["marking"], by=focal_jam, status=Status.LARGELY)
     workflow.return_submission(pending, by=analyst, note="Cite the regulation")
-    workflow.submit(state=world["jam"], measure=world["records"], by=focal_jam, status=Status.PARTIALLY)
+    factories.submission(state=world["jam"], measure=world["records"], by=focal_jam, status=Status.PARTIALLY)
     returned = results(focal_jam, "/api/v1/submissions/", review="returned")
     assert [(row["measure"], row["review_note"], row["reviewed_by"]) for row in returned] == [
         ("SALW-04", "Cite the regulation", "ana")

@@ -62,7 +62,7 @@ def test_a_dump_restores_into_an_empty_database_with_every_rating_and_history_ro
     ratings, analyst, focal_jam, world, tmp_path, empty_database
 ):
     factories.rating(state=world["jam"], measure=world["marking"], status="largely", by=analyst, reason="Desk review")
-    workflow.submit(state=world["jam"], measure=world["records"], by=focal_jam, status="partially")
+    factories.submission(state=world["jam"], measure=world["records"], by=focal_jam, status="partially")
     workflow.freeze(state=world["jam"], label="2026 review", by=analyst)
     source = url(connection.settings_dict["NAME"])
     dump = tmp_path / "tracker.dump"

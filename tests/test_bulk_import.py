@@ -116,9 +116,8 @@ def test_import_previews_then_sets_assessed_ratings_with_history(client, analyst
     assert Rating.objects.get(pk=ratings["jam", Rating.Kind.SELF_REPORTED].pk).status == "partially"
 
 
-def test_a_change_that_keeps_the_status_keeps_who_set_it(client, analyst, ratings, world, django_user_model):
-    colleague = django_user_model.objects.create_user("ana2", is_staff=True)
-    Role.objects.create(user=colleague, kind=Role.Kind.ANALYST)
+def test_a_change_that_keeps_the_status_keeps_who_set_it(client, analyst, ratings, world):
+    colleague = factories.user(username="ana2", role=Role.Kind.ANALYST, password=None)
     client.force_login(analyst)
     rows = [line("JAM", "SALW-04", "Partially implemented", "Checked at the 2025 workshop.")]
     file = csv_file(rows, header=HEADER[:4])

@@ -166,8 +166,8 @@ def test_pages_written_in_python_come_out_in_each_readers_language(client, analy
 
 def test_numbers_and_dates_follow_the_readers_language(client, analyst, ratings, world):
     factories.rating(
-        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst, at=AT_2025, reason="test",
-    )  # fmt: skip
+        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst, at=AT_2025, reason="test"
+    )
     overview = html(client, analyst, "/?as_of=2024-06-01", "fr")
     region = html(client, analyst, "/regions/caribbean/", "fr")
     state = html(client, analyst, "/states/JAM/", "fr")
@@ -185,8 +185,8 @@ def test_numbers_and_dates_follow_the_readers_language(client, analyst, ratings,
 def test_the_trend_charts_coordinates_stay_numbers_in_every_language(client, analyst, ratings, world, language):
     # A decimal comma ("230,5") would be read by SVG as two numbers, and the chart fall apart.
     factories.rating(
-        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst, at=AT_2025, reason="test",
-    )  # fmt: skip
+        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst, at=AT_2025, reason="test"
+    )
     chart = trend_chart(html(client, analyst, "/regions/caribbean/", language))
     values = re.findall(r'\s(?:x|y|x1|x2|y1|y2|cx|cy|r)="([^"]*)"', chart)
     assert len(values) > 20
@@ -220,8 +220,8 @@ def _first_rects(page, count):
 def test_in_arabic_bars_grow_from_the_right(client, analyst, ratings, world):
     # The Caribbean: Jamaica partially implemented, Trinidad and Tobago implemented; best first.
     factories.rating(
-        state=world["tto"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst, at=AT_2024, reason="test",
-    )  # fmt: skip
+        state=world["tto"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst, at=AT_2024, reason="test"
+    )
     english = _first_rects(html(client, analyst, "/regions/caribbean/", "en"), 2)
     arabic = _first_rects(html(client, analyst, "/regions/caribbean/", "ar"), 2)
     partially = Status.PARTIALLY.colour
@@ -234,8 +234,8 @@ def test_in_arabic_bars_grow_from_the_right(client, analyst, ratings, world):
 
 def test_in_arabic_a_changes_arrow_points_the_way_the_line_reads(client, analyst, ratings, world):
     factories.rating(
-        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst, at=AT_2025, reason="test",
-    )  # fmt: skip
+        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst, at=AT_2025, reason="test"
+    )
     assert '<span aria-label="to">→</span>' in html(client, analyst, "/states/JAM/", "en")
     arabic = html(client, analyst, "/states/JAM/", "ar")
     assert ">←</span>" in arabic and ">→</span>" not in arabic
@@ -265,8 +265,8 @@ def _csv(response):
 
 def test_downloads_have_headers_in_the_readers_language_and_keep_iso_dates(client, analyst, ratings, world, french):
     factories.rating(
-        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst, at=AT_2025, reason="test",
-    )  # fmt: skip
+        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst, at=AT_2025, reason="test"
+    )
     states = _csv(get(client, analyst, "/?export=states&format=csv&domain=salw", "fr"))
     assert states[0][:2] == ["État membre", "ISO3"]
     assert states[1][:2] == ["Jamaica", "JAM"]

@@ -16,9 +16,8 @@ import pytest
 from django.db import transaction
 from pages import comparable
 
-from implementation.models import AssistanceNeed, Rating
+from implementation.models import Rating
 from measures.models import Measure
-from states.models import MemberState, RegionMembership
 
 Status = Rating.Status
 
@@ -50,14 +49,9 @@ REGION_TABLES = ["heatmap", "states", "domains", "sections", "least", "trend", "
 @pytest.fixture
 def east_africa(world, analyst):
     """Kenya, Uganda and Tanzania in East Africa; Tanzania rated on two measures, the third rated by two States."""
-    uga = MemberState.objects.create(
-        iso3="UGA", iso2="UG", m49="800", name="Uganda", m49_region="Africa", m49_subregion="Eastern Africa"
-    )
-    tza = MemberState.objects.create(
-        iso3="TZA", iso2="TZ", m49="834", name="Tanzania", m49_region="Africa", m49_subregion="Eastern Africa"
-    )
-    for state in (uga, tza):
-        RegionMembership.objects.create(region=world["east_africa"], state=state)
+    africa = dict(region=world["east_africa"], m49_region="Africa", m49_subregion="Eastern Africa")
+    uga = factories.member_state(iso3="UGA", iso2="UG", m49="800", name="Uganda", **africa)
+    tza = factories.member_state(iso3="TZA", iso2="TZ", m49="834", name="Tanzania", **africa)
     world["transfers"] = Measure.objects.create(
         edition=world["edition"], section=world["section"], code="SALW-09", title="Transfer controls",
         domain=Measure.Domain.SALW, phase=Measure.Phase.DOWNSTREAM, legislative=True, position=2,
@@ -70,10 +64,10 @@ def east_africa(world, analyst):
     # Jamaica and Trinidad and Tobago, which the readers see, and the needs, which are not swapped.
     for key, status in [("jam", Status.PARTIALLY), ("tto", Status.LARGELY)]:
         factories.rating(
-            state=world[key], measure=world["marking"], status=status, by=analyst, at=at(2023, 3), reason="review",
-        )  # fmt: skip
+            state=world[key], measure=world["marking"], status=status, by=analyst, at=at(2023, 3), reason="review"
+        )
     for state in (world["ken"], uga, tza):
-        AssistanceNeed.objects.create(state=state, kind="training", description="Training")
+        factories.assistance_need(state=state)
     world["uga"] = uga
     return world
 

@@ -10,17 +10,14 @@ import re
 
 import factories
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from implementation import workflow
 from implementation.models import Rating, Submission
-from implementation.services import save_rating
 from measures.models import Measure
 from states.models import Role
 
-User = get_user_model()
 Status = Rating.Status
 SELF_REPORTED = Rating.Kind.SELF_REPORTED
 ASSESSED = Rating.Kind.ASSESSED
@@ -75,9 +72,9 @@ def _submit(world, by, status=Status.LARGELY, *, measure="marking", replaces=Non
 @pytest.fixture
 def alternate_jam(world):
     # Alternate focal point for Jamaica: the same rights as the main one.
-    user = User.objects.create_user("alt", password="not-used")
-    Role.objects.create(user=user, kind=Role.Kind.FOCAL_POINT, state=world["jam"], is_alternate=True)
-    return user
+    return factories.user(
+        username="alt", role=Role.Kind.FOCAL_POINT, state=world["jam"], is_alternate=True, is_staff=False
+    )
 
 
 # Who may open the pages
@@ -346,7 +343,7 @@ def test_a_self_report_changed_while_the_form_was_open_is_a_conflict(client, foc
     # An analyst corrects the self-report in the admin meanwhile.
     changed = Rating.objects.get(pk=shown.pk)
     changed.status = Status.NOT_IMPLEMENTED
-    save_rating(changed, by=analyst, reason="Law repealed")
+    factories.saved_rating(changed, by=analyst, reason="Law repealed")
 
     response = client.post(FORM_URL, data)
     assert response.status_code == 200
@@ -401,8 +398,7 @@ def test_successor_focal_point_sees_the_whole_history(client, focal_jam, analyst
     workflow.return_submission(earlier, by=analyst, note="Which regulation?", at=AT)
     still_pending = _submit(world, focal_jam, Status.LARGELY, measure="records", at=AT)
     Role.objects.filter(user=focal_jam).update(is_active=False)
-    successor = User.objects.create_user("sam", password="not-used")
-    Role.objects.create(user=successor, kind=Role.Kind.FOCAL_POINT, state=world["jam"])
+    successor = factories.user(username="sam", role=Role.Kind.FOCAL_POINT, state=world["jam"], is_staff=False)
 
     client.force_login(focal_jam)
     assert client.get("/my-state/JAM/").status_code == 403  # no role left: no longer reports for Jamaica

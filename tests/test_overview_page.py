@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from implementation.models import Rating
 from measures.models import Measure
-from states.models import MemberState, RegionMembership, Workshop
+from states.models import Workshop
 
 Status = Rating.Status
 ASSESSED = Rating.Kind.ASSESSED
@@ -315,11 +315,10 @@ def more_states(world, analyst, ratings):
     """30 more real Member States in both regions, each with both measures assessed, and a workshop per region."""
     statuses = [Status.IMPLEMENTED, Status.LARGELY, Status.PARTIALLY, Status.NOT_IMPLEMENTED, Status.NO_INFORMATION]
     for i, row in enumerate(_member_state_rows(30, skip={"JAM", "TTO", "KEN", "FRA"})):
-        state = MemberState.objects.create(
+        state = factories.member_state(
             iso3=row["iso3"], iso2=row["iso2"], m49=row["m49"], name=row["name"], m49_region=row["m49_region"],
-            m49_subregion=row["m49_subregion"],
+            m49_subregion=row["m49_subregion"], region=world["caribbean" if i % 2 else "east_africa"],
         )  # fmt: skip
-        RegionMembership.objects.create(region=world["caribbean" if i % 2 else "east_africa"], state=state)
         for j, measure in enumerate([world["marking"], world["records"]]):
             factories.rating(
                 state=state, measure=measure, status=statuses[(i + j) % len(statuses)], by=analyst, at=AT,

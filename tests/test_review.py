@@ -9,15 +9,13 @@ import re
 
 import factories
 import pytest
-from django.contrib.auth import get_user_model
 
 from implementation import workflow
 from implementation.models import Rating, Submission
 from implementation.workflow import stored_moment
 from measures.models import Measure
-from states.models import MemberState, Region, RegionMembership, Role
+from states.models import Region, Role
 
-User = get_user_model()
 Status = Rating.Status
 SELF_REPORTED = Rating.Kind.SELF_REPORTED
 ASSESSED = Rating.Kind.ASSESSED
@@ -198,8 +196,7 @@ def test_accept_with_update_assessed_sets_both_ratings(client, analyst, pending,
 
 
 def test_accepting_twice_is_a_clear_error(client, analyst, pending, world):
-    other = User.objects.create_user("bea", password="not-used")
-    Role.objects.create(user=other, kind=Role.Kind.ANALYST)
+    other = factories.user(username="bea", role=Role.Kind.ANALYST, is_staff=False)
     workflow.accept(pending, by=other)
     client.force_login(analyst)
     response = client.post(f"/review/{pending.pk}/accept/", {"update_assessed": "on"}, follow=True)
@@ -276,17 +273,15 @@ def crowded_queue(world, analyst, ratings):
     at = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
     caribbean = Region.objects.get(slug="caribbean")
     for number in range(20):
-        state = MemberState.objects.create(
+        state = factories.member_state(
             iso3=f"Q{chr(65 + number)}A", iso2=f"Q{chr(65 + number)}", m49=f"{900 + number}", name=f"State {number}",
-            m49_region="Americas", m49_subregion="Caribbean",
+            region=caribbean, m49_region="Americas", m49_subregion="Caribbean",
         )  # fmt: skip
-        RegionMembership.objects.create(region=caribbean, state=state)
-        focal = User.objects.create_user(f"focal{number}", password="not-used")
-        Role.objects.create(user=focal, kind=Role.Kind.FOCAL_POINT, state=state)
+        focal = factories.user(username=f"focal{number}", role=Role.Kind.FOCAL_POINT, state=state, is_staff=False)
         for measure in Measure.objects.all():
             for kind in Rating.Kind:
                 factories.rating(state=state, measure=measure, kind=kind, by=analyst, at=at, reason="Load")
-            workflow.submit(state=state, measure=measure, by=focal, status=Status.LARGELY, at=at, explanation="x")
+            factories.submission(state=state, measure=measure, by=focal, status=Status.LARGELY, at=at, explanation="x")
 
 
 # 1. session, 2. user, 3. the user's roles, 4. the region choices, 5. the State choices,

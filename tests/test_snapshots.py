@@ -130,7 +130,7 @@ def test_later_rating_changes_do_not_touch_a_snapshot(client, analyst, focal_jam
         state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst,
         explanation="Now fully marked.",
     )  # fmt: skip
-    submission = workflow.submit(
+    submission = factories.submission(
         state=world["jam"], measure=world["marking"], by=focal_jam, status=Status.IMPLEMENTED, explanation="Done."
     )
     workflow.accept(submission, by=analyst)
@@ -177,7 +177,7 @@ def test_a_blank_label_is_refused_beside_the_field(client, analyst, ratings):
 def test_freeze_records_the_assessment_and_hides_a_cted_only_one_from_the_state(
     client, analyst, focal_jam, world, ratings
 ):
-    visit = Assessment.objects.create(
+    visit = factories.assessment(
         state=world["jam"], kind=Assessment.Kind.COUNTRY_VISIT, conducted_on=dt.date(2025, 2, 10),
         confidentiality=Confidentiality.CTED_ONLY,
     )  # fmt: skip
@@ -191,7 +191,7 @@ def test_freeze_records_the_assessment_and_hides_a_cted_only_one_from_the_state(
 
 
 def test_an_assessment_of_another_state_is_not_a_choice(client, analyst, world, ratings):
-    kenyan = Assessment.objects.create(state=world["ken"], kind="desk_review", conducted_on=dt.date(2025, 1, 1))
+    kenyan = factories.assessment(state=world["ken"], conducted_on=dt.date(2025, 1, 1))
     client.force_login(analyst)
     response = client.post(LIST_URL, {"label": "X", "assessment": str(kenyan.pk)})
     assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
@@ -313,12 +313,12 @@ def test_compare_can_show_changed_measures_only(client, analyst, world, two_snap
     earlier, later = two_snapshots
     factories.rating(state=world["jam"], measure=world["records"], status=Status.IMPLEMENTED, by=analyst)
     factories.rating(
-        state=world["jam"], measure=world["records"], kind=SELF_REPORTED, status=Status.IMPLEMENTED, by=analyst,
-    )  # fmt: skip
+        state=world["jam"], measure=world["records"], kind=SELF_REPORTED, status=Status.IMPLEMENTED, by=analyst
+    )
     earlier = _freeze(world, analyst, "With records", at=AT + dt.timedelta(days=300))
     factories.rating(
-        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.NOT_IMPLEMENTED, by=analyst,
-    )  # fmt: skip
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.NOT_IMPLEMENTED, by=analyst
+    )
     later = _freeze(world, analyst, "Later", at=AT + dt.timedelta(days=400))
     url = f"{LIST_URL}compare/?a={earlier.pk}&b={later.pk}"
     html = _page(client, analyst, url)

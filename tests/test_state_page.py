@@ -21,7 +21,6 @@ from implementation.models import (
     Assessment,
     AssistanceNeed,
     Confidentiality,
-    ConfidentialNote,
     Priority,
     Rating,
     Recommendation,
@@ -69,21 +68,18 @@ def _csv_rows(response):
 @pytest.fixture
 def follow_up(world, ratings):
     """One open recommendation and one open need for Jamaica, each tied to SALW-04; one of each closed."""
-    open_item = Recommendation.objects.create(
-        state=world["jam"], text="Mark firearms on import.", priority=Priority.HIGH, due_on=dt.date(2024, 12, 31)
+    open_item = factories.recommendation(
+        state=world["jam"], text="Mark firearms on import.", measures=[world["marking"]], priority=Priority.HIGH,
+        due_on=dt.date(2024, 12, 31),
+    )  # fmt: skip
+    factories.recommendation(state=world["jam"], text="Closed recommendation.", status=Recommendation.Status.DONE)
+    need = factories.assistance_need(
+        state=world["jam"], description="Train customs on marking.", measures=[world["marking"]]
     )
-    open_item.measures.add(world["marking"])
-    Recommendation.objects.create(state=world["jam"], text="Closed recommendation.", status=Recommendation.Status.DONE)
-    need = AssistanceNeed.objects.create(
-        state=world["jam"], kind=AssistanceNeed.Kind.TRAINING, description="Train customs on marking."
-    )
-    need.measures.add(world["marking"])
-    AssistanceNeed.objects.create(
-        state=world["jam"],
-        kind=AssistanceNeed.Kind.EQUIPMENT,
-        description="Delivered marking machines.",
+    factories.assistance_need(
+        state=world["jam"], kind=AssistanceNeed.Kind.EQUIPMENT, description="Delivered marking machines.",
         status=AssistanceNeed.Status.DELIVERED,
-    )
+    )  # fmt: skip
     return {"recommendation": open_item, "need": need}
 
 
@@ -127,7 +123,7 @@ def test_lowercase_iso3_opens_the_profile(client, focal_jam, ratings):
 
 @pytest.mark.parametrize("who", ["analyst", "focal_jam", "coordinator"])
 def test_confidential_notes_are_not_part_of_the_profile(client, ratings, world, analyst, who, request):
-    ConfidentialNote.objects.create(
+    factories.note(
         state=world["jam"], measure=world["marking"], body="Source inside customs; do not share.", author=analyst
     )
     html = _page(client, request.getfixturevalue(who))
@@ -136,12 +132,10 @@ def test_confidential_notes_are_not_part_of_the_profile(client, ratings, world, 
 
 @pytest.mark.parametrize("who", ["analyst", "focal_jam", "coordinator"])
 def test_a_cted_only_assessment_is_never_named(client, world, analyst, who, request):
-    visit = Assessment.objects.create(
-        state=world["jam"],
-        kind=Assessment.Kind.COUNTRY_VISIT,
-        conducted_on=dt.date(2024, 3, 14),
+    visit = factories.assessment(
+        state=world["jam"], kind=Assessment.Kind.COUNTRY_VISIT, conducted_on=dt.date(2024, 3, 14),
         confidentiality=Confidentiality.CTED_ONLY,
-    )
+    )  # fmt: skip
     factories.rating(
         state=world["jam"], measure=world["marking"], status=Status.PARTIALLY, by=analyst, at=AT, **SOURCED,
         assessment=visit,
@@ -154,11 +148,8 @@ def test_a_cted_only_assessment_is_never_named(client, world, analyst, who, requ
 
 
 def test_a_shared_assessment_is_named_beside_the_rating_it_set(client, world, analyst, focal_jam):
-    review = Assessment.objects.create(
-        state=world["jam"],
-        kind=Assessment.Kind.DESK_REVIEW,
-        conducted_on=dt.date(2024, 3, 14),
-        confidentiality=Confidentiality.SHARED,
+    review = factories.assessment(
+        state=world["jam"], conducted_on=dt.date(2024, 3, 14), confidentiality=Confidentiality.SHARED
     )
     factories.rating(
         state=world["jam"], measure=world["marking"], status=Status.PARTIALLY, by=analyst, at=AT, **SOURCED,
@@ -254,8 +245,8 @@ def test_a_rating_unconfirmed_for_a_year_is_flagged(client, world, analyst, foca
 
 def test_summary_shows_the_assessed_tally(client, ratings, world, analyst, focal_jam):
     factories.rating(
-        state=world["jam"], measure=world["records"], status=Status.IMPLEMENTED, by=analyst, at=AT, **SOURCED,
-    )  # fmt: skip
+        state=world["jam"], measure=world["records"], status=Status.IMPLEMENTED, by=analyst, at=AT, **SOURCED
+    )
     html = _page(client, focal_jam)
     assert 'aria-label="CTED assessment by status: Implemented 1, Partially implemented 1"' in html
     assert "<dd>2.0 <span" in html  # mean score of 3 and 1
@@ -377,8 +368,8 @@ def test_filters_narrow_the_measures_and_the_timeline(client, ratings, world, an
         domain=Measure.Domain.UAS, phase=Measure.Phase.UPSTREAM, legislative=True,
     )  # fmt: skip
     factories.rating(
-        state=world["jam"], measure=drones, status=Status.NOT_IMPLEMENTED, by=analyst, at=AT, reason="Drone law",
-    )  # fmt: skip
+        state=world["jam"], measure=drones, status=Status.NOT_IMPLEMENTED, by=analyst, at=AT, reason="Drone law"
+    )
     html = _page(client, focal_jam, domain=Measure.Domain.UAS)
     assert 'id="measure-UAS-01"' in html
     assert 'id="measure-SALW-04"' not in html
@@ -520,10 +511,9 @@ def test_an_unknown_table_is_not_found(client, ratings, focal_jam):
 def busy(world, ratings, follow_up, analyst):
     """Jamaica with eight more measures rated both ways, four times each, and more follow-up."""
     section = Section.objects.create(edition=world["edition"], code="C", title="Transfers", position=2)
-    review = Assessment.objects.create(
-        state=world["jam"], kind=Assessment.Kind.DESK_REVIEW, conducted_on=dt.date(2024, 1, 10),
-        confidentiality=Confidentiality.SHARED,
-    )  # fmt: skip
+    review = factories.assessment(
+        state=world["jam"], conducted_on=dt.date(2024, 1, 10), confidentiality=Confidentiality.SHARED
+    )
     for n in range(8):
         measure = Measure.objects.create(
             edition=world["edition"], section=section, code=f"XFER-{n:02}", title=f"Transfer control {n}",
@@ -536,12 +526,10 @@ def busy(world, ratings, follow_up, analyst):
                     at=AT + dt.timedelta(days=30 * step + n), reason=f"Step {step}",
                     assessment=review if kind == ASSESSED else None,
                 )  # fmt: skip
-        item = Recommendation.objects.create(state=world["jam"], text=f"Recommendation {n}")
-        item.measures.add(measure, world["marking"])
-        need = AssistanceNeed.objects.create(
-            state=world["jam"], kind=AssistanceNeed.Kind.OTHER, description=f"Need {n}"
+        factories.recommendation(state=world["jam"], text=f"Recommendation {n}", measures=[measure, world["marking"]])
+        factories.assistance_need(
+            state=world["jam"], kind=AssistanceNeed.Kind.OTHER, description=f"Need {n}", measures=[measure]
         )
-        need.measures.add(measure)
     assert Rating.history.filter(state=world["jam"]).count() > dashboards.TIMELINE_LENGTH
 
 

@@ -18,7 +18,7 @@ from pages import comparable
 
 from implementation.dashboards import build_overview, build_region_board
 from implementation.filters import RatingFilterSet
-from implementation.models import AssistanceNeed, Rating
+from implementation.models import Rating
 from states.models import MIN_HIDDEN_STATES_IN_TOTAL, withholds_total
 
 Status = Rating.Status
@@ -183,7 +183,7 @@ def test_the_overview_cards_follow_the_same_rule(world, ratings, focal_jam, foca
 
 
 def test_open_needs_are_counted_only_over_enough_hidden_states(world, ratings, focal_jam, add_rated_states):
-    AssistanceNeed.objects.create(state=world["ken"], kind="training", description="Train customs")
+    factories.assistance_need(state=world["ken"], description="Train customs")
     assert board(world, focal_jam).open_needs is None
     add_rated_states("east_africa", 2, needs=1)
     assert board(world, focal_jam).open_needs == 3
@@ -195,11 +195,9 @@ def test_a_withheld_region_page_reads_no_history_and_issues_a_fixed_number_of_qu
     # Trinidad and Tobago is the one other rated Caribbean State; Jamaica's need is listed with its measures,
     # as in the region page's pinned count.
     factories.rating(
-        state=world["tto"], measure=world["marking"], status=Status.LARGELY, by=None, at=AT_2024, reason="test",
-    )  # fmt: skip
-    AssistanceNeed.objects.create(state=world["jam"], kind="training", description="Training").measures.add(
-        world["marking"]
+        state=world["tto"], measure=world["marking"], status=Status.LARGELY, by=None, at=AT_2024, reason="test"
     )
+    factories.assistance_need(state=world["jam"], measures=[world["marking"]])
     client.force_login(focal_jam)
     with django_assert_num_queries(WITHHELD_REGION_PAGE_QUERIES):
         response = client.get("/regions/caribbean/")

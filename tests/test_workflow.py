@@ -215,8 +215,8 @@ def test_snapshots_of_two_states_are_not_compared(world, analyst, ratings):
 def test_compare_reports_changed_kinds(world, analyst, ratings):
     before = workflow.freeze(state=world["jam"], label="Before", by=analyst, at=AT)
     factories.rating(
-        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.LARGELY, by=analyst,
-    )  # fmt: skip
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.LARGELY, by=analyst
+    )
     after = workflow.freeze(state=world["jam"], label="After", by=analyst, at=AT + dt.timedelta(days=1))
     [row] = workflow.compare_snapshots(before, after)
     assert row.changed_kinds == [SELF_REPORTED]
