@@ -8,14 +8,14 @@ Catalogue: one current edition, one section, two measures.
 
 import datetime as dt
 
+import factories
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import translation
 
-from implementation.models import AssistanceNeed, Rating
-from implementation.ratings import set_rating
+from implementation.models import Rating
 from measures.models import Edition, Measure, Section
-from states.models import MemberState, Region, RegionMembership, Role
+from states.models import Region, Role
 
 User = get_user_model()
 
@@ -39,27 +39,20 @@ def english_to_start_with():
 @pytest.fixture
 def world(db):
     """Four States, two regions and a two-measure catalogue."""
-    jam = MemberState.objects.create(
-        iso3="JAM", iso2="JM", m49="388", name="Jamaica", m49_region="Americas", m49_subregion="Caribbean"
-    )
-    tto = MemberState.objects.create(
-        iso3="TTO",
-        iso2="TT",
-        m49="780",
-        name="Trinidad and Tobago",
-        m49_region="Americas",
-        m49_subregion="Caribbean",
-    )
-    ken = MemberState.objects.create(
-        iso3="KEN", iso2="KE", m49="404", name="Kenya", m49_region="Africa", m49_subregion="Eastern Africa"
-    )
-    fra = MemberState.objects.create(
-        iso3="FRA", iso2="FR", m49="250", name="France", m49_region="Europe", m49_subregion="Western Europe"
-    )
     caribbean = Region.objects.create(slug="caribbean", name="Caribbean", kind=Region.Kind.WORKSHOP)
     east_africa = Region.objects.create(slug="east-africa", name="East Africa", kind=Region.Kind.WORKSHOP)
-    for region, state in [(caribbean, jam), (caribbean, tto), (east_africa, ken)]:
-        RegionMembership.objects.create(region=region, state=state)
+    americas = dict(m49_region="Americas", m49_subregion="Caribbean")
+    jam = factories.member_state(iso3="JAM", iso2="JM", m49="388", name="Jamaica", region=caribbean, **americas)
+    tto = factories.member_state(
+        iso3="TTO", iso2="TT", m49="780", name="Trinidad and Tobago", region=caribbean, **americas
+    )
+    ken = factories.member_state(
+        iso3="KEN", iso2="KE", m49="404", name="Kenya", region=east_africa, m49_region="Africa",
+        m49_subregion="Eastern Africa",
+    )  # fmt: skip
+    fra = factories.member_state(
+        iso3="FRA", iso2="FR", m49="250", name="France", m49_region="Europe", m49_subregion="Western Europe"
+    )
     edition = Edition.objects.create(code="test", title="Test edition", is_current=True)
     section = Section.objects.create(edition=edition, code="B", title="SALW controls")
     marking = Measure.objects.create(
@@ -88,10 +81,6 @@ def world(db):
     )  # fmt: skip
 
 
-def _staff(username, **extra):
-    return User.objects.create_user(username, password="not-used", is_staff=True, **extra)
-
-
 @pytest.fixture
 def admin_user(db):
     # Administrator: a superuser, sees and writes everything.
@@ -101,39 +90,31 @@ def admin_user(db):
 @pytest.fixture
 def analyst(world):
     # CTED analyst: reads and writes every State.
-    user = _staff("ana")
-    Role.objects.create(user=user, kind=Role.Kind.ANALYST)
-    return user
+    return factories.user(username="ana", role=Role.Kind.ANALYST)
 
 
 @pytest.fixture
 def focal_jam(world):
     # Main focal point for Jamaica: reads Jamaica, reports on it through submissions an analyst reviews.
-    user = _staff("jo")
-    Role.objects.create(user=user, kind=Role.Kind.FOCAL_POINT, state=world["jam"])
-    return user
+    return factories.user(username="jo", role=Role.Kind.FOCAL_POINT, state=world["jam"])
 
 
 @pytest.fixture
 def focal_ken(world):
     # Main focal point for Kenya.
-    user = _staff("kip")
-    Role.objects.create(user=user, kind=Role.Kind.FOCAL_POINT, state=world["ken"])
-    return user
+    return factories.user(username="kip", role=Role.Kind.FOCAL_POINT, state=world["ken"])
 
 
 @pytest.fixture
 def coordinator(world):
     # Coordinator for the Caribbean: reads Jamaica and Trinidad and Tobago, writes nothing.
-    user = _staff("cora")
-    Role.objects.create(user=user, kind=Role.Kind.COORDINATOR, region=world["caribbean"])
-    return user
+    return factories.user(username="cora", role=Role.Kind.COORDINATOR, region=world["caribbean"])
 
 
 @pytest.fixture
 def nobody(world):
     # Staff account with no role: sees no State.
-    return _staff("nemo")
+    return factories.user(username="nemo")
 
 
 @pytest.fixture
@@ -143,17 +124,11 @@ def ratings(world, analyst):
     made = {}
     for key in ("jam", "ken"):
         for kind in Rating.Kind:
-            made[key, kind] = set_rating(
-                state=world[key],
-                measure=world["marking"],
-                kind=kind,
-                by=analyst,
-                reason="Initial rating",
-                at=at,
-                status=Rating.Status.PARTIALLY,
-                explanation="Marking law adopted; import marking not yet enforced.",
+            made[key, kind] = factories.rating(
+                state=world[key], measure=world["marking"], kind=kind, by=analyst, reason="Initial rating", at=at,
+                status=Rating.Status.PARTIALLY, explanation="Marking law adopted; import marking not yet enforced.",
                 source_document="Firearms Act",
-            )
+            )  # fmt: skip
     return made
 
 
@@ -176,22 +151,17 @@ def add_rated_states(world, analyst):
         at = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
         for _ in range(count):
             number = len(made)
-            state = MemberState.objects.create(
+            state = factories.member_state(
                 iso3=f"X{chr(65 + number // 26)}{chr(65 + number % 26)}",
                 iso2=f"{'XY'[number // 26]}{chr(65 + number % 26)}",
                 m49=_SPARE_M49[number],  # real codes, so that the world map has their shapes
                 name=f"Other State {number:02}",
-                m49_region="Test",
-                m49_subregion="Test",
+                region=world[region_key],
             )
-            RegionMembership.objects.create(region=world[region_key], state=state)
             for measure in measures:
-                set_rating(
-                    state=state, measure=world[measure], kind=Rating.Kind.ASSESSED, by=analyst, reason="test",
-                    at=at, status=status,
-                )  # fmt: skip
+                factories.rating(state=state, measure=world[measure], by=analyst, reason="test", at=at, status=status)
             for _ in range(needs):
-                AssistanceNeed.objects.create(state=state, kind="training", description="Training")
+                factories.assistance_need(state=state)
             made.append(state)
         return made[-count:] if count else []
 

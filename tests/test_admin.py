@@ -8,6 +8,7 @@ permissions, so every test logs in one of the cast from conftest.py.
 import datetime as dt
 import re
 
+import factories
 import pytest
 from django.apps import apps
 from django.contrib import admin
@@ -17,14 +18,11 @@ from simple_history.utils import get_history_manager_for_model
 from implementation import workflow
 from implementation.models import (
     Assessment,
-    AssistanceNeed,
     Confidentiality,
     ConfidentialNote,
     Rating,
-    Recommendation,
     SharedHistoryQuerySet,
 )
-from implementation.ratings import save_rating, set_rating
 from measures.models import Instrument
 from states.models import MemberState, Region, RegionMembership, Workshop
 
@@ -201,12 +199,7 @@ def test_member_state_list_filters_by_region(client, analyst):
 def test_focal_point_sees_shared_assessments_of_own_state_only(client, focal_jam, analyst, world):
     for state in ("jam", "ken"):
         for confidentiality in (Confidentiality.SHARED, Confidentiality.CTED_ONLY):
-            Assessment.objects.create(
-                state=world[state],
-                kind=Assessment.Kind.DESK_REVIEW,
-                conducted_on=dt.date(2024, 3, 1),
-                confidentiality=confidentiality,
-            )
+            factories.assessment(state=world[state], conducted_on=dt.date(2024, 3, 1), confidentiality=confidentiality)
     client.force_login(focal_jam)
     response = client.get(admin_url("implementation_assessment_changelist"))
     assert [(a.state.iso3, a.confidentiality) for a in response.context["cl"].result_list] == [
@@ -249,7 +242,9 @@ def test_rating_list_query_count_does_not_grow_with_ratings(
     for state in ("jam", "tto", "ken", "fra"):
         for measure in ("marking", "records"):
             for kind in Rating.Kind:
-                set_rating(state=world[state], measure=world[measure], kind=kind, by=analyst, reason="Load", at=at)
+                factories.rating(
+                    state=world[state], measure=world[measure], kind=kind, by=analyst, at=at, reason="Load"
+                )
     with django_assert_num_queries(RATING_LIST_QUERIES):
         response = client.get(admin_url("implementation_rating_changelist"))
     assert len(response.context["cl"].result_list) == 16
@@ -269,8 +264,8 @@ def test_member_state_page_lists_ratings_without_a_query_per_rating(
 
     with CaptureQueriesContext(connection) as few:
         client.get(url)
-    set_rating(state=world["jam"], measure=world["records"], kind=ASSESSED, by=analyst, reason="Load")
-    set_rating(state=world["jam"], measure=world["records"], kind=SELF, by=analyst, reason="Load")
+    factories.rating(state=world["jam"], measure=world["records"], by=analyst, reason="Load")
+    factories.rating(state=world["jam"], measure=world["records"], kind=SELF, by=analyst, reason="Load")
     with django_assert_max_num_queries(len(few)):
         response = client.get(url)
     assert "Open all 4 ratings of Jamaica" in response.content.decode()
@@ -344,12 +339,12 @@ def test_focal_point_cannot_open_a_past_version_of_another_states_rating(client,
 def test_only_analysts_see_which_assessment_set_a_rating(client, request, ratings, analyst, world, who, named):
     # The assessment may be CTED-only: its name must not reach the State or its region,
     # neither on the rating's page nor in its history.
-    visit = Assessment.objects.create(
+    visit = factories.assessment(
         state=world["jam"], kind=Assessment.Kind.COUNTRY_VISIT, conducted_on=dt.date(2024, 4, 9)
     )
     rating = ratings["jam", ASSESSED]
     rating.assessment = visit
-    save_rating(rating, by=analyst, reason="Linked to the visit")
+    factories.saved_rating(rating, by=analyst, reason="Linked to the visit")
     login(client, request, who)
     for url in (
         rating_url(rating),
@@ -675,13 +670,10 @@ def shared_later(world, analyst):
     Jamaica's visit, written CTED-only with a remark for CTED, then shared with a summary
     for the State, then made final: three versions, the first for analysts alone.
     """
-    visit = Assessment.objects.create(
-        state=world["jam"],
-        kind=Assessment.Kind.COUNTRY_VISIT,
-        conducted_on=dt.date(2024, 4, 9),
-        summary="Port police doubt the ministry's figures.",
-        author=analyst,
-    )
+    visit = factories.assessment(
+        state=world["jam"], kind=Assessment.Kind.COUNTRY_VISIT, conducted_on=dt.date(2024, 4, 9),
+        summary="Port police doubt the ministry's figures.", author=analyst,
+    )  # fmt: skip
     visit.confidentiality = Confidentiality.SHARED
     visit.summary = "Visit to Kingston: marking law adopted."
     visit.save()
@@ -843,27 +835,22 @@ def test_user_without_role_gets_no_autocomplete(client, nobody):
 @pytest.fixture
 def one_of_each(ratings, world, analyst, focal_jam):
     """A row of every model with an admin, so that each change page has something to show."""
-    workflow.submit(
+    factories.submission(
         state=world["jam"], measure=world["records"], by=focal_jam, status="partially", explanation="Registry pilot."
     )
     workflow.freeze(state=world["jam"], label="2024 visit", by=analyst)
-    assessment = Assessment.objects.create(
-        state=world["jam"],
-        kind=Assessment.Kind.COUNTRY_VISIT,
-        conducted_on=dt.date(2024, 5, 1),
-        confidentiality=Confidentiality.SHARED,
-        author=analyst,
-    )
+    assessment = factories.assessment(
+        state=world["jam"], kind=Assessment.Kind.COUNTRY_VISIT, conducted_on=dt.date(2024, 5, 1),
+        confidentiality=Confidentiality.SHARED, author=analyst,
+    )  # fmt: skip
     rating = ratings["jam", ASSESSED]
     rating.assessment = assessment
-    save_rating(rating, by=analyst, reason="Linked to the visit")
-    recommendation = Recommendation.objects.create(state=world["jam"], assessment=assessment, text="Mark on import.")
-    recommendation.measures.add(world["marking"])
-    need = AssistanceNeed.objects.create(
-        state=world["jam"], kind=AssistanceNeed.Kind.TRAINING, description="Marking machine training."
+    factories.saved_rating(rating, by=analyst, reason="Linked to the visit")
+    factories.recommendation(
+        state=world["jam"], assessment=assessment, text="Mark on import.", measures=[world["marking"]]
     )
-    need.measures.add(world["marking"])
-    ConfidentialNote.objects.create(state=world["jam"], body="Registry understaffed.", author=analyst)
+    factories.assistance_need(state=world["jam"], description="Marking machine training.", measures=[world["marking"]])
+    factories.note(state=world["jam"], body="Registry understaffed.", author=analyst)
     instrument = Instrument.objects.create(code="ITI", name="International Tracing Instrument", kind="political")
     world["marking"].instruments.add(instrument)
     Workshop.objects.create(region=world["caribbean"], title="Caribbean workshop", starts_on=dt.date(2023, 6, 1))
@@ -987,9 +974,9 @@ def test_change_form_carries_the_latest_version(client, analyst, ratings):
 
 
 def test_rating_list_flags_ratings_whose_other_kind_differs(client, analyst, ratings, world):
-    set_rating(
-        state=world["jam"], measure=world["marking"], kind=SELF, by=analyst, reason="Self-report updated",
-        status=Rating.Status.IMPLEMENTED,
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF, status=Rating.Status.IMPLEMENTED, by=analyst,
+        reason="Self-report updated",
     )  # fmt: skip
     client.force_login(analyst)
     url = reverse("admin:implementation_rating_changelist")
@@ -997,10 +984,9 @@ def test_rating_list_flags_ratings_whose_other_kind_differs(client, analyst, rat
     assert {(r.state.iso3, r.kind) for r in differing} == {("JAM", ASSESSED), ("JAM", SELF)}
     agreeing = client.get(url, {"differs": "no"}).context["cl"].result_list
     assert {r.state.iso3 for r in agreeing} == {"KEN"}
-    set_rating(
-        state=world["fra"], measure=world["marking"], kind=ASSESSED, by=analyst, reason="Desk review",
-        status=Rating.Status.PARTIALLY,
-    )  # fmt: skip
+    factories.rating(
+        state=world["fra"], measure=world["marking"], status=Rating.Status.PARTIALLY, by=analyst, reason="Desk review"
+    )
     lone = client.get(url, {"differs": "missing"}).context["cl"].result_list
     assert [r.state.iso3 for r in lone] == ["FRA"]
     # The column says "differs" only where there is something to differ from.

@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import re
 
+import factories
 import pytest
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
@@ -22,12 +23,10 @@ from implementation.filters import RatingFilterSet
 from implementation.models import (
     Assessment,
     Confidentiality,
-    ConfidentialNote,
     Rating,
     Recommendation,
     Submission,
 )
-from implementation.ratings import confirm_rating, save_rating, set_rating
 from measures.models import Edition, Measure, Section
 from states.models import RegionMembership, Role
 
@@ -69,12 +68,6 @@ def csv_rows(response):
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-
-
-def rate(world, key, measure, kind, status, *, at, by, reason="Test", **values):
-    return set_rating(
-        state=world[key], measure=world[measure], kind=kind, by=by, reason=reason, at=at, status=status, **values
-    )
 
 
 # Access -------------------------------------------------------------------------------
@@ -140,7 +133,7 @@ def test_the_api_root_lists_every_resource(analyst):
 
 
 def test_no_endpoint_serves_confidential_notes(ratings, world, analyst):
-    ConfidentialNote.objects.create(state=world["jam"], body="CTED-ONLY-NOTE-TEXT", author=analyst)
+    factories.note(state=world["jam"], body="CTED-ONLY-NOTE-TEXT", author=analyst)
     root = api(analyst).get("/api/v1/").json()
     assert not any("note" in name for name in root)
     for path in LISTS:
@@ -280,14 +273,16 @@ def test_a_rating_shows_its_values_by_natural_keys(ratings, focal_jam):
 
 def test_ratings_of_an_older_edition_are_left_out(older_edition, ratings, world, analyst):
     old = Measure.objects.get(edition=older_edition)
-    set_rating(state=world["jam"], measure=old, kind=ASSESSED, by=analyst, reason="2019", status=Status.IMPLEMENTED)
+    factories.rating(state=world["jam"], measure=old, status=Status.IMPLEMENTED, by=analyst, reason="2019")
     assert {row["measure"] for row in results(analyst, "/api/v1/ratings/")} == {"SALW-04"}
     assert all(row["status"] == "partially" for row in results(analyst, "/api/v1/ratings/"))
 
 
 def test_a_cted_only_assessment_is_named_to_analysts_alone(ratings, world, analyst, focal_jam, coordinator):
-    cted_only = Assessment.objects.create(state=world["jam"], kind="desk_review", conducted_on=dt.date(2024, 4, 1))
-    rate(world, "jam", "marking", ASSESSED, Status.LARGELY, at=AT, by=analyst, assessment=cted_only)
+    cted_only = factories.assessment(state=world["jam"], conducted_on=dt.date(2024, 4, 1))
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.LARGELY, by=analyst, at=AT, assessment=cted_only
+    )
     rating_id = ratings["jam", ASSESSED].pk
     assert api(analyst).get(f"/api/v1/ratings/{rating_id}/").json()["assessment"] == cted_only.pk
     assert api(focal_jam).get(f"/api/v1/ratings/{rating_id}/").json()["assessment"] is None
@@ -309,13 +304,19 @@ def test_a_cted_only_assessment_is_named_to_analysts_alone(ratings, world, analy
     ],
 )
 def test_ratings_filter_as_the_pages_do(ratings, world, analyst, params, expected):
-    rate(world, "ken", "marking", ASSESSED, Status.IMPLEMENTED, at=AT + dt.timedelta(days=1), by=analyst)
+    factories.rating(
+        state=world["ken"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst,
+        at=AT + dt.timedelta(days=1),
+    )  # fmt: skip
     rows = results(analyst, "/api/v1/ratings/", **params)
     assert {(row["state"], row["kind"]) for row in rows} == expected
 
 
 def test_ratings_as_of_a_day_are_as_they_stood_then(ratings, world, analyst):
-    rate(world, "jam", "marking", ASSESSED, Status.IMPLEMENTED, at=dt.datetime(2025, 3, 1, tzinfo=dt.UTC), by=analyst)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst,
+        at=dt.datetime(2025, 3, 1, tzinfo=dt.UTC),
+    )  # fmt: skip
     then = results(analyst, "/api/v1/ratings/", state="JAM", kind="assessed", as_of="2025-02-28")
     assert [(row["id"], row["status"]) for row in then] == [(ratings["jam", ASSESSED].pk, "partially")]
     # Unconfirmed since 1 May 2024: not yet a year by the end of 28 February 2025.
@@ -347,8 +348,13 @@ def test_a_bad_filter_is_refused_naming_it(ratings, analyst, params, field):
 @pytest.fixture
 def confirmed_later(ratings, world, analyst):
     """Jamaica's self-report confirmed on 1 March 2025 at noon; Kenya's assessed rating changed on 2 March."""
-    confirm_rating(ratings["jam", SELF_REPORTED], by=analyst, at=dt.datetime(2025, 3, 1, 12, tzinfo=dt.UTC))
-    rate(world, "ken", "marking", ASSESSED, Status.LARGELY, at=dt.datetime(2025, 3, 2, tzinfo=dt.UTC), by=analyst)
+    factories.confirmed_rating(
+        ratings["jam", SELF_REPORTED], by=analyst, at=dt.datetime(2025, 3, 1, 12, tzinfo=dt.UTC)
+    )
+    factories.rating(
+        state=world["ken"], measure=world["marking"], status=Status.LARGELY, by=analyst,
+        at=dt.datetime(2025, 3, 2, tzinfo=dt.UTC),
+    )  # fmt: skip
     return ratings
 
 
@@ -398,9 +404,11 @@ def changes(ratings, world, analyst):
     """Jamaica's self-report and Kenya's assessment changed by the analyst in 2025."""
     rating = ratings["jam", SELF_REPORTED]
     rating.status = Status.LARGELY
-    save_rating(rating, by=analyst, reason="Regulation in force", at=dt.datetime(2025, 2, 1, tzinfo=dt.UTC))
-    rate(world, "ken", "marking", ASSESSED, Status.IMPLEMENTED, at=dt.datetime(2025, 3, 1, tzinfo=dt.UTC),
-         by=analyst, reason="Visit")  # fmt: skip
+    factories.saved_rating(rating, by=analyst, reason="Regulation in force", at=dt.datetime(2025, 2, 1, tzinfo=dt.UTC))
+    factories.rating(
+        state=world["ken"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst,
+        at=dt.datetime(2025, 3, 1, tzinfo=dt.UTC), reason="Visit",
+    )  # fmt: skip
     return ratings
 
 
@@ -449,16 +457,13 @@ def test_one_change_of_another_state_is_not_found(changes, focal_jam):
 
 @pytest.fixture
 def assessments(world):
-    shared = Assessment.objects.create(
+    shared = factories.assessment(
         state=world["jam"], kind="country_visit", conducted_on=dt.date(2024, 3, 1),
         confidentiality=Confidentiality.SHARED, summary="Visit to Kingston",
     )  # fmt: skip
-    cted_only = Assessment.objects.create(state=world["jam"], kind="desk_review", conducted_on=dt.date(2024, 6, 1))
-    kenya = Assessment.objects.create(
-        state=world["ken"],
-        kind="desk_review",
-        conducted_on=dt.date(2024, 7, 1),
-        confidentiality=Confidentiality.PUBLIC,
+    cted_only = factories.assessment(state=world["jam"], conducted_on=dt.date(2024, 6, 1))
+    kenya = factories.assessment(
+        state=world["ken"], conducted_on=dt.date(2024, 7, 1), confidentiality=Confidentiality.PUBLIC
     )
     return {"shared": shared, "cted_only": cted_only, "kenya": kenya}
 
@@ -485,12 +490,13 @@ def test_a_cted_only_assessment_is_not_found_by_a_focal_point(assessments, focal
 
 @pytest.fixture
 def recommendations(world, assessments):
-    both = Recommendation.objects.create(
-        state=world["jam"], text="Mark and record", assessment=assessments["cted_only"]
+    both = factories.recommendation(
+        state=world["jam"], text="Mark and record", measures=[world["marking"], world["records"]],
+        assessment=assessments["cted_only"],
+    )  # fmt: skip
+    kenya = factories.recommendation(
+        state=world["ken"], text="Record", measures=[world["records"]], status=Recommendation.Status.DONE
     )
-    both.measures.set([world["marking"], world["records"]])
-    kenya = Recommendation.objects.create(state=world["ken"], text="Record", status=Recommendation.Status.DONE)
-    kenya.measures.set([world["records"]])
     return {"both": both, "kenya": kenya}
 
 
@@ -553,9 +559,11 @@ def test_a_list_downloads_as_csv_flattened(recommendations, analyst, how):
 
 
 def test_csv_cells_cannot_run_as_formulas(ratings, world, focal_jam, analyst):
-    rate(world, "jam", "marking", SELF_REPORTED, Status.LARGELY, at=AT, by=analyst,
-         explanation='=HYPERLINK("http://evil.example","click")', source_document="+1 page", source_reference="-3",
-         justification="@SUM(A1)")  # fmt: skip
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.LARGELY, by=analyst, at=AT,
+        explanation='=HYPERLINK("http://evil.example","click")', source_document="+1 page", source_reference="-3",
+        justification="@SUM(A1)",
+    )  # fmt: skip
     rows = csv_rows(api(focal_jam).get("/api/v1/ratings/", {"format": "csv", "kind": "self_reported"}))
     assert rows[0]["explanation"] == '\'=HYPERLINK("http://evil.example","click")'
     assert rows[0]["source_document"] == "'+1 page"
@@ -584,14 +592,13 @@ def busy(ratings, world, analyst, assessments, recommendations, focal_jam):
         for key in ("jam", "ken"):
             for kind in Rating.Kind:
                 for status, year in [(Status.NOT_IMPLEMENTED, 2023), (Status.PARTIALLY, 2024)]:
-                    set_rating(
-                        state=world[key], measure=measure, kind=kind, by=analyst, reason="Review", status=status,
-                        at=dt.datetime(year, 1, 1, tzinfo=dt.UTC),
+                    factories.rating(
+                        state=world[key], measure=measure, kind=kind, status=status, by=analyst,
+                        at=dt.datetime(year, 1, 1, tzinfo=dt.UTC), reason="Review",
                         assessment=assessments["shared"] if key == "jam" and kind == ASSESSED else None,
                     )  # fmt: skip
-        recommendation = Recommendation.objects.create(state=world["jam"], text=f"Do {n}")
-        recommendation.measures.set([measure, world["marking"]])
-        workflow.submit(state=world["jam"], measure=measure, by=focal_jam, status=Status.LARGELY)
+        factories.recommendation(state=world["jam"], text=f"Do {n}", measures=[measure, world["marking"]])
+        factories.submission(state=world["jam"], measure=measure, by=focal_jam, status=Status.LARGELY)
     Assessment.objects.bulk_create(
         Assessment(state=world["ken"], kind="desk_review", conducted_on=dt.date(2020, 1, n + 1)) for n in range(12)
     )
@@ -617,7 +624,7 @@ LIST_QUERIES = {
 def test_query_count_is_fixed_on_small_data(
     ratings, world, assessments, recommendations, focal_jam, analyst, path, django_assert_num_queries
 ):
-    workflow.submit(state=world["jam"], measure=world["marking"], by=focal_jam, status=Status.LARGELY)
+    factories.submission(state=world["jam"], measure=world["marking"], by=focal_jam, status=Status.LARGELY)
     client = api(analyst)
     with django_assert_num_queries(LIST_QUERIES[path]):
         assert client.get(path).status_code == 200
@@ -803,8 +810,7 @@ def test_a_measure_code_names_the_current_editions_measure(older_edition, rating
 
 
 def test_someone_elses_pending_submission_is_a_conflict(ratings, world, focal_jam):
-    alternate = type(focal_jam).objects.create_user("alt", password="not-used", is_staff=True)
-    Role.objects.create(user=alternate, kind=Role.Kind.FOCAL_POINT, state=world["jam"], is_alternate=True)
+    alternate = factories.user(username="alt", role=Role.Kind.FOCAL_POINT, state=world["jam"], is_alternate=True)
     first = submit(alternate, status="implemented")
     assert first.status_code == 201
     response = submit(focal_jam, status="largely")
@@ -823,7 +829,7 @@ def kenyan_submission(ratings, world, focal_ken, analyst):
     """A factory: Kenya's submission on SALW-04, left pending, accepted or returned."""
 
     def make(outcome):
-        submission = workflow.submit(state=world["ken"], measure=world["marking"], by=focal_ken, status="largely")
+        submission = factories.submission(state=world["ken"], measure=world["marking"], by=focal_ken, status="largely")
         if outcome == Submission.Review.ACCEPTED:
             workflow.accept(submission, by=analyst)
         elif outcome == Submission.Review.RETURNED:
@@ -858,16 +864,16 @@ def test_replacing_another_states_submission_answers_as_for_one_that_does_not_ex
                                              ("focal_ken", {"KEN"}), ("focal_jam", {"JAM"})])  # fmt: skip
 def test_submissions_are_listed_to_those_who_may_read_the_state(request, ratings, world, focal_jam, focal_ken,
                                                                  who, states):  # fmt: skip
-    workflow.submit(state=world["jam"], measure=world["marking"], by=focal_jam, status=Status.LARGELY)
-    workflow.submit(state=world["ken"], measure=world["marking"], by=focal_ken, status=Status.IMPLEMENTED)
+    factories.submission(state=world["jam"], measure=world["marking"], by=focal_jam, status=Status.LARGELY)
+    factories.submission(state=world["ken"], measure=world["marking"], by=focal_ken, status=Status.IMPLEMENTED)
     rows = results(request.getfixturevalue(who), "/api/v1/submissions/")
     assert {row["state"] for row in rows} == states
 
 
 def test_submissions_filter_by_review(ratings, world, focal_jam, analyst):
-    pending = workflow.submit(state=world["jam"], measure=world["marking"], by=focal_jam, status=Status.LARGELY)
+    pending = factories.submission(state=world["jam"], measure=world["marking"], by=focal_jam, status=Status.LARGELY)
     workflow.return_submission(pending, by=analyst, note="Cite the regulation")
-    workflow.submit(state=world["jam"], measure=world["records"], by=focal_jam, status=Status.PARTIALLY)
+    factories.submission(state=world["jam"], measure=world["records"], by=focal_jam, status=Status.PARTIALLY)
     returned = results(focal_jam, "/api/v1/submissions/", review="returned")
     assert [(row["measure"], row["review_note"], row["reviewed_by"]) for row in returned] == [
         ("SALW-04", "Cite the regulation", "ana")

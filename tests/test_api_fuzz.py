@@ -10,6 +10,7 @@ test database, as an analyst and as a focal point, each with a token.
 
 import datetime as dt
 
+import factories
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -24,9 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from implementation import workflow
-from implementation.models import Assessment, Confidentiality, Rating, Recommendation
-from implementation.ratings import set_rating
+from implementation.models import Assessment, Confidentiality, Rating
 from measures.models import Edition, Measure, Section
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -58,29 +57,33 @@ def demo_like(world, analyst, focal_jam, focal_ken, coordinator):
     world["edition"].save()
     world["marking"].predecessor = old_marking
     world["marking"].save()
-    shared = Assessment.objects.create(
+    shared = factories.assessment(
         state=world["jam"], kind=Assessment.Kind.COUNTRY_VISIT, conducted_on=dt.date(2024, 3, 1),
         confidentiality=Confidentiality.SHARED, status=Assessment.Status.FINAL, summary="DEMO — visit",
     )  # fmt: skip
-    Assessment.objects.create(state=world["jam"], kind=Assessment.Kind.DESK_REVIEW, conducted_on=dt.date(2025, 1, 5))
+    factories.assessment(state=world["jam"], conducted_on=dt.date(2025, 1, 5))
     steps = [Rating.Status.NO_INFORMATION, Rating.Status.NOT_IMPLEMENTED, Rating.Status.PARTIALLY]
     for year, status in enumerate(steps, start=2023):
         for key in ("jam", "tto", "ken"):
             for measure in ("marking", "records"):
                 for kind in Rating.Kind:
-                    set_rating(
-                        state=world[key], measure=world[measure], kind=kind, by=analyst, reason=f"Review {year}",
-                        at=dt.datetime(year, 6, 1, tzinfo=dt.UTC), status=status,
+                    factories.rating(
+                        state=world[key], measure=world[measure], kind=kind, status=status, by=analyst,
+                        at=dt.datetime(year, 6, 1, tzinfo=dt.UTC), reason=f"Review {year}",
                         explanation="=HYPERLINK(\"http://x\") — Décret n° 12", source_document="Firearms Act",
                         assessment=shared if key == "jam" and kind == Rating.Kind.ASSESSED else None,
                     )  # fmt: skip
-    set_rating(
-        state=world["ken"], measure=world["records"], kind=Rating.Kind.SELF_REPORTED, by=analyst, reason="No registry",
-        status=Rating.Status.NOT_APPLICABLE, justification="No civilian holdings",
+    factories.rating(
+        state=world["ken"], measure=world["records"], kind=Rating.Kind.SELF_REPORTED,
+        status=Rating.Status.NOT_APPLICABLE, by=analyst, reason="No registry", justification="No civilian holdings",
     )  # fmt: skip
-    recommendation = Recommendation.objects.create(state=world["jam"], text="DEMO — Mark on import", assessment=shared)
-    recommendation.measures.set([world["marking"], world["records"]])
-    workflow.submit(
+    factories.recommendation(
+        state=world["jam"],
+        text="DEMO — Mark on import",
+        measures=[world["marking"], world["records"]],
+        assessment=shared,
+    )
+    factories.submission(
         state=world["jam"], measure=world["marking"], by=focal_jam, status=Rating.Status.LARGELY,
         explanation="Regulation adopted",
     )  # fmt: skip

@@ -9,6 +9,7 @@ import subprocess
 import uuid
 from contextlib import closing
 
+import factories
 import psycopg2
 import pytest
 from django.conf import settings
@@ -16,7 +17,6 @@ from django.db import connection
 
 from implementation import workflow
 from implementation.models import Rating
-from implementation.ratings import set_rating
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -61,11 +61,8 @@ def empty_database():
 def test_a_dump_restores_into_an_empty_database_with_every_rating_and_history_row(
     ratings, analyst, focal_jam, world, tmp_path, empty_database
 ):
-    set_rating(
-        state=world["jam"], measure=world["marking"], kind=Rating.Kind.ASSESSED, by=analyst, reason="Desk review",
-        status="largely",
-    )  # fmt: skip
-    workflow.submit(state=world["jam"], measure=world["records"], by=focal_jam, status="partially")
+    factories.rating(state=world["jam"], measure=world["marking"], status="largely", by=analyst, reason="Desk review")
+    factories.submission(state=world["jam"], measure=world["records"], by=focal_jam, status="partially")
     workflow.freeze(state=world["jam"], label="2026 review", by=analyst)
     source = url(connection.settings_dict["NAME"])
     dump = tmp_path / "tracker.dump"

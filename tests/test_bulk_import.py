@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 
+import factories
 import openpyxl
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -17,7 +18,6 @@ from django.urls import reverse
 
 from implementation import spreadsheets
 from implementation.models import Rating, StagedUpload, Submission
-from implementation.ratings import set_rating
 from implementation.spreadsheets import comparison
 from measures.models import Measure
 from states.models import Role
@@ -117,9 +117,8 @@ def test_import_previews_then_sets_assessed_ratings_with_history(client, analyst
     assert Rating.objects.get(pk=ratings["jam", Rating.Kind.SELF_REPORTED].pk).status == "partially"
 
 
-def test_a_change_that_keeps_the_status_keeps_who_set_it(client, analyst, ratings, world, django_user_model):
-    colleague = django_user_model.objects.create_user("ana2", is_staff=True)
-    Role.objects.create(user=colleague, kind=Role.Kind.ANALYST)
+def test_a_change_that_keeps_the_status_keeps_who_set_it(client, analyst, ratings, world):
+    colleague = factories.user(username="ana2", role=Role.Kind.ANALYST, password=None)
     client.force_login(analyst)
     rows = [line("JAM", "SALW-04", "Partially implemented", "Checked at the 2025 workshop.")]
     file = csv_file(rows, header=HEADER[:4])
@@ -209,9 +208,7 @@ def test_bad_import_is_refused_and_changes_nothing(client, analyst, ratings, row
 def test_a_rating_changed_after_the_preview_refuses_the_whole_import(client, analyst, ratings, world):
     client.force_login(analyst)
     url = stage(client, csv_file(FILE_ROWS))
-    set_rating(
-        state=world["jam"], measure=world["marking"], kind=ASSESSED, by=analyst, reason="Visit", status="implemented"
-    )
+    factories.rating(state=world["jam"], measure=world["marking"], status="implemented", by=analyst, reason="Visit")
     before = counts()
     response = client.post(url)
     assert response.status_code == 409
@@ -226,9 +223,7 @@ def test_a_rating_changed_after_the_preview_refuses_the_whole_import(client, ana
 def test_a_rating_created_after_the_preview_refuses_the_whole_import(client, analyst, ratings, world):
     client.force_login(analyst)
     url = stage(client, csv_file(FILE_ROWS))
-    set_rating(
-        state=world["tto"], measure=world["records"], kind=ASSESSED, by=analyst, reason="Visit", status="largely"
-    )
+    factories.rating(state=world["tto"], measure=world["records"], status="largely", by=analyst, reason="Visit")
     before = counts()
     response = client.post(url)
     assert response.status_code == 409

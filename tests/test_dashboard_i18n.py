@@ -15,6 +15,7 @@ import math
 import re
 import struct
 
+import factories
 import openpyxl
 import pytest
 from django.db import connection
@@ -25,7 +26,6 @@ from implementation.dashboards import html as dashboard_html
 from implementation.dashboards import texts as dashboard_texts
 from implementation.dashboards.charts import TrendChart, TrendPoint
 from implementation.models import Rating
-from implementation.ratings import set_rating
 
 Status = Rating.Status
 ASSESSED = Rating.Kind.ASSESSED
@@ -123,12 +123,6 @@ def trend_chart(page):
     return re.search(r'<svg class="trend-chart".*?</svg>', page, re.S).group(0)
 
 
-def rate(world, user, key, measure, status, at):
-    return set_rating(
-        state=world[key], measure=world[measure], kind=ASSESSED, by=user, reason="test", at=at, status=status
-    )
-
-
 # Texts written from caches, in each reader's language whoever came first
 
 
@@ -173,7 +167,9 @@ def test_pages_written_in_python_come_out_in_each_readers_language(client, analy
 
 
 def test_numbers_and_dates_follow_the_readers_language(client, analyst, ratings, world):
-    rate(world, analyst, "jam", "marking", Status.IMPLEMENTED, AT_2025)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst, at=AT_2025, reason="test"
+    )
     overview = html(client, analyst, "/?as_of=2024-06-01", "fr")
     region = html(client, analyst, "/regions/caribbean/", "fr")
     state = html(client, analyst, "/states/JAM/", "fr")
@@ -190,7 +186,9 @@ def test_numbers_and_dates_follow_the_readers_language(client, analyst, ratings,
 @pytest.mark.parametrize("language", ["en", "fr", "es", "ar"])
 def test_the_trend_charts_coordinates_stay_numbers_in_every_language(client, analyst, ratings, world, language):
     # A decimal comma ("230,5") would be read by SVG as two numbers, and the chart fall apart.
-    rate(world, analyst, "jam", "marking", Status.IMPLEMENTED, AT_2025)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst, at=AT_2025, reason="test"
+    )
     chart = trend_chart(html(client, analyst, "/regions/caribbean/", language))
     values = re.findall(r'\s(?:x|y|x1|x2|y1|y2|cx|cy|r)="([^"]*)"', chart)
     assert len(values) > 20
@@ -223,7 +221,9 @@ def _first_rects(page, count):
 
 def test_in_arabic_bars_grow_from_the_right(client, analyst, ratings, world):
     # The Caribbean: Jamaica partially implemented, Trinidad and Tobago implemented; best first.
-    rate(world, analyst, "tto", "marking", Status.IMPLEMENTED, AT_2024)
+    factories.rating(
+        state=world["tto"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst, at=AT_2024, reason="test"
+    )
     english = _first_rects(html(client, analyst, "/regions/caribbean/", "en"), 2)
     arabic = _first_rects(html(client, analyst, "/regions/caribbean/", "ar"), 2)
     partially = Status.PARTIALLY.colour
@@ -235,7 +235,9 @@ def test_in_arabic_bars_grow_from_the_right(client, analyst, ratings, world):
 
 
 def test_in_arabic_a_changes_arrow_points_the_way_the_line_reads(client, analyst, ratings, world):
-    rate(world, analyst, "jam", "marking", Status.IMPLEMENTED, AT_2025)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst, at=AT_2025, reason="test"
+    )
     assert '<span aria-label="to">→</span>' in html(client, analyst, "/states/JAM/", "en")
     arabic = html(client, analyst, "/states/JAM/", "ar")
     assert ">←</span>" in arabic and ">→</span>" not in arabic
@@ -264,7 +266,9 @@ def _csv(response):
 
 
 def test_downloads_have_headers_in_the_readers_language_and_keep_iso_dates(client, analyst, ratings, world, french):
-    rate(world, analyst, "jam", "marking", Status.IMPLEMENTED, AT_2025)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst, at=AT_2025, reason="test"
+    )
     states = _csv(get(client, analyst, "/?export=states&format=csv&domain=salw", "fr"))
     assert states[0][:2] == ["État membre", "ISO3"]
     assert states[1][:2] == ["Jamaica", "JAM"]

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import factories
 import pytest
 from django.http import QueryDict
 from django.template import Context, Template
@@ -15,7 +16,6 @@ from implementation.dashboards.tallies import Tally, tally
 from implementation.dashboards.texts import format_decimal
 from implementation.filters import MeasureFilterSet, RatingFilterSet
 from implementation.models import Rating
-from implementation.ratings import set_rating
 from measures.models import Measure
 from states.models import RegionMembership
 
@@ -30,22 +30,21 @@ def filters(query=""):
     return filterset
 
 
-def rate(world, who, key, measure, status, at, kind="assessed", **extra):
-    return set_rating(
-        state=world[key], measure=world[measure], kind=kind, by=who, reason="test", at=at, status=status, **extra
-    )
-
-
 @pytest.fixture
 def caribbean(world, analyst):
     """Jamaica and Trinidad and Tobago rated on both measures; Jamaica improved in 2025."""
-    rate(world, analyst, "jam", "marking", Status.PARTIALLY, Q1_2024)
-    rate(world, analyst, "jam", "records", Status.NOT_IMPLEMENTED, Q1_2024)
-    rate(world, analyst, "tto", "marking", Status.IMPLEMENTED, Q1_2024)
-    rate(world, analyst, "tto", "records", Status.LARGELY, Q1_2024)
-    rate(world, analyst, "jam", "marking", Status.PARTIALLY, Q1_2024, kind="self_reported")
-    rate(world, analyst, "jam", "records", Status.PARTIALLY, Q1_2024, kind="self_reported")
-    rate(world, analyst, "jam", "marking", Status.IMPLEMENTED, Q3_2025)
+    for key, measure, kind, status, at in [
+        ("jam", "marking", "assessed", Status.PARTIALLY, Q1_2024),
+        ("jam", "records", "assessed", Status.NOT_IMPLEMENTED, Q1_2024),
+        ("tto", "marking", "assessed", Status.IMPLEMENTED, Q1_2024),
+        ("tto", "records", "assessed", Status.LARGELY, Q1_2024),
+        ("jam", "marking", "self_reported", Status.PARTIALLY, Q1_2024),
+        ("jam", "records", "self_reported", Status.PARTIALLY, Q1_2024),
+        ("jam", "marking", "assessed", Status.IMPLEMENTED, Q3_2025),
+    ]:
+        factories.rating(
+            state=world[key], measure=world[measure], kind=kind, status=status, by=analyst, at=at, reason="test"
+        )
     return world
 
 

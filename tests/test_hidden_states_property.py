@@ -11,14 +11,13 @@ the filters. An analyst, who reads Kenya, must see the difference.
 import datetime as dt
 import itertools
 
+import factories
 import pytest
 from django.db import transaction
 from pages import comparable
 
-from implementation.models import AssistanceNeed, Rating
-from implementation.ratings import set_rating
+from implementation.models import Rating
 from measures.models import Measure
-from states.models import MemberState, RegionMembership
 
 Status = Rating.Status
 
@@ -50,31 +49,25 @@ REGION_TABLES = ["heatmap", "states", "domains", "sections", "least", "trend", "
 @pytest.fixture
 def east_africa(world, analyst):
     """Kenya, Uganda and Tanzania in East Africa; Tanzania rated on two measures, the third rated by two States."""
-    uga = MemberState.objects.create(
-        iso3="UGA", iso2="UG", m49="800", name="Uganda", m49_region="Africa", m49_subregion="Eastern Africa"
-    )
-    tza = MemberState.objects.create(
-        iso3="TZA", iso2="TZ", m49="834", name="Tanzania", m49_region="Africa", m49_subregion="Eastern Africa"
-    )
-    for state in (uga, tza):
-        RegionMembership.objects.create(region=world["east_africa"], state=state)
+    africa = dict(region=world["east_africa"], m49_region="Africa", m49_subregion="Eastern Africa")
+    uga = factories.member_state(iso3="UGA", iso2="UG", m49="800", name="Uganda", **africa)
+    tza = factories.member_state(iso3="TZA", iso2="TZ", m49="834", name="Tanzania", **africa)
     world["transfers"] = Measure.objects.create(
         edition=world["edition"], section=world["section"], code="SALW-09", title="Transfer controls",
         domain=Measure.Domain.SALW, phase=Measure.Phase.DOWNSTREAM, legislative=True, position=2,
     )  # fmt: skip
     for measure, status in [("marking", Status.IMPLEMENTED), ("records", Status.PARTIALLY)]:
-        set_rating(
-            state=tza, measure=world[measure], kind="assessed", by=analyst, reason="review", at=at(2020, 9),
-            status=status, explanation="T1",
+        factories.rating(
+            state=tza, measure=world[measure], status=status, by=analyst, at=at(2020, 9), reason="review",
+            explanation="T1",
         )  # fmt: skip
     # Jamaica and Trinidad and Tobago, which the readers see, and the needs, which are not swapped.
     for key, status in [("jam", Status.PARTIALLY), ("tto", Status.LARGELY)]:
-        set_rating(
-            state=world[key], measure=world["marking"], kind="assessed", by=analyst, reason="review",
-            at=at(2023, 3), status=status,
-        )  # fmt: skip
+        factories.rating(
+            state=world[key], measure=world["marking"], status=status, by=analyst, at=at(2023, 3), reason="review"
+        )
     for state in (world["ken"], uga, tza):
-        AssistanceNeed.objects.create(state=state, kind="training", description="Training")
+        factories.assistance_need(state=state)
     world["uga"] = uga
     return world
 
@@ -82,9 +75,9 @@ def east_africa(world, analyst):
 def rate(world, analyst, state, history):
     for measure, kind, changes in history:
         for moment, status, explanation in changes:
-            set_rating(
-                state=state, measure=world[measure], kind=kind, by=analyst, reason=f"Change {explanation}",
-                at=moment, status=status, explanation=f"Explanation {explanation}",
+            factories.rating(
+                state=state, measure=world[measure], kind=kind, status=status, by=analyst, at=moment,
+                reason=f"Change {explanation}", explanation=f"Explanation {explanation}",
                 source_document=f"Source {explanation}",
             )  # fmt: skip
 

@@ -3,6 +3,7 @@
 import datetime as dt
 import io
 
+import factories
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -155,7 +156,7 @@ def visit_reasons(ratings, world, analyst):
     before), then its self-report changed with a reason of its own; and Jamaica's shared
     workshop, which set nothing yet.
     """
-    visit = Assessment.objects.create(
+    visit = factories.assessment(
         state=world["jam"], kind=Assessment.Kind.COUNTRY_VISIT, conducted_on=dt.date(2011, 11, 11)
     )
     set_rating(

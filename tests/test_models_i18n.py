@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from html.parser import HTMLParser
 
+import factories
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -155,7 +156,7 @@ def test_a_constraint_message_comes_in_the_readers_language(pseudo_french, world
 
 def test_a_records_name_has_its_date_in_the_readers_language(world, analyst):
     # No catalogue of ours is needed: month names come from Django's own.
-    visit = Assessment.objects.create(
+    visit = factories.assessment(
         state=world["jam"], kind=Assessment.Kind.COUNTRY_VISIT, conducted_on=dt.date(2024, 5, 1), author=analyst
     )
     assert str(visit) == "Country visit of Jamaica, 01 May 2024"
@@ -340,7 +341,7 @@ def test_the_admins_own_texts_are_marked(client, analyst, ratings, world, pseudo
 
 
 def test_a_state_with_one_rating_links_to_it_in_the_singular(client, analyst, world):
-    Rating.objects.create(state=world["fra"], measure=world["marking"], kind=Rating.Kind.ASSESSED)
+    factories.rating_without_history(state=world["fra"], measure=world["marking"], kind=Rating.Kind.ASSESSED)
     client.force_login(analyst)
     page = client.get(admin_url("states_memberstate_change", world["fra"].pk)).content.decode()
     assert "Open the 1 rating of France" in page

@@ -8,18 +8,16 @@ Kenya, both kinds "partially implemented".
 import datetime as dt
 import re
 
+import factories
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from implementation import workflow
 from implementation.models import Rating, Submission
-from implementation.ratings import save_rating, set_rating
 from measures.models import Measure
 from states.models import Role
 
-User = get_user_model()
 Status = Rating.Status
 SELF_REPORTED = Rating.Kind.SELF_REPORTED
 ASSESSED = Rating.Kind.ASSESSED
@@ -74,9 +72,9 @@ def _submit(world, by, status=Status.LARGELY, *, measure="marking", replaces=Non
 @pytest.fixture
 def alternate_jam(world):
     # Alternate focal point for Jamaica: the same rights as the main one.
-    user = User.objects.create_user("alt", password="not-used")
-    Role.objects.create(user=user, kind=Role.Kind.FOCAL_POINT, state=world["jam"], is_alternate=True)
-    return user
+    return factories.user(
+        username="alt", role=Role.Kind.FOCAL_POINT, state=world["jam"], is_alternate=True, is_staff=False
+    )
 
 
 # Who may open the pages
@@ -154,9 +152,9 @@ def test_detail_address_shows_the_same_page(client, focal_jam, ratings):
 
 
 def test_a_self_report_that_differs_from_cted_is_flagged(client, focal_jam, analyst, ratings, world):
-    set_rating(
-        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, by=analyst, reason="Test",
-        status=Status.IMPLEMENTED, explanation="Fully in place.",
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.IMPLEMENTED, by=analyst,
+        explanation="Fully in place.",
     )  # fmt: skip
     row = _row(_page(client, focal_jam), "SALW-04")
     assert "Differs from CTED" in row
@@ -345,7 +343,7 @@ def test_a_self_report_changed_while_the_form_was_open_is_a_conflict(client, foc
     # An analyst corrects the self-report in the admin meanwhile.
     changed = Rating.objects.get(pk=shown.pk)
     changed.status = Status.NOT_IMPLEMENTED
-    save_rating(changed, by=analyst, reason="Law repealed")
+    factories.saved_rating(changed, by=analyst, reason="Law repealed")
 
     response = client.post(FORM_URL, data)
     assert response.status_code == 200
@@ -400,8 +398,7 @@ def test_successor_focal_point_sees_the_whole_history(client, focal_jam, analyst
     workflow.return_submission(earlier, by=analyst, note="Which regulation?", at=AT)
     still_pending = _submit(world, focal_jam, Status.LARGELY, measure="records", at=AT)
     Role.objects.filter(user=focal_jam).update(is_active=False)
-    successor = User.objects.create_user("sam", password="not-used")
-    Role.objects.create(user=successor, kind=Role.Kind.FOCAL_POINT, state=world["jam"])
+    successor = factories.user(username="sam", role=Role.Kind.FOCAL_POINT, state=world["jam"], is_staff=False)
 
     client.force_login(focal_jam)
     assert client.get("/my-state/JAM/").status_code == 403  # no role left: no longer reports for Jamaica
@@ -431,9 +428,9 @@ def _many_measures(world, analyst, focal_jam, count=30):
             domain=Measure.Domain.SALW, phase=Measure.Phase.UPSTREAM, legislative=True, position=number + 2,
         )  # fmt: skip
         for kind in Rating.Kind:
-            set_rating(
-                state=world["jam"], measure=measure, kind=kind, by=analyst, reason="Load", at=at,
-                status=Status.PARTIALLY if kind == ASSESSED else Status.LARGELY,
+            factories.rating(
+                state=world["jam"], measure=measure, kind=kind,
+                status=Status.PARTIALLY if kind == ASSESSED else Status.LARGELY, by=analyst, at=at, reason="Load",
             )  # fmt: skip
         submission = workflow.submit(
             state=world["jam"], measure=measure, by=focal_jam, status=Status.IMPLEMENTED, at=at, explanation="x"

@@ -10,14 +10,14 @@ import io
 import re
 from pathlib import Path
 
+import factories
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from implementation.models import Rating
-from implementation.ratings import set_rating
 from measures.models import Measure
-from states.models import MemberState, RegionMembership, Workshop
+from states.models import Workshop
 
 Status = Rating.Status
 ASSESSED = Rating.Kind.ASSESSED
@@ -49,13 +49,6 @@ def _title(html, iso3):
 def _csv_rows(response):
     assert response["Content-Type"].startswith("text/csv")
     return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-
-
-def _rate(state, measure, status, by):
-    return set_rating(
-        state=state, measure=measure, kind=ASSESSED, by=by, reason="Test", at=AT, status=status,
-        explanation="Test rating.", source_document="Test source",
-    )  # fmt: skip
 
 
 # Who may open the page
@@ -192,7 +185,10 @@ def ied_rating(world, analyst, ratings):
         edition=world["edition"], section=world["section"], code="IED-01", title="Control of explosive precursors",
         domain=Measure.Domain.IED, phase=Measure.Phase.UPSTREAM, legislative=True, position=2,
     )  # fmt: skip
-    return _rate(world["jam"], measure, Status.IMPLEMENTED, analyst)
+    return factories.rating(
+        state=world["jam"], measure=measure, status=Status.IMPLEMENTED, by=analyst, at=AT, explanation="Test rating.",
+        source_document="Test source",
+    )  # fmt: skip
 
 
 def test_domain_filter_changes_the_figures(client, analyst, ied_rating):
@@ -319,13 +315,15 @@ def more_states(world, analyst, ratings):
     """30 more real Member States in both regions, each with both measures assessed, and a workshop per region."""
     statuses = [Status.IMPLEMENTED, Status.LARGELY, Status.PARTIALLY, Status.NOT_IMPLEMENTED, Status.NO_INFORMATION]
     for i, row in enumerate(_member_state_rows(30, skip={"JAM", "TTO", "KEN", "FRA"})):
-        state = MemberState.objects.create(
+        state = factories.member_state(
             iso3=row["iso3"], iso2=row["iso2"], m49=row["m49"], name=row["name"], m49_region=row["m49_region"],
-            m49_subregion=row["m49_subregion"],
+            m49_subregion=row["m49_subregion"], region=world["caribbean" if i % 2 else "east_africa"],
         )  # fmt: skip
-        RegionMembership.objects.create(region=world["caribbean" if i % 2 else "east_africa"], state=state)
         for j, measure in enumerate([world["marking"], world["records"]]):
-            _rate(state, measure, statuses[(i + j) % len(statuses)], analyst)
+            factories.rating(
+                state=state, measure=measure, status=statuses[(i + j) % len(statuses)], by=analyst, at=AT,
+                explanation="Test rating.", source_document="Test source",
+            )  # fmt: skip
     for region in (world["caribbean"], world["east_africa"]):
         for year in (2022, 2023):
             Workshop.objects.create(region=region, title=f"{region} {year}", starts_on=dt.date(year, 3, 1))

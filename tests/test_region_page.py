@@ -5,11 +5,11 @@ import datetime as dt
 import io
 import re
 
+import factories
 import pytest
 
-from implementation.models import AssistanceNeed, Rating
-from implementation.ratings import set_rating
-from states.models import MemberState, RegionMembership, Workshop
+from implementation.models import Rating
+from states.models import Workshop
 
 Status = Rating.Status
 ASSESSED, SELF_REPORTED = Rating.Kind.ASSESSED, Rating.Kind.SELF_REPORTED
@@ -34,12 +34,6 @@ def cell(html, iso3, code):
     """The heat-map cell of ``iso3`` × measure ``code``, or None when the page has none."""
     match = re.search(rf'<td><a href="/states/{iso3}/#measure-{code}">(.*?)</td>', html, re.S)
     return match.group(1) if match else None
-
-
-def rate(world, user, key, measure, status, at, kind=ASSESSED):
-    return set_rating(
-        state=world[key], measure=world[measure], kind=kind, by=user, reason="test", at=at, status=status
-    )
 
 
 # Who may open the page
@@ -143,8 +137,13 @@ def test_each_cell_links_to_a_place_its_states_profile_has(client, analyst, rati
 
 
 def test_the_marker_shows_where_the_self_report_differs(client, analyst, ratings, world):
-    rate(world, analyst, "jam", "records", Status.LARGELY, AT_2024)
-    rate(world, analyst, "jam", "records", Status.PARTIALLY, AT_2024, kind=SELF_REPORTED)
+    factories.rating(
+        state=world["jam"], measure=world["records"], status=Status.LARGELY, by=analyst, at=AT_2024, reason="test"
+    )
+    factories.rating(
+        state=world["jam"], measure=world["records"], kind=SELF_REPORTED, status=Status.PARTIALLY, by=analyst,
+        at=AT_2024, reason="test",
+    )  # fmt: skip
     html = page(client, analyst, "caribbean").content.decode()
     differs = cell(html, "JAM", "SALW-06")
     assert 'href="#hm-differs"' in differs
@@ -165,8 +164,13 @@ def test_the_heat_map_groups_measures_by_section_and_has_its_data_table(client, 
 
 
 def test_the_heat_maps_data_table_gives_both_ratings_of_every_state_and_measure(client, analyst, ratings, world):
-    rate(world, analyst, "jam", "records", Status.LARGELY, AT_2024)
-    rate(world, analyst, "jam", "records", Status.PARTIALLY, AT_2024, kind=SELF_REPORTED)
+    factories.rating(
+        state=world["jam"], measure=world["records"], status=Status.LARGELY, by=analyst, at=AT_2024, reason="test"
+    )
+    factories.rating(
+        state=world["jam"], measure=world["records"], kind=SELF_REPORTED, status=Status.PARTIALLY, by=analyst,
+        at=AT_2024, reason="test",
+    )  # fmt: skip
     html = page(client, analyst, "caribbean").content.decode()
     table = re.search(r"<caption>Ratings, Caribbean.*?</table>", html, re.S).group(0)
     records = world["records"]
@@ -189,7 +193,9 @@ def test_the_heat_maps_data_table_gives_both_ratings_of_every_state_and_measure(
 
 
 def test_the_trend_follows_history(client, analyst, ratings, world):
-    rate(world, analyst, "jam", "marking", Status.IMPLEMENTED, AT_2025)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst, at=AT_2025, reason="test"
+    )
     rows = export(client, analyst, "caribbean", "trend")
     # Jamaica alone is rated in the Caribbean: partially (1) from 2024 Q2, implemented (3) from 2025 Q3.
     assert rows[1:] == [["2024-04-01", "1.0", "1"], ["2025-07-01", "3.0", "1"]]
@@ -209,7 +215,9 @@ def test_the_trend_marks_the_workshops_planned_ones_dashed(client, analyst, rati
 
 
 def test_as_of_shows_the_status_of_that_day(client, analyst, ratings, world):
-    rate(world, analyst, "jam", "marking", Status.IMPLEMENTED, AT_2025)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst, at=AT_2025, reason="test"
+    )
     html = page(client, analyst, "caribbean", "?as_of=2024-12-31").content.decode()
     assert "CTED assessment: Partially implemented." in cell(html, "JAM", "SALW-04")
     assert "as of 31 December 2024" in html
@@ -218,7 +226,9 @@ def test_as_of_shows_the_status_of_that_day(client, analyst, ratings, world):
 
 
 def test_the_status_filter_keeps_matching_assessments_only(client, analyst, ratings, world):
-    rate(world, analyst, "tto", "marking", Status.IMPLEMENTED, AT_2024)
+    factories.rating(
+        state=world["tto"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst, at=AT_2024, reason="test"
+    )
     html = page(client, analyst, "caribbean", "?status=implemented").content.decode()
     assert "CTED assessment: Implemented." in cell(html, "TTO", "SALW-04")
     # Jamaica's "partially" is filtered out of the map; its self-report still shows.
@@ -264,7 +274,7 @@ def test_open_needs_are_counted_for_all_and_listed_for_the_states_shown(
     client, focal_jam, ratings, world, add_rated_states
 ):
     for key in ("jam", "tto"):
-        AssistanceNeed.objects.create(state=world[key], kind="training", description=f"Train {key} customs")
+        factories.assistance_need(state=world[key], description=f"Train {key} customs")
     # Trinidad and Tobago is the only other State with a need: the count would give its own away.
     html = page(client, focal_jam, "caribbean").content.decode()
     assert "The count of the region's open needs is withheld" in html and "open needs across" not in html
@@ -283,30 +293,32 @@ def test_open_needs_are_counted_for_all_and_listed_for_the_states_shown(
 def crowded_caribbean(world, analyst):
     """Thirty more Caribbean States, each rated on both measures (both kinds) and revised once since."""
     for i in range(30):
-        state = MemberState.objects.create(
+        state = factories.member_state(
             iso3=f"Q{chr(65 + i // 26)}{chr(65 + i % 26)}",
             iso2=f"{'QX'[i // 26]}{chr(65 + i % 26)}",
             m49=f"{900 + i}",
             name=f"Test State {i:02}",
+            region=world["caribbean"],
             m49_region="Americas",
             m49_subregion="Caribbean",
         )
-        RegionMembership.objects.create(region=world["caribbean"], state=state)
         world[state.iso3] = state
         for measure in ("marking", "records"):
             for kind in (ASSESSED, SELF_REPORTED):
-                rate(world, analyst, state.iso3, measure, Status.PARTIALLY, AT_2024, kind=kind)
-            rate(world, analyst, state.iso3, measure, Status.LARGELY, AT_2025)
-        AssistanceNeed.objects.create(state=state, kind="training", description="Training").measures.add(
-            world["marking"]
-        )
+                factories.rating(
+                    state=world[state.iso3], measure=world[measure], kind=kind, status=Status.PARTIALLY, by=analyst,
+                    at=AT_2024, reason="test",
+                )  # fmt: skip
+            factories.rating(
+                state=world[state.iso3], measure=world[measure], status=Status.LARGELY, by=analyst, at=AT_2025,
+                reason="test",
+            )  # fmt: skip
+        factories.assistance_need(state=state, measures=[world["marking"]])
     return world
 
 
 def _needs(world):
-    AssistanceNeed.objects.create(state=world["jam"], kind="training", description="Training").measures.add(
-        world["marking"]
-    )
+    factories.assistance_need(state=world["jam"], measures=[world["marking"]])
 
 
 # The region page as an analyst reads it:
@@ -325,7 +337,7 @@ def test_query_count_does_not_grow_with_the_region(
 ):
     _needs(world)
     client.force_login(analyst)
-    AssistanceNeed.objects.create(state=world["ken"], kind="training", description="Training")
+    factories.assistance_need(state=world["ken"])
     with django_assert_num_queries(REGION_PAGE_QUERIES):
         small = client.get(f"/regions/east-africa/{query}")
     with django_assert_num_queries(REGION_PAGE_QUERIES):

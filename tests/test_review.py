@@ -7,17 +7,15 @@ and what accepting and returning do to submissions and ratings. Ratings in the
 import datetime as dt
 import re
 
+import factories
 import pytest
-from django.contrib.auth import get_user_model
 
 from implementation import workflow
 from implementation.models import Rating, Submission
-from implementation.ratings import set_rating
 from implementation.workflow import stored_moment
 from measures.models import Measure
-from states.models import MemberState, Region, RegionMembership, Role
+from states.models import Region, Role
 
-User = get_user_model()
 Status = Rating.Status
 SELF_REPORTED = Rating.Kind.SELF_REPORTED
 ASSESSED = Rating.Kind.ASSESSED
@@ -149,9 +147,9 @@ def test_empty_queue_says_so(client, analyst, world):
 
 
 def test_a_submission_whose_self_report_changed_since_is_flagged(client, analyst, pending, world):
-    set_rating(
-        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, by=analyst, reason="Desk update",
-        status=Status.NOT_IMPLEMENTED,
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.NOT_IMPLEMENTED, by=analyst,
+        reason="Desk update",
     )  # fmt: skip
     assert "The self-report changed after this was sent" in _item(_page(client, analyst), pending)
 
@@ -198,8 +196,7 @@ def test_accept_with_update_assessed_sets_both_ratings(client, analyst, pending,
 
 
 def test_accepting_twice_is_a_clear_error(client, analyst, pending, world):
-    other = User.objects.create_user("bea", password="not-used")
-    Role.objects.create(user=other, kind=Role.Kind.ANALYST)
+    other = factories.user(username="bea", role=Role.Kind.ANALYST, is_staff=False)
     workflow.accept(pending, by=other)
     client.force_login(analyst)
     response = client.post(f"/review/{pending.pk}/accept/", {"update_assessed": "on"}, follow=True)
@@ -209,9 +206,9 @@ def test_accepting_twice_is_a_clear_error(client, analyst, pending, world):
 
 
 def test_accept_refused_when_the_self_report_changed_since(client, analyst, pending, world):
-    set_rating(
-        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, by=analyst, reason="Desk update",
-        status=Status.NOT_IMPLEMENTED,
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.NOT_IMPLEMENTED, by=analyst,
+        reason="Desk update",
     )  # fmt: skip
     client.force_login(analyst)
     response = client.post(f"/review/{pending.pk}/accept/", {"region": "caribbean"})
@@ -276,17 +273,15 @@ def crowded_queue(world, analyst, ratings):
     at = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
     caribbean = Region.objects.get(slug="caribbean")
     for number in range(20):
-        state = MemberState.objects.create(
+        state = factories.member_state(
             iso3=f"Q{chr(65 + number)}A", iso2=f"Q{chr(65 + number)}", m49=f"{900 + number}", name=f"State {number}",
-            m49_region="Americas", m49_subregion="Caribbean",
+            region=caribbean, m49_region="Americas", m49_subregion="Caribbean",
         )  # fmt: skip
-        RegionMembership.objects.create(region=caribbean, state=state)
-        focal = User.objects.create_user(f"focal{number}", password="not-used")
-        Role.objects.create(user=focal, kind=Role.Kind.FOCAL_POINT, state=state)
+        focal = factories.user(username=f"focal{number}", role=Role.Kind.FOCAL_POINT, state=state, is_staff=False)
         for measure in Measure.objects.all():
             for kind in Rating.Kind:
-                set_rating(state=state, measure=measure, kind=kind, by=analyst, reason="Load", at=at)
-            workflow.submit(state=state, measure=measure, by=focal, status=Status.LARGELY, at=at, explanation="x")
+                factories.rating(state=state, measure=measure, kind=kind, by=analyst, at=at, reason="Load")
+            factories.submission(state=state, measure=measure, by=focal, status=Status.LARGELY, at=at, explanation="x")
 
 
 # 1. session, 2. user, 3. the user's roles, 4. the region choices, 5. the State choices,

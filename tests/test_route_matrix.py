@@ -11,6 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from urllib.parse import parse_qs, urlsplit
 
+import factories
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth.models import Group
@@ -23,16 +24,12 @@ from rest_framework.authtoken.models import Token
 from implementation import spreadsheets, workflow
 from implementation.models import (
     Assessment,
-    AssistanceNeed,
     Confidentiality,
-    ConfidentialNote,
     Rating,
-    Recommendation,
     Snapshot,
     StagedUpload,
     Submission,
 )
-from implementation.ratings import set_rating
 from measures.models import Instrument
 from states.models import Role, Workshop
 
@@ -80,40 +77,28 @@ def objects(world, cast):
     for key in ("jam", "ken"):
         marker = f"{key.upper()}-DETAIL"
         for kind in Rating.Kind:
-            rating = set_rating(
-                state=world[key],
-                measure=world["marking"],
-                kind=kind,
-                by=analyst,
-                reason=f"Initial rating {marker}",
-                at=at,
-                status=Rating.Status.PARTIALLY,
-                explanation=f"Marking law adopted {marker}",
-            )
+            rating = factories.rating(
+                state=world[key], measure=world["marking"], kind=kind, status=Rating.Status.PARTIALLY, by=analyst,
+                at=at, reason=f"Initial rating {marker}", explanation=f"Marking law adopted {marker}",
+            )  # fmt: skip
         made[f"rating_{key}"] = rating
         made[f"rating_history_{key}"] = rating.history.get()
-        shared = Assessment.objects.create(
-            state=world[key],
-            kind=Assessment.Kind.COUNTRY_VISIT,
-            conducted_on=dt.date(2024, 4, 1),
-            confidentiality=Confidentiality.SHARED,
-            summary=f"Visit {marker}",
-            author=analyst,
-        )
+        shared = factories.assessment(
+            state=world[key], kind=Assessment.Kind.COUNTRY_VISIT, conducted_on=dt.date(2024, 4, 1),
+            confidentiality=Confidentiality.SHARED, summary=f"Visit {marker}", author=analyst,
+        )  # fmt: skip
         made[f"assessment_{key}"] = shared
-        made[f"cted_assessment_{key}"] = Assessment.objects.create(
-            state=world[key], kind=Assessment.Kind.DESK_REVIEW, conducted_on=dt.date(2024, 3, 1), summary="CTED-ONLY"
+        made[f"cted_assessment_{key}"] = factories.assessment(
+            state=world[key], conducted_on=dt.date(2024, 3, 1), summary="CTED-ONLY"
         )
-        recommendation = Recommendation.objects.create(state=world[key], text=f"Mark on import {marker}")
-        recommendation.measures.add(world["marking"])
-        made[f"recommendation_{key}"] = recommendation
-        made[f"need_{key}"] = AssistanceNeed.objects.create(
-            state=world[key], kind=AssistanceNeed.Kind.TRAINING, description=f"Training {marker}"
+        made[f"recommendation_{key}"] = factories.recommendation(
+            state=world[key], text=f"Mark on import {marker}", measures=[world["marking"]]
         )
-        made[f"note_{key}"] = ConfidentialNote.objects.create(state=world[key], body="CTED-ONLY", author=analyst)
+        made[f"need_{key}"] = factories.assistance_need(state=world[key], description=f"Training {marker}")
+        made[f"note_{key}"] = factories.note(state=world[key], author=analyst)
         made[f"snapshot_{key}"] = workflow.freeze(state=world[key], label=f"2024 {marker}", by=analyst)
         focal = focal_jam if key == "jam" else focal_ken
-        made[f"submission_{key}"] = workflow.submit(
+        made[f"submission_{key}"] = factories.submission(
             state=world[key], measure=world["records"], by=focal, status="partially", explanation=f"Pilot {marker}"
         )
         made[f"upload_{key}"] = spreadsheets.stage_self_report(

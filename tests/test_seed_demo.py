@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from io import StringIO
 
+import factories
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
@@ -345,8 +346,8 @@ def test_without_reference_data_it_says_to_load_it(db):
 @FAST_HASHING
 def test_another_main_focal_point_for_jamaica_is_reported(db):
     load_reference_data()
-    someone = User.objects.create_user("someone", password="not-used")
-    Role.objects.create(user=someone, kind=Role.Kind.FOCAL_POINT, state=MemberState.objects.get(iso3="JAM"))
+    jamaica = MemberState.objects.get(iso3="JAM")
+    factories.user(username="someone", role=Role.Kind.FOCAL_POINT, state=jamaica, is_staff=False)
     with pytest.raises(CommandError, match="focal-jam.*Jamaica.*someone"):
         seed_demo(password="whatever")
     assert not Assessment.objects.exists()

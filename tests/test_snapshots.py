@@ -7,11 +7,11 @@ A State's frozen snapshots: the list at /states/<ISO3>/snapshots/ with the analy
 import datetime as dt
 import re
 
+import factories
 import pytest
 
 from implementation import workflow
 from implementation.models import Assessment, Confidentiality, Rating, Snapshot, SnapshotEntry
-from implementation.ratings import set_rating
 from measures.models import Measure
 
 Status = Rating.Status
@@ -23,12 +23,6 @@ LIST_URL = "/states/JAM/snapshots/"
 
 def _freeze(world, analyst, label, *, at=AT, key="jam", **extra):
     return workflow.freeze(state=world[key], label=label, by=analyst, at=at, **extra)
-
-
-def _rate(world, analyst, kind, status, *, measure="marking", **values):
-    return set_rating(
-        state=world["jam"], measure=world[measure], kind=kind, by=analyst, reason="Test", status=status, **values
-    )
 
 
 def _get(client, user, path):
@@ -46,7 +40,10 @@ def _page(client, user, path=LIST_URL):
 def two_snapshots(world, analyst, ratings):
     """ "2024 review" with the fixture's ratings; "2025 follow-up" after the self-report rose to largely."""
     earlier = _freeze(world, analyst, "2024 review", at=AT)
-    _rate(world, analyst, SELF_REPORTED, Status.LARGELY, explanation="Import marking enforced.")
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.LARGELY, by=analyst,
+        explanation="Import marking enforced.",
+    )  # fmt: skip
     later = _freeze(world, analyst, "2025 follow-up", at=AT + dt.timedelta(days=200))
     return earlier, later
 
@@ -104,7 +101,10 @@ def test_state_profile_links_to_its_snapshots(client, focal_jam, ratings):
 
 
 def test_freeze_now_copies_every_current_rating(client, analyst, world, ratings):
-    _rate(world, analyst, ASSESSED, Status.NOT_APPLICABLE, measure="records", justification="No registry needed.")
+    factories.rating(
+        state=world["jam"], measure=world["records"], status=Status.NOT_APPLICABLE, by=analyst,
+        justification="No registry needed.",
+    )  # fmt: skip
     client.force_login(analyst)
     response = client.post(LIST_URL, {"label": "  2025 follow-up  ", "assessment": ""})
     snapshot = Snapshot.objects.get()
@@ -126,8 +126,11 @@ def test_freeze_now_copies_every_current_rating(client, analyst, world, ratings)
 
 def test_later_rating_changes_do_not_touch_a_snapshot(client, analyst, focal_jam, world, ratings):
     snapshot = _freeze(world, analyst, "2024 review")
-    _rate(world, analyst, ASSESSED, Status.IMPLEMENTED, explanation="Now fully marked.")
-    submission = workflow.submit(
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst,
+        explanation="Now fully marked.",
+    )  # fmt: skip
+    submission = factories.submission(
         state=world["jam"], measure=world["marking"], by=focal_jam, status=Status.IMPLEMENTED, explanation="Done."
     )
     workflow.accept(submission, by=analyst)
@@ -174,7 +177,7 @@ def test_a_blank_label_is_refused_beside_the_field(client, analyst, ratings):
 def test_freeze_records_the_assessment_and_hides_a_cted_only_one_from_the_state(
     client, analyst, focal_jam, world, ratings
 ):
-    visit = Assessment.objects.create(
+    visit = factories.assessment(
         state=world["jam"], kind=Assessment.Kind.COUNTRY_VISIT, conducted_on=dt.date(2025, 2, 10),
         confidentiality=Confidentiality.CTED_ONLY,
     )  # fmt: skip
@@ -188,7 +191,7 @@ def test_freeze_records_the_assessment_and_hides_a_cted_only_one_from_the_state(
 
 
 def test_an_assessment_of_another_state_is_not_a_choice(client, analyst, world, ratings):
-    kenyan = Assessment.objects.create(state=world["ken"], kind="desk_review", conducted_on=dt.date(2025, 1, 1))
+    kenyan = factories.assessment(state=world["ken"], conducted_on=dt.date(2025, 1, 1))
     client.force_login(analyst)
     response = client.post(LIST_URL, {"label": "X", "assessment": str(kenyan.pk)})
     assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
@@ -241,7 +244,7 @@ def test_compare_defaults_to_the_latest_two(client, analyst, two_snapshots):
 
 def test_compare_a_measure_added_between_snapshots(client, analyst, world, two_snapshots):
     earlier, _ = two_snapshots
-    _rate(world, analyst, ASSESSED, Status.IMPLEMENTED, measure="records")
+    factories.rating(state=world["jam"], measure=world["records"], status=Status.IMPLEMENTED, by=analyst)
     latest = _freeze(world, analyst, "2026", at=AT + dt.timedelta(days=400))
     html = _page(client, analyst, f"{LIST_URL}compare/?a={earlier.pk}&b={latest.pk}")
     css, row = _compared_row(html, "SALW-06")
@@ -274,7 +277,7 @@ def _many_measures(world, analyst, count=30):
             domain=Measure.Domain.SALW, phase=Measure.Phase.UPSTREAM, legislative=True, position=number + 2,
         )  # fmt: skip
         for kind in Rating.Kind:
-            set_rating(state=world["jam"], measure=measure, kind=kind, by=analyst, reason="Load", at=AT)
+            factories.rating(state=world["jam"], measure=measure, kind=kind, by=analyst, at=AT, reason="Load")
 
 
 # 1. session, 2. user, 3. the user's roles, 4. the State, 5. the State's assessments,
@@ -308,10 +311,14 @@ def test_query_counts_do_not_grow_with_measures_or_snapshots(
 
 def test_compare_can_show_changed_measures_only(client, analyst, world, two_snapshots):
     earlier, later = two_snapshots
-    _rate(world, analyst, ASSESSED, Status.IMPLEMENTED, measure="records")
-    _rate(world, analyst, SELF_REPORTED, Status.IMPLEMENTED, measure="records")
+    factories.rating(state=world["jam"], measure=world["records"], status=Status.IMPLEMENTED, by=analyst)
+    factories.rating(
+        state=world["jam"], measure=world["records"], kind=SELF_REPORTED, status=Status.IMPLEMENTED, by=analyst
+    )
     earlier = _freeze(world, analyst, "With records", at=AT + dt.timedelta(days=300))
-    _rate(world, analyst, SELF_REPORTED, Status.NOT_IMPLEMENTED)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.NOT_IMPLEMENTED, by=analyst
+    )
     later = _freeze(world, analyst, "Later", at=AT + dt.timedelta(days=400))
     url = f"{LIST_URL}compare/?a={earlier.pk}&b={later.pk}"
     html = _page(client, analyst, url)

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import zipfile
 
+import factories
 import openpyxl
 import pytest
 from django.contrib.messages import get_messages
@@ -16,9 +17,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from implementation import workflow
 from implementation.models import Rating, StagedUpload, Submission
-from implementation.ratings import set_rating
 from implementation.spreadsheets import COLUMNS
 from measures.models import Measure
 from states.models import Role
@@ -339,7 +338,7 @@ def test_columns_left_out_keep_their_values(client, focal_jam, ratings):
 
 
 def test_a_row_replaces_the_pending_submission_seen_in_the_preview(client, focal_jam, ratings, world):
-    earlier = workflow.submit(state=world["jam"], measure=world["marking"], by=focal_jam, status="implemented")
+    earlier = factories.submission(state=world["jam"], measure=world["marking"], by=focal_jam, status="implemented")
     client.force_login(focal_jam)
     response = upload(client, csv_upload([row()]))
     assert "replaces the submission by jo waiting for review" in client.get(response["Location"]).content.decode()
@@ -350,7 +349,7 @@ def test_a_row_replaces_the_pending_submission_seen_in_the_preview(client, focal
 
 
 def test_a_row_already_waiting_for_review_is_not_sent_again(client, focal_jam, ratings, world):
-    workflow.submit(
+    factories.submission(
         state=world["jam"], measure=world["marking"], by=focal_jam, status="largely",
         explanation="Marking enforced at import.", source_document="Firearms Act",
     )  # fmt: skip
@@ -538,18 +537,18 @@ def test_one_cannot_confirm_someone_elses_preview(client, focal_jam, alternate, 
 
 
 @pytest.fixture
-def alternate(world, django_user_model):
+def alternate(world):
     # Alternate focal point for Jamaica: submits too.
-    user = django_user_model.objects.create_user("alt", is_staff=True)
-    Role.objects.create(user=user, kind=Role.Kind.FOCAL_POINT, state=world["jam"], is_alternate=True)
-    return user
+    return factories.user(
+        username="alt", role=Role.Kind.FOCAL_POINT, state=world["jam"], is_alternate=True, password=None
+    )
 
 
 def test_a_submission_made_after_the_preview_refuses_the_whole_file(client, focal_jam, alternate, ratings, world):
     client.force_login(focal_jam)
     # Row 2 would be submitted first; row 3 then meets the alternate's submission.
     url = upload(client, csv_upload([row(code="SALW-06", status="Implemented"), row()]))["Location"]
-    theirs = workflow.submit(state=world["jam"], measure=world["marking"], by=alternate, status="not_implemented")
+    theirs = factories.submission(state=world["jam"], measure=world["marking"], by=alternate, status="not_implemented")
     before = counts()
 
     response = client.post(url)
@@ -564,8 +563,8 @@ def test_a_submission_made_after_the_preview_refuses_the_whole_file(client, foca
 def test_a_self_report_accepted_after_the_preview_refuses_the_whole_file(client, focal_jam, analyst, ratings, world):
     client.force_login(focal_jam)
     url = upload(client, csv_upload([row(code="SALW-06", status="Implemented"), row()]))["Location"]
-    set_rating(
-        state=world["jam"], measure=world["marking"], kind=SELF, by=analyst, reason="Corrected", status="implemented"
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF, status="implemented", by=analyst, reason="Corrected"
     )
     before = counts()
     response = client.post(url)

@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import re
 
+import factories
 import pytest
 from django.conf import settings
 from django.utils import timezone
@@ -20,18 +21,18 @@ from implementation.models import (
     Assessment,
     AssistanceNeed,
     Confidentiality,
-    ConfidentialNote,
     Priority,
     Rating,
     Recommendation,
 )
-from implementation.ratings import set_rating
 from measures.models import Measure, Section
 
 Status = Rating.Status
 ASSESSED = Rating.Kind.ASSESSED
 SELF_REPORTED = Rating.Kind.SELF_REPORTED
 AT = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+# A rating explained and sourced, unless a test is about what the profile shows without them.
+SOURCED = {"explanation": "Test rating.", "source_document": "Test source"}
 
 
 def _get(client, user, path="/states/JAM/", **params):
@@ -64,32 +65,21 @@ def _csv_rows(response):
     return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
 
 
-def _rate(world, key, measure, kind, status, *, at, by, reason="Test", **values):
-    values.setdefault("explanation", "Test rating.")
-    values.setdefault("source_document", "Test source")
-    return set_rating(
-        state=world[key], measure=world[measure], kind=kind, by=by, reason=reason, at=at, status=status, **values
-    )
-
-
 @pytest.fixture
 def follow_up(world, ratings):
     """One open recommendation and one open need for Jamaica, each tied to SALW-04; one of each closed."""
-    open_item = Recommendation.objects.create(
-        state=world["jam"], text="Mark firearms on import.", priority=Priority.HIGH, due_on=dt.date(2024, 12, 31)
+    open_item = factories.recommendation(
+        state=world["jam"], text="Mark firearms on import.", measures=[world["marking"]], priority=Priority.HIGH,
+        due_on=dt.date(2024, 12, 31),
+    )  # fmt: skip
+    factories.recommendation(state=world["jam"], text="Closed recommendation.", status=Recommendation.Status.DONE)
+    need = factories.assistance_need(
+        state=world["jam"], description="Train customs on marking.", measures=[world["marking"]]
     )
-    open_item.measures.add(world["marking"])
-    Recommendation.objects.create(state=world["jam"], text="Closed recommendation.", status=Recommendation.Status.DONE)
-    need = AssistanceNeed.objects.create(
-        state=world["jam"], kind=AssistanceNeed.Kind.TRAINING, description="Train customs on marking."
-    )
-    need.measures.add(world["marking"])
-    AssistanceNeed.objects.create(
-        state=world["jam"],
-        kind=AssistanceNeed.Kind.EQUIPMENT,
-        description="Delivered marking machines.",
+    factories.assistance_need(
+        state=world["jam"], kind=AssistanceNeed.Kind.EQUIPMENT, description="Delivered marking machines.",
         status=AssistanceNeed.Status.DELIVERED,
-    )
+    )  # fmt: skip
     return {"recommendation": open_item, "need": need}
 
 
@@ -133,7 +123,7 @@ def test_lowercase_iso3_opens_the_profile(client, focal_jam, ratings):
 
 @pytest.mark.parametrize("who", ["analyst", "focal_jam", "coordinator"])
 def test_confidential_notes_are_not_part_of_the_profile(client, ratings, world, analyst, who, request):
-    ConfidentialNote.objects.create(
+    factories.note(
         state=world["jam"], measure=world["marking"], body="Source inside customs; do not share.", author=analyst
     )
     html = _page(client, request.getfixturevalue(who))
@@ -142,13 +132,14 @@ def test_confidential_notes_are_not_part_of_the_profile(client, ratings, world, 
 
 @pytest.mark.parametrize("who", ["analyst", "focal_jam", "coordinator"])
 def test_a_cted_only_assessment_is_never_named(client, world, analyst, who, request):
-    visit = Assessment.objects.create(
-        state=world["jam"],
-        kind=Assessment.Kind.COUNTRY_VISIT,
-        conducted_on=dt.date(2024, 3, 14),
+    visit = factories.assessment(
+        state=world["jam"], kind=Assessment.Kind.COUNTRY_VISIT, conducted_on=dt.date(2024, 3, 14),
         confidentiality=Confidentiality.CTED_ONLY,
-    )
-    _rate(world, "jam", "marking", ASSESSED, Status.PARTIALLY, at=AT, by=analyst, assessment=visit)
+    )  # fmt: skip
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.PARTIALLY, by=analyst, at=AT, **SOURCED,
+        assessment=visit,
+    )  # fmt: skip
     html = _page(client, request.getfixturevalue(who))
     # Neither the kind of assessment nor its date: the profile is what the State may be handed.
     assert "country visit" not in html.lower()
@@ -157,13 +148,13 @@ def test_a_cted_only_assessment_is_never_named(client, world, analyst, who, requ
 
 
 def test_a_shared_assessment_is_named_beside_the_rating_it_set(client, world, analyst, focal_jam):
-    review = Assessment.objects.create(
-        state=world["jam"],
-        kind=Assessment.Kind.DESK_REVIEW,
-        conducted_on=dt.date(2024, 3, 14),
-        confidentiality=Confidentiality.SHARED,
+    review = factories.assessment(
+        state=world["jam"], conducted_on=dt.date(2024, 3, 14), confidentiality=Confidentiality.SHARED
     )
-    _rate(world, "jam", "marking", ASSESSED, Status.PARTIALLY, at=AT, by=analyst, assessment=review)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.PARTIALLY, by=analyst, at=AT, **SOURCED,
+        assessment=review,
+    )  # fmt: skip
     assert "From the desk review of 14 Mar 2024" in _row(_page(client, focal_jam), "SALW-04")
 
 
@@ -171,15 +162,15 @@ def test_a_shared_assessment_is_named_beside_the_rating_it_set(client, world, an
 
 
 def test_each_rating_shows_status_explanation_and_source(client, world, analyst, focal_jam):
-    _rate(
-        world, "jam", "marking", ASSESSED, Status.LARGELY, at=AT, by=analyst,
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.LARGELY, by=analyst, at=AT,
         explanation="Marking at manufacture in force.", source_document="Firearms Act 2022",
         source_reference="s. 12(3)", source_url="https://laws.example.org/firearms-act",
         source_date=dt.date(2022, 6, 1),
     )  # fmt: skip
-    _rate(
-        world, "jam", "marking", SELF_REPORTED, Status.NOT_APPLICABLE, at=AT, by=analyst,
-        justification="No firearms manufacturer in the country.", explanation="",
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.NOT_APPLICABLE, by=analyst,
+        at=AT, explanation="", source_document="Test source", justification="No firearms manufacturer in the country.",
     )  # fmt: skip
     row = _row(_page(client, focal_jam), "SALW-04")
     assert "Unique marking at manufacture and on import" in row
@@ -200,10 +191,10 @@ def test_text_typed_into_a_rating_is_escaped_and_dates_are_in_the_sites_time_zon
     client, world, analyst, focal_jam, settings
 ):
     settings.TIME_ZONE = "America/Jamaica"  # UTC-5: 1 May 2024 at 02:00 UTC is still 30 April there
-    _rate(
-        world, "jam", "marking", ASSESSED, Status.PARTIALLY, at=dt.datetime(2024, 5, 1, 2, tzinfo=dt.UTC),
-        by=analyst, explanation="<script>alert(1)</script> & more", source_document='Act "No. 5" <2020>',
-        source_url='https://example.org/?a=1&b="2"',
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.PARTIALLY, by=analyst,
+        at=dt.datetime(2024, 5, 1, 2, tzinfo=dt.UTC), explanation="<script>alert(1)</script> & more",
+        source_document='Act "No. 5" <2020>', source_url='https://example.org/?a=1&b="2"',
     )  # fmt: skip
     row = _row(_page(client, focal_jam), "SALW-04")
     assert "<script>" not in row
@@ -226,7 +217,10 @@ def test_measures_are_grouped_by_section(client, ratings, focal_jam):
 def test_a_differing_self_report_is_flagged(client, ratings, world, analyst, focal_jam):
     html = _page(client, focal_jam)
     assert "Self-report differs" not in html
-    _rate(world, "jam", "marking", SELF_REPORTED, Status.LARGELY, at=AT, by=analyst)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.LARGELY, by=analyst, at=AT,
+        **SOURCED,
+    )  # fmt: skip
     html = _page(client, focal_jam)
     assert "Self-report differs" in _row(html, "SALW-04")
     assert re.search(r"<dt>Self-reports that differ</dt><dd>1</dd>", html)
@@ -234,8 +228,14 @@ def test_a_differing_self_report_is_flagged(client, ratings, world, analyst, foc
 
 def test_a_rating_unconfirmed_for_a_year_is_flagged(client, world, analyst, focal_jam):
     now = timezone.now()
-    _rate(world, "jam", "marking", ASSESSED, Status.PARTIALLY, at=now - dt.timedelta(days=30), by=analyst)
-    _rate(world, "jam", "records", ASSESSED, Status.PARTIALLY, at=now - dt.timedelta(days=400), by=analyst)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.PARTIALLY, by=analyst,
+        at=now - dt.timedelta(days=30), **SOURCED,
+    )  # fmt: skip
+    factories.rating(
+        state=world["jam"], measure=world["records"], status=Status.PARTIALLY, by=analyst,
+        at=now - dt.timedelta(days=400), **SOURCED,
+    )  # fmt: skip
     html = _page(client, focal_jam)
     assert "Not confirmed in 12 months" not in _row(html, "SALW-04")
     assert "Not confirmed in 12 months" in _row(html, "SALW-06")
@@ -244,7 +244,9 @@ def test_a_rating_unconfirmed_for_a_year_is_flagged(client, world, analyst, foca
 
 
 def test_summary_shows_the_assessed_tally(client, ratings, world, analyst, focal_jam):
-    _rate(world, "jam", "records", ASSESSED, Status.IMPLEMENTED, at=AT, by=analyst)
+    factories.rating(
+        state=world["jam"], measure=world["records"], status=Status.IMPLEMENTED, by=analyst, at=AT, **SOURCED
+    )
     html = _page(client, focal_jam)
     assert 'aria-label="CTED assessment by status: Implemented 1, Partially implemented 1"' in html
     assert "<dd>2.0 <span" in html  # mean score of 3 and 1
@@ -260,8 +262,10 @@ def test_page_links_to_the_regions_the_state_belongs_to(client, ratings, focal_j
 
 
 def test_timeline_shows_each_change_from_and_to_with_its_reason(client, ratings, world, analyst, focal_jam):
-    _rate(world, "jam", "marking", ASSESSED, Status.LARGELY, at=AT + dt.timedelta(days=30), by=analyst,
-          reason="Marking regulation adopted")  # fmt: skip
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.LARGELY, by=analyst, at=AT + dt.timedelta(days=30),
+        reason="Marking regulation adopted", **SOURCED,
+    )  # fmt: skip
     timeline = _timeline(_page(client, focal_jam))
     first = timeline.split("<tr>")[2]  # after the header row: the newest change
     assert "Marking regulation adopted" in first
@@ -276,7 +280,10 @@ def test_timeline_shows_each_change_from_and_to_with_its_reason(client, ratings,
 def test_timeline_is_capped_and_says_so(client, ratings, world, analyst, focal_jam, monkeypatch):
     monkeypatch.setattr(state_dashboard, "TIMELINE_LENGTH", 3)
     for day, status in enumerate([Status.LARGELY, Status.PARTIALLY, Status.LARGELY], start=1):
-        _rate(world, "jam", "marking", ASSESSED, status, at=AT + dt.timedelta(days=day), by=analyst)
+        factories.rating(
+            state=world["jam"], measure=world["marking"], status=status, by=analyst, at=AT + dt.timedelta(days=day),
+            **SOURCED,
+        )  # fmt: skip
     html = _page(client, focal_jam)
     assert "The latest 3 changes" in html
     assert _timeline(html).count("<tr>") == 1 + 3
@@ -289,7 +296,10 @@ def test_timeline_is_capped_and_says_so(client, ratings, world, analyst, focal_j
 def test_full_timeline_export_has_more_rows_than_the_page(client, ratings, world, analyst, focal_jam):
     for day in range(1, state_dashboard.TIMELINE_LENGTH + 5):
         status = Status.LARGELY if day % 2 else Status.PARTIALLY
-        _rate(world, "jam", "marking", ASSESSED, status, at=AT + dt.timedelta(days=day), by=analyst)
+        factories.rating(
+            state=world["jam"], measure=world["marking"], status=status, by=analyst, at=AT + dt.timedelta(days=day),
+            **SOURCED,
+        )  # fmt: skip
     html = _page(client, focal_jam)
     shown = _timeline(html).count("<tr>") - 1
     assert shown == state_dashboard.TIMELINE_LENGTH
@@ -315,8 +325,10 @@ def test_a_short_timeline_says_it_is_complete(client, ratings, focal_jam):
 
 
 def test_as_of_shows_the_ratings_as_they_stood_then(client, ratings, world, analyst, focal_jam):
-    _rate(world, "jam", "marking", ASSESSED, Status.IMPLEMENTED, at=dt.datetime(2025, 6, 1, tzinfo=dt.UTC),
-          by=analyst, reason="Registry in use")  # fmt: skip
+    factories.rating(
+        state=world["jam"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst,
+        at=dt.datetime(2025, 6, 1, tzinfo=dt.UTC), reason="Registry in use", **SOURCED,
+    )  # fmt: skip
     now = _page(client, focal_jam)
     assert "Implemented" in _row(now, "SALW-04")
     then = _page(client, focal_jam, as_of="2024-12-31")
@@ -355,8 +367,9 @@ def test_filters_narrow_the_measures_and_the_timeline(client, ratings, world, an
         edition=world["edition"], section=other, code="UAS-01", title="Drone registration",
         domain=Measure.Domain.UAS, phase=Measure.Phase.UPSTREAM, legislative=True,
     )  # fmt: skip
-    set_rating(state=world["jam"], measure=drones, kind=ASSESSED, by=analyst, reason="Drone law", at=AT,
-               status=Status.NOT_IMPLEMENTED)  # fmt: skip
+    factories.rating(
+        state=world["jam"], measure=drones, status=Status.NOT_IMPLEMENTED, by=analyst, at=AT, reason="Drone law"
+    )
     html = _page(client, focal_jam, domain=Measure.Domain.UAS)
     assert 'id="measure-UAS-01"' in html
     assert 'id="measure-SALW-04"' not in html
@@ -469,7 +482,10 @@ def test_each_table_downloads_as_csv(client, follow_up, focal_jam, name, header)
 
 
 def test_ratings_download_pairs_both_ratings(client, ratings, world, analyst, focal_jam):
-    _rate(world, "jam", "marking", SELF_REPORTED, Status.LARGELY, at=AT, by=analyst)
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.LARGELY, by=analyst, at=AT,
+        **SOURCED,
+    )  # fmt: skip
     rows = {row["Measure"]: row for row in _csv_rows(_get(client, focal_jam, export="ratings", format="csv"))}
     assert rows["SALW-04"]["CTED assessment status"] == "Partially implemented"
     assert rows["SALW-04"]["Self-report status"] == "Largely implemented"
@@ -495,10 +511,9 @@ def test_an_unknown_table_is_not_found(client, ratings, focal_jam):
 def busy(world, ratings, follow_up, analyst):
     """Jamaica with eight more measures rated both ways, four times each, and more follow-up."""
     section = Section.objects.create(edition=world["edition"], code="C", title="Transfers", position=2)
-    review = Assessment.objects.create(
-        state=world["jam"], kind=Assessment.Kind.DESK_REVIEW, conducted_on=dt.date(2024, 1, 10),
-        confidentiality=Confidentiality.SHARED,
-    )  # fmt: skip
+    review = factories.assessment(
+        state=world["jam"], conducted_on=dt.date(2024, 1, 10), confidentiality=Confidentiality.SHARED
+    )
     for n in range(8):
         measure = Measure.objects.create(
             edition=world["edition"], section=section, code=f"XFER-{n:02}", title=f"Transfer control {n}",
@@ -506,17 +521,15 @@ def busy(world, ratings, follow_up, analyst):
         )  # fmt: skip
         for step, status in enumerate([Status.NOT_IMPLEMENTED, Status.PARTIALLY, Status.LARGELY, Status.PARTIALLY]):
             for kind in Rating.Kind:
-                set_rating(
-                    state=world["jam"], measure=measure, kind=kind, by=analyst, reason=f"Step {step}",
-                    at=AT + dt.timedelta(days=30 * step + n), status=status,
+                factories.rating(
+                    state=world["jam"], measure=measure, kind=kind, status=status, by=analyst,
+                    at=AT + dt.timedelta(days=30 * step + n), reason=f"Step {step}",
                     assessment=review if kind == ASSESSED else None,
                 )  # fmt: skip
-        item = Recommendation.objects.create(state=world["jam"], text=f"Recommendation {n}")
-        item.measures.add(measure, world["marking"])
-        need = AssistanceNeed.objects.create(
-            state=world["jam"], kind=AssistanceNeed.Kind.OTHER, description=f"Need {n}"
+        factories.recommendation(state=world["jam"], text=f"Recommendation {n}", measures=[measure, world["marking"]])
+        factories.assistance_need(
+            state=world["jam"], kind=AssistanceNeed.Kind.OTHER, description=f"Need {n}", measures=[measure]
         )
-        need.measures.add(measure)
     assert Rating.history.filter(state=world["jam"]).count() > state_dashboard.TIMELINE_LENGTH
 
 

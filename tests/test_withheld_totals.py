@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 
+import factories
 import openpyxl
 import pytest
 from django.http import QueryDict
@@ -17,8 +18,7 @@ from pages import comparable
 
 from implementation.dashboards import build_overview, build_region_board
 from implementation.filters import RatingFilterSet
-from implementation.models import AssistanceNeed, Rating
-from implementation.ratings import set_rating
+from implementation.models import Rating
 from states.models import MIN_HIDDEN_STATES_IN_TOTAL, withholds_total
 
 Status = Rating.Status
@@ -116,9 +116,9 @@ def test_a_measure_rated_in_too_few_hidden_states_is_left_out_of_the_ranking(
 ):
     # Three other States rated on SALW-04; only Kenya on SALW-06.
     add_rated_states("east_africa", 3, status=Status.IMPLEMENTED)
-    set_rating(
-        state=world["ken"], measure=world["records"], kind=Rating.Kind.ASSESSED, by=None, reason="test", at=AT_2024,
-        status=Status.NOT_IMPLEMENTED,
+    factories.rating(
+        state=world["ken"], measure=world["records"], status=Status.NOT_IMPLEMENTED, by=None, at=AT_2024,
+        reason="test",
     )  # fmt: skip
     result = board(world, focal_jam)
     # SALW-06 would rank first, as Kenya's own "not implemented": it is withheld instead.
@@ -147,16 +147,16 @@ def test_the_status_filter_never_decides_what_is_withheld(world, ratings, focal_
 
 def test_the_trend_starts_when_it_counts_three_hidden_states(world, ratings, focal_jam, add_rated_states):
     add_rated_states("east_africa", 2)  # rated in 2024, like Kenya
-    set_rating(
-        state=add_rated_states("east_africa", 1)[0], measure=world["marking"], kind=Rating.Kind.ASSESSED, by=None,
-        reason="test", at=dt.datetime(2025, 8, 1, tzinfo=dt.UTC), status=Status.LARGELY,
+    factories.rating(
+        state=add_rated_states("east_africa", 1)[0], measure=world["marking"], status=Status.LARGELY, by=None,
+        at=dt.datetime(2025, 8, 1, tzinfo=dt.UTC), reason="test",
     )  # fmt: skip
     quarters = [point.quarter for point in board(world, focal_jam).trend]
     assert quarters == [dt.date(2024, 4, 1), dt.date(2025, 7, 1)]
     # Dated after the two others first counted, the third hidden State makes no difference to this reader.
-    set_rating(
-        state=world["ken"], measure=world["marking"], kind=Rating.Kind.ASSESSED, by=None, reason="test",
-        at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC), status=Status.LARGELY,
+    factories.rating(
+        state=world["ken"], measure=world["marking"], status=Status.LARGELY, by=None,
+        at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC), reason="test",
     )  # fmt: skip
     assert [point.quarter for point in board(world, focal_jam).trend][0] == dt.date(2024, 4, 1)
 
@@ -183,7 +183,7 @@ def test_the_overview_cards_follow_the_same_rule(world, ratings, focal_jam, foca
 
 
 def test_open_needs_are_counted_only_over_enough_hidden_states(world, ratings, focal_jam, add_rated_states):
-    AssistanceNeed.objects.create(state=world["ken"], kind="training", description="Train customs")
+    factories.assistance_need(state=world["ken"], description="Train customs")
     assert board(world, focal_jam).open_needs is None
     add_rated_states("east_africa", 2, needs=1)
     assert board(world, focal_jam).open_needs == 3
@@ -194,13 +194,10 @@ def test_a_withheld_region_page_reads_no_history_and_issues_a_fixed_number_of_qu
 ):
     # Trinidad and Tobago is the one other rated Caribbean State; Jamaica's need is listed with its measures,
     # as in the region page's pinned count.
-    set_rating(
-        state=world["tto"], measure=world["marking"], kind=Rating.Kind.ASSESSED, by=None, reason="test", at=AT_2024,
-        status=Status.LARGELY,
-    )  # fmt: skip
-    AssistanceNeed.objects.create(state=world["jam"], kind="training", description="Training").measures.add(
-        world["marking"]
+    factories.rating(
+        state=world["tto"], measure=world["marking"], status=Status.LARGELY, by=None, at=AT_2024, reason="test"
     )
+    factories.assistance_need(state=world["jam"], measures=[world["marking"]])
     client.force_login(focal_jam)
     with django_assert_num_queries(WITHHELD_REGION_PAGE_QUERIES):
         response = client.get("/regions/caribbean/")

@@ -6,13 +6,13 @@ both kinds "partially implemented".
 
 import datetime as dt
 
+import factories
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from implementation import workflow
 from implementation.models import Rating, Snapshot, Submission
-from implementation.ratings import set_rating
 from measures.models import Edition, Measure, Section
 from states.models import Role
 
@@ -165,9 +165,9 @@ def test_a_superseded_submission_cannot_be_accepted(world, focal_jam, analyst, r
 
 def test_accept_refused_when_a_self_report_appeared_after_submitting(world, focal_jam, analyst):
     pending = _submit(world, focal_jam, measure="records")
-    set_rating(
-        state=world["jam"], measure=world["records"], kind=SELF_REPORTED, by=analyst, reason="Desk",
-        status=Status.NOT_IMPLEMENTED,
+    factories.rating(
+        state=world["jam"], measure=world["records"], kind=SELF_REPORTED, status=Status.NOT_IMPLEMENTED, by=analyst,
+        reason="Desk",
     )  # fmt: skip
     with pytest.raises(workflow.EditConflict, match="The self-report changed after this was submitted"):
         workflow.accept(pending, by=analyst)
@@ -214,10 +214,9 @@ def test_snapshots_of_two_states_are_not_compared(world, analyst, ratings):
 
 def test_compare_reports_changed_kinds(world, analyst, ratings):
     before = workflow.freeze(state=world["jam"], label="Before", by=analyst, at=AT)
-    set_rating(
-        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, by=analyst, reason="Test",
-        status=Status.LARGELY,
-    )  # fmt: skip
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.LARGELY, by=analyst
+    )
     after = workflow.freeze(state=world["jam"], label="After", by=analyst, at=AT + dt.timedelta(days=1))
     [row] = workflow.compare_snapshots(before, after)
     assert row.changed_kinds == [SELF_REPORTED]

@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import struct
 
+import factories
 import openpyxl
 import pytest
 from django.conf import settings as django_settings
@@ -23,7 +24,7 @@ from rest_framework.test import APIClient
 
 from implementation import spreadsheets, workflow
 from implementation.models import Rating, StagedUpload, Submission
-from implementation.ratings import moment_text, set_rating
+from implementation.ratings import moment_text
 from implementation.spreadsheets import COLUMNS
 from states.models import Role
 
@@ -339,7 +340,9 @@ def test_one_submission_from_a_spreadsheet_is_told_in_the_singular(client, focal
 
 
 def test_freezing_one_rating_is_told_in_the_singular(client, analyst, world):
-    set_rating(state=world["jam"], measure=world["marking"], kind=SELF, by=analyst, reason="First", status="largely")
+    factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF, status="largely", by=analyst, reason="First"
+    )
     client.force_login(analyst)
     response = client.post(reverse("state_snapshots", args=["JAM"]), {"label": "2025 cycle"}, follow=True)
     assert "Froze 1 rating of Jamaica as “2025 cycle”." in response.content.decode()
@@ -379,8 +382,9 @@ def test_api_errors_are_in_the_clients_language_but_field_names_are_not(focal_ja
 
 
 def test_api_conflict_is_in_the_clients_language_with_its_enum_values_untouched(world, focal_jam, ratings, french):
-    alternate = type(focal_jam).objects.create_user("alt", is_staff=True)
-    Role.objects.create(user=alternate, kind=Role.Kind.FOCAL_POINT, state=world["jam"], is_alternate=True)
+    alternate = factories.user(
+        username="alt", role=Role.Kind.FOCAL_POINT, state=world["jam"], is_alternate=True, password=None
+    )
     workflow.submit(state=world["jam"], measure=world["marking"], by=alternate, status="implemented", at=AT)
     response = api(focal_jam, "fr").post(
         "/api/v1/submissions/", {"state": "JAM", "measure": "SALW-04", "status": "largely"}, format="json"

@@ -5,12 +5,12 @@ trend's labels stay clear of the plot and of each other, and the world map is no
 
 import datetime as dt
 
+import factories
 import pytest
 from django.conf import settings
 from django.test import Client
 
 from implementation.models import Rating
-from implementation.ratings import set_rating
 from states.models import Workshop
 
 from .conftest import shoot
@@ -47,13 +47,13 @@ def open_as(browser, live_server):
 def caribbean_history(world, analyst, ratings):
     """Trinidad and Tobago implemented, Jamaica improving over two years, and a workshop between."""
     for at, status in [(dt.datetime(2025, 2, 1, tzinfo=dt.UTC), Status.LARGELY), (None, Status.IMPLEMENTED)]:
-        set_rating(
-            state=world["jam"], measure=world["marking"], kind=Rating.Kind.ASSESSED, by=analyst, reason="test",
-            at=at or dt.datetime(2025, 9, 1, tzinfo=dt.UTC), status=status,
+        factories.rating(
+            state=world["jam"], measure=world["marking"], status=status, by=analyst,
+            at=at or dt.datetime(2025, 9, 1, tzinfo=dt.UTC), reason="test",
         )  # fmt: skip
-    set_rating(
-        state=world["tto"], measure=world["marking"], kind=Rating.Kind.ASSESSED, by=analyst, reason="test",
-        at=dt.datetime(2024, 5, 1, tzinfo=dt.UTC), status=Status.IMPLEMENTED,
+    factories.rating(
+        state=world["tto"], measure=world["marking"], status=Status.IMPLEMENTED, by=analyst,
+        at=dt.datetime(2024, 5, 1, tzinfo=dt.UTC), reason="test",
     )  # fmt: skip
     Workshop.objects.create(
         region=world["caribbean"], title="Caribbean workshop", starts_on=dt.date(2024, 11, 5),
