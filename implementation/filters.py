@@ -173,7 +173,7 @@ class RatingFilterSet(django_filters.FilterSet):
         return queryset.filter(Q(**{f"measure__{value}": True}))
 
 
-class MeasureFilterSet(django_filters.FilterSet):
+class MeasureScopeFilterSet(django_filters.FilterSet):
     """``RatingFilterSet``'s measure filters (domain, phase, section, capacity, code) on the measures themselves."""
 
     measure = django_filters.CharFilter(field_name="code", lookup_expr="iexact")

@@ -14,7 +14,7 @@ from implementation.dashboards import build_overview, build_region_board, build_
 from implementation.dashboards.html import format_date, state_urls
 from implementation.dashboards.tallies import Tally, tally
 from implementation.dashboards.texts import format_decimal
-from implementation.filters import MeasureFilterSet, RatingFilterSet
+from implementation.filters import MeasureScopeFilterSet, RatingFilterSet
 from implementation.models import Rating
 from measures.models import Measure
 from states.models import RegionMembership
@@ -153,9 +153,12 @@ def test_measure_filters_narrow_the_heat_map_and_the_totals(caribbean, analyst):
 )
 def test_the_measure_filters_keep_the_measures_of_the_ratings_the_rating_filters_keep(world, analyst, query):
     for measure in ("marking", "records"):
-        rate(world, analyst, "jam", measure, Status.IMPLEMENTED, Q1_2024)
+        factories.rating(
+            state=world["jam"], measure=world[measure], kind="assessed", status=Status.IMPLEMENTED, by=analyst,
+            at=Q1_2024, reason="test",
+        )  # fmt: skip
     rating_filters = filters(query)
-    kept = MeasureFilterSet.like(rating_filters, Measure.objects.current()).qs
+    kept = MeasureScopeFilterSet.like(rating_filters, Measure.objects.current()).qs
     rated = rating_filters.apply(Rating.objects.all()).values_list("measure__code", flat=True)
     assert sorted(measure.code for measure in kept) == sorted(rated)
 

@@ -5,7 +5,7 @@ from django.db.models import Count
 from measures.models import Measure
 from states.models import MemberState, Region, RegionMembership
 
-from ..filters import MeasureFilterSet
+from ..filters import MeasureScopeFilterSet
 from ..models import AssistanceNeed
 
 OPEN_NEEDS = [AssistanceNeed.Status.IDENTIFIED, AssistanceNeed.Status.REQUESTED, AssistanceNeed.Status.IN_DELIVERY]
@@ -34,7 +34,7 @@ def in_scope(state_ids, filters):
 
 def measures_kept(filters):
     """Measures of the current edition that the filters keep, with their sections, in catalogue order."""
-    kept = MeasureFilterSet.like(filters, Measure.objects.current().select_related("section")).qs
+    kept = MeasureScopeFilterSet.like(filters, Measure.objects.current().select_related("section")).qs
     return list(kept.order_by("section__position", "position", "code"))
 
 
