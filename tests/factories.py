@@ -6,7 +6,7 @@ keyword-only and writes the way the app does: ratings through the ratings servic
 
 from django.contrib.auth import get_user_model
 
-from implementation import services, workflow
+from implementation import ratings, workflow
 from implementation.models import Assessment, AssistanceNeed, ConfidentialNote, Rating, Recommendation
 from states.models import MemberState, RegionMembership, Role
 
@@ -30,15 +30,15 @@ def user(*, username, role=None, state=None, region=None, is_staff=True, passwor
 
 def rating(*, state, measure, by, kind=Rating.Kind.ASSESSED, reason="Test", at=None, **values):
     """``state``'s rating of ``kind`` on ``measure`` set to ``values`` by ``by`` at ``at`` (now if ``None``)."""
-    return services.set_rating(state=state, measure=measure, kind=kind, by=by, reason=reason, at=at, **values)
+    return ratings.set_rating(state=state, measure=measure, kind=kind, by=by, reason=reason, at=at, **values)
 
 
 def saved_rating(rating, *, by, reason, at=None):
-    return services.save_rating(rating, by=by, reason=reason, at=at)
+    return ratings.save_rating(rating, by=by, reason=reason, at=at)
 
 
 def confirmed_rating(rating, *, by, at=None):
-    return services.confirm_rating(rating, by=by, at=at)
+    return ratings.confirm_rating(rating, by=by, at=at)
 
 
 def rating_without_history(**fields):
