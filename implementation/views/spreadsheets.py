@@ -1,6 +1,6 @@
 """
 The spreadsheet round-trip of a State's self-report, and the analysts' bulk import of
-assessed ratings: download, upload, preview, confirm. The work is in spreadsheets.py;
+assessed ratings: download, upload, preview, confirm. The work is in the spreadsheets package;
 who may read a State is ``MemberState.objects.visible_to``, who may report for it
 ``workflow.may_submit``.
 """
