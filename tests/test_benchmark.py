@@ -18,7 +18,7 @@ from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from devtools import benchmark
+from devtools import benchmark, dataset
 from implementation.dashboards import build_state_profile
 from implementation.filters import RatingFilterSet
 from implementation.models import Rating
@@ -36,7 +36,7 @@ def tiny(db):
     call_command("load_reference_data", stdout=io.StringIO())
     states = MemberState.objects.filter(iso3__in=["JAM", "FRA", "KEN"])
     measures = Measure.objects.current().order_by("code")[:5]
-    return benchmark.build_dataset(history_rows=200, states=states, measures=measures, seed=7)
+    return dataset.build_dataset(history_rows=200, states=states, measures=measures, seed=7)
 
 
 def _histories():
@@ -52,7 +52,7 @@ def test_builder_makes_both_ratings_of_every_state_and_measure_and_the_history_r
     assert {kind for kind in Rating.objects.values_list("kind", flat=True)} == set(Rating.Kind)
     assert set(_histories()) == set(Rating.objects.values_list("pk", flat=True))
     assert tiny.assessments == 9  # three per State
-    assert not Rating.objects.exclude(source_document=benchmark.BENCH_SOURCE).exists()
+    assert not Rating.objects.exclude(source_document=dataset.BENCH_SOURCE).exists()
 
 
 @pytest.mark.postgres
@@ -74,7 +74,7 @@ def test_the_last_history_row_of_each_rating_is_the_rating_as_it_stands(tiny):
 def test_history_runs_from_2016_to_now_and_set_at_is_the_last_change_of_status(tiny):
     now = timezone.now()
     for rows in _histories().values():
-        assert benchmark.HISTORY_STARTS <= rows[0].history_date <= rows[-1].history_date <= now
+        assert dataset.HISTORY_STARTS <= rows[0].history_date <= rows[-1].history_date <= now
         for row in rows:
             changes = [r.history_date for r in rows[: rows.index(row) + 1] if r.status != r.previous_status]
             assert row.set_at == max(changes)
@@ -84,7 +84,7 @@ def test_history_runs_from_2016_to_now_and_set_at_is_the_last_change_of_status(t
 @pytest.mark.postgres
 def test_builder_refuses_a_database_that_has_ratings(ratings):
     with pytest.raises(benchmark.BenchmarkError, match="already has ratings"):
-        benchmark.build_dataset(history_rows=10)
+        dataset.build_dataset(history_rows=10)
 
 
 def test_command_refuses_a_database_other_than_postgresql(db, monkeypatch):
@@ -124,9 +124,9 @@ def test_settle_marks_every_page_of_the_filled_tables_visible_to_all(transaction
     # VACUUM runs outside a transaction: this test commits, and the database is flushed after it.
     call_command("load_reference_data", stdout=io.StringIO())
     states = MemberState.objects.filter(iso3__in=["JAM", "FRA"])
-    benchmark.build_dataset(history_rows=500, states=states, measures=Measure.objects.current()[:20], seed=7)
+    dataset.build_dataset(history_rows=500, states=states, measures=Measure.objects.current()[:20], seed=7)
 
-    assert benchmark.settle(pause=0.2) == []
+    assert dataset.settle(pause=0.2) == []
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT relpages, relallvisible FROM pg_class WHERE oid = 'implementation_historicalrating'::regclass"

@@ -4,7 +4,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from devtools import benchmark
+from devtools import benchmark, dataset
 
 
 class Command(BaseCommand):
@@ -33,10 +33,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--history-rows",
             type=int,
-            default=benchmark.DEFAULT_HISTORY_ROWS,
+            default=dataset.DEFAULT_HISTORY_ROWS,
             help="History rows of a new dataset (default %(default)s).",
         )
-        parser.add_argument("--seed", type=int, default=benchmark.DEFAULT_SEED, help="Seed of a new dataset.")
+        parser.add_argument("--seed", type=int, default=dataset.DEFAULT_SEED, help="Seed of a new dataset.")
         parser.add_argument(
             "--reuse",
             action="store_true",
@@ -51,7 +51,7 @@ class Command(BaseCommand):
                 "which starts a throwaway cluster, or set DATABASE_URL=postgres://USER:PASSWORD@HOST:PORT/NAME "
                 "to an empty database."
             )
-        made, other = benchmark.existing_ratings()
+        made, other = dataset.existing_ratings()
         if other and not options["reuse"]:
             raise CommandError(
                 f"This database holds {other} ratings the benchmark did not make. Rather than add made-up ratings "
@@ -63,8 +63,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"Using the benchmark dataset already here ({made} ratings).")
             elif not other:
                 call_command("load_reference_data", stdout=self.stdout)
-                summary = benchmark.build_dataset(history_rows=options["history_rows"], seed=options["seed"])
-                for table, pages, visible in benchmark.settle():
+                summary = dataset.build_dataset(history_rows=options["history_rows"], seed=options["seed"])
+                for table, pages, visible in dataset.settle():
                     self.stderr.write(
                         f"Warning: {table} has {pages - visible} of {pages} pages not yet visible to all after "
                         "repeated VACUUMs (another transaction was open): reads of it may be slower than in use."
