@@ -1,23 +1,8 @@
 """
 Download a dashboard table as CSV or XLSX.
 
-A view describes its table once, with the rows it already shows (filters applied),
-and hands it to ``export_response``::
-
-    table = Table(
-        title="Ratings, Caribbean",
-        columns=[
-            Column("State", "state.name"),
-            Column("Measure", "measure.code"),
-            Column("Status", lambda rating: rating.get_status_display()),
-            Column("Set on", "set_at"),
-        ],
-        rows=ratings,
-    )
-    try:
-        return export_response(table, request.GET.get("format"), "ratings-caribbean")
-    except ValueError as error:
-        return HttpResponseBadRequest(str(error))
+A view describes its table once (``Table`` of ``Column``s over the rows it already shows, filters
+applied) and returns ``export_response(table, format, filename)``, which raises ``ValueError`` for an unknown format.
 
 Every text cell is escaped against spreadsheet formula injection (see ``escape_formula``):
 the rows carry text typed by focal points and analysts, and a spreadsheet would otherwise
