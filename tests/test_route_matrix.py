@@ -980,7 +980,7 @@ ROUTES = {
         ("/admin/implementation/snapshot/{snapshot_jam}/", (ADMIN_LOGIN, 302, 302, 302, 302)),
         ("/admin/implementation/snapshot/{snapshot_ken}/", (ADMIN_LOGIN, 302, 302, 302, 302)),
     ],
-    "admin/^(?P<app_label>auth|authtoken|axes|otp_totp|states|measures|implementation)/$": [
+    "admin/^(?P<app_label>auth|authtoken|axes|otp_totp|states|implementation|measures)/$": [
         ("/admin/states/", (ADMIN_LOGIN, 200, 200, 200, 200)),
         ("/admin/measures/", (ADMIN_LOGIN, 200, 200, 200, 200)),
         ("/admin/implementation/", (ADMIN_LOGIN, 200, 200, 200, 200)),
