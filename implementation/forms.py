@@ -6,6 +6,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core import limits
 from states.models import MemberState, Region
 
 from .models import Rating, Submission
@@ -81,7 +82,13 @@ class AcceptForm(forms.Form):
     """An analyst accepts a submission."""
 
     update_assessed = forms.BooleanField(required=False, label=_("Also update CTED's assessed rating"))
-    note = forms.CharField(required=False, label=_("Note to the State (optional)"), widget=forms.Textarea({"rows": 2}))
+    note = forms.CharField(
+        required=False,
+        label=_("Note to the State (optional)"),
+        widget=forms.Textarea({"rows": 2}),
+        max_length=limits.NOTE,
+        validators=[limits.validate_text],
+    )
 
 
 class ReturnForm(forms.Form):
@@ -90,6 +97,8 @@ class ReturnForm(forms.Form):
     note = forms.CharField(
         label=_("Why it is returned"),
         widget=forms.Textarea({"rows": 2}),
+        max_length=limits.NOTE,
+        validators=[limits.validate_text],
         error_messages={"required": RETURN_NEEDS_A_NOTE},
     )
 
@@ -126,6 +135,7 @@ class FreezeForm(WorkflowErrors, forms.Form):
 
     label = forms.CharField(
         max_length=100,
+        validators=[limits.validate_text],
         label=pgettext_lazy("snapshot", "Label"),
         help_text=_("Names the cycle, e.g. '2025 follow-up'."),
     )

@@ -6,6 +6,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core import limits
 from states.models import STATE_LABEL, MemberState
 
 from .base import Confidentiality, SharedHistoryQuerySet, SharedScopedQuerySet, short_date
@@ -41,7 +42,11 @@ class Assessment(models.Model):
         verbose_name=_("author"),
     )
     summary = models.TextField(
-        _("summary"), blank=True, help_text=_("Shared with the State. Keep CTED-only remarks in notes.")
+        _("summary"),
+        blank=True,
+        max_length=limits.NOTE,
+        validators=limits.text(limits.NOTE),
+        help_text=_("Shared with the State. Keep CTED-only remarks in notes."),
     )
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.DRAFT)
     confidentiality = models.CharField(

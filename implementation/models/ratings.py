@@ -14,6 +14,7 @@ from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
+from core import limits
 from measures.models import Measure
 from states.models import STATE_LABEL, MemberState, is_analyst
 
@@ -104,24 +105,35 @@ class RatedValues(models.Model):
     """What a rating says besides its status, also carried by submissions and snapshot entries."""
 
     explanation = models.TextField(
-        _("explanation"), blank=True, help_text=_("Why this status: what is in place and what is missing.")
+        _("explanation"),
+        blank=True,
+        max_length=limits.EXPLANATION,
+        validators=limits.text(limits.EXPLANATION),
+        help_text=_("Why this status: what is in place and what is missing."),
     )
     justification = models.TextField(
         _("why not applicable"),
         blank=True,
+        max_length=limits.JUSTIFICATION,
+        validators=limits.text(limits.JUSTIFICATION),
         help_text=_("Required for 'Not applicable', e.g. 'No drone industry and no civil UAS market'."),
     )
     source_document = models.CharField(
         _("source document"),
-        max_length=300,
+        max_length=limits.SOURCE_TITLE,
         blank=True,
+        validators=[limits.validate_text],
         help_text=_("The title of the law, report or record, e.g. 'Firearms Act 2022'."),
     )
     source_reference = models.CharField(
-        _("article or section"), max_length=100, blank=True, help_text=_("Where in the document, e.g. 's. 12(3)'.")
+        _("article or section"),
+        max_length=limits.SOURCE_REFERENCE,
+        blank=True,
+        validators=[limits.validate_text],
+        help_text=_("Where in the document, e.g. 's. 12(3)'."),
     )
-    source_url = models.URLField(_("source URL"), max_length=500, blank=True)
-    source_date = models.DateField(_("source date"), null=True, blank=True)
+    source_url = models.URLField(_("source URL"), max_length=limits.URL, blank=True, validators=[limits.validate_text])
+    source_date = models.DateField(_("source date"), null=True, blank=True, validators=[limits.validate_date])
 
     class Meta:
         abstract = True

@@ -7,6 +7,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core import limits
 from measures.models import Measure
 from states.models import STATE_LABEL, MemberState, is_analyst
 
@@ -59,7 +60,12 @@ class Recommendation(FollowUp):
         related_name="recommendations",
         verbose_name=_("assessment"),
     )
-    text = models.TextField(_("text"), help_text=_("What the State is recommended to do, as sent to the State."))
+    text = models.TextField(
+        _("text"),
+        max_length=limits.NOTE,
+        validators=limits.text(limits.NOTE),
+        help_text=_("What the State is recommended to do, as sent to the State."),
+    )
     priority = models.CharField(_("priority"), max_length=10, choices=Priority, default=Priority.MEDIUM)
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.OPEN)
     due_on = models.DateField(_("due on"), null=True, blank=True)
@@ -95,11 +101,15 @@ class AssistanceNeed(FollowUp):
     )
     measures = models.ManyToManyField(Measure, blank=True, related_name="assistance_needs", verbose_name=_("measures"))
     kind = models.CharField(_("kind"), max_length=30, choices=Kind)
-    description = models.TextField(_("description"))
+    description = models.TextField(_("description"), max_length=limits.NOTE, validators=limits.text(limits.NOTE))
     priority = models.CharField(_("priority"), max_length=10, choices=Priority, default=Priority.MEDIUM)
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.IDENTIFIED)
     provider = models.CharField(
-        _("provider"), max_length=200, blank=True, help_text=_("Who delivers it, once matched.")
+        _("provider"),
+        max_length=200,
+        blank=True,
+        validators=[limits.validate_text],
+        help_text=_("Who delivers it, once matched."),
     )
     is_demo = models.BooleanField(_("demo data"), default=False)
 
@@ -141,7 +151,12 @@ class ConfidentialNote(models.Model):
         related_name="confidential_notes",
         verbose_name=_("assessment"),
     )
-    body = models.TextField(_("note"), help_text=_("Never shown to the State or to coordinators."))
+    body = models.TextField(
+        _("note"),
+        max_length=limits.NOTE,
+        validators=limits.text(limits.NOTE),
+        help_text=_("Never shown to the State or to coordinators."),
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("author")
     )

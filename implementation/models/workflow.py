@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from core import limits
 from measures.models import Measure
 from states.models import STATE_LABEL, MemberState
 
@@ -71,6 +72,8 @@ class Submission(RatedValues):
     review_note = models.TextField(
         _("review note"),
         blank=True,
+        max_length=limits.NOTE,
+        validators=limits.text(limits.NOTE),
         help_text=_("Shown to the State's focal points. Required when returning a submission."),
     )
     assessed_updated = models.BooleanField(
@@ -126,7 +129,12 @@ class Snapshot(models.Model):
     state = models.ForeignKey(
         MemberState, on_delete=models.PROTECT, related_name="snapshots", verbose_name=STATE_LABEL
     )
-    label = models.CharField(_("label"), max_length=100, help_text=_("Names the cycle, e.g. '2025 follow-up'."))
+    label = models.CharField(
+        _("label"),
+        max_length=100,
+        validators=[limits.validate_text],
+        help_text=_("Names the cycle, e.g. '2025 follow-up'."),
+    )
     edition = models.ForeignKey(
         "measures.Edition", on_delete=models.PROTECT, related_name="+", verbose_name=_("edition")
     )

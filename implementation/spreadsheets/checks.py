@@ -4,13 +4,16 @@ import datetime as dt
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import limits
+
 from ..exports import FORMULA_PREFIXES
 from ..models import Rating
-from .columns import COLUMNS, VALUE_FIELDS, header_key, vocabulary
+from .columns import COLUMN_BY_FIELD, COLUMNS, VALUE_FIELDS, header_key, vocabulary
 from .reading import Formula, Problem
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d %B %Y", "%d %b %Y"]
@@ -39,6 +42,9 @@ class SourceDateField(SharedField, forms.DateField):
     """A date: a date cell of a workbook, or text in one of ``DATE_FORMATS``."""
 
     def to_python(self, value):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # A day number, as a workbook holds a date in a cell not formatted as one.
+            return limits.date_from_serial(value)
         if isinstance(value, dt.datetime):
             return value.date()
         if isinstance(value, dt.date) or value in (None, ""):
@@ -54,26 +60,39 @@ class SourceDateField(SharedField, forms.DateField):
         )
 
 
-def _max_length(field):
-    return Rating._meta.get_field(field).max_length
+def _validators(field):
+    """The model's validators of ``field`` (its length and content limits), so that a row is held to the same."""
+    model_field = Rating._meta.get_field(field)
+    validators = list(model_field.validators)
+    if model_field.max_length and not any(isinstance(v, MaxLengthValidator) for v in validators):
+        validators.append(MaxLengthValidator(model_field.max_length))
+    return validators
 
 
 class RowForm(forms.Form):
     """One row of a spreadsheet, checked against the States, measures and ``statuses`` it may name."""
 
-    state = TextField(error_messages={"required": gettext_lazy("Give the State's ISO3 code, e.g. JAM.")})
-    code = TextField(error_messages={"required": gettext_lazy("Give the measure's code, e.g. SALW-04.")})
+    state = TextField(
+        validators=[limits.validate_text],
+        error_messages={"required": gettext_lazy("Give the State's ISO3 code, e.g. JAM.")},
+    )
+    code = TextField(
+        validators=[limits.validate_text],
+        error_messages={"required": gettext_lazy("Give the measure's code, e.g. SALW-04.")},
+    )
     # A status's label in any of the site's languages ("Largely implemented") or its code ("largely").
-    status = TextField(required=False)
-    explanation = TextField(required=False)
-    justification = TextField(required=False)
-    source_document = TextField(required=False, max_length=_max_length("source_document"))
-    source_reference = TextField(required=False, max_length=_max_length("source_reference"))
-    source_url = URLField(required=False, max_length=_max_length("source_url"))
-    source_date = SourceDateField(required=False, input_formats=DATE_FORMATS)
+    status = TextField(required=False, validators=[limits.validate_text])
+    explanation = TextField(required=False, validators=_validators("explanation"))
+    justification = TextField(required=False, validators=_validators("justification"))
+    source_document = TextField(required=False, validators=_validators("source_document"))
+    source_reference = TextField(required=False, validators=_validators("source_reference"))
+    source_url = URLField(required=False, validators=_validators("source_url"))
+    source_date = SourceDateField(required=False, input_formats=DATE_FORMATS, validators=_validators("source_date"))
 
-    def __init__(self, data, *, states, measures, statuses, for_state=None):
+    def __init__(self, data, *, states, measures, statuses, for_state=None, columns=None):
         super().__init__(data)
+        # The fields the file has a column for (``None``: all); one left out keeps its current value.
+        self.columns = columns
         self.states = states
         self.measures = measures
         self.statuses = statuses
@@ -127,10 +146,33 @@ class RowForm(forms.Form):
         status = cleaned_data.get("status")
         if "status" not in self.errors and not status:
             self.add_error("status", _("Choose a status: %(statuses)s.") % {"statuses": _status_names()})
-        elif status == Rating.Status.NOT_APPLICABLE and not cleaned_data.get("justification"):
-            message = _("'%(not_applicable)s' needs a justification: say why the measure does not apply.")
-            self.add_error("justification", message % {"not_applicable": Rating.Status.NOT_APPLICABLE.label})
+        elif self.columns is None or "justification" in self.columns:
+            if message := justification_missing(cleaned_data):
+                self.add_error("justification", message)
         return cleaned_data
+
+
+def justification_missing(values):
+    """The message for 'Not applicable' ``values`` with no justification, or ``None``."""
+    if values.get("status") == Rating.Status.NOT_APPLICABLE and not (values.get("justification") or "").strip():
+        message = _("'%(not_applicable)s' needs a justification: say why the measure does not apply.")
+        return message % {"not_applicable": Rating.Status.NOT_APPLICABLE.label}
+    return None
+
+
+def check_kept(rows, *, fields):
+    """
+    The problems of compared ``rows`` once the columns missing from the file keep their current values: the
+    row form checked only the values the file gives.
+    """
+    if "justification" in fields:
+        return []
+    header = COLUMN_BY_FIELD["justification"].header
+    return [
+        Problem(message, row=row["row"], column=header)
+        for row in rows
+        if "values" in row and (message := justification_missing(row["values"]))
+    ]
 
 
 def _cell_text(value):
@@ -178,7 +220,9 @@ def check_rows(sheet, *, states, measures, for_state=None):
             if any(data.get(field) for field in ("state", "code")):
                 blank += 1
             continue
-        form = RowForm(data, states=states, measures=measures, statuses=statuses, for_state=for_state)
+        form = RowForm(
+            data, states=states, measures=measures, statuses=statuses, for_state=for_state, columns=sheet.fields
+        )
         if not form.is_valid():
             for field, errors in form.errors.items():
                 if field in formulas:

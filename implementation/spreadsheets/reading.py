@@ -192,7 +192,21 @@ def _csv_rows(data):
         raise UploadRefused([Problem(message, row=len(rows) + 1)]) from None
     if not rows:
         raise UploadRefused([Problem(_("The file is empty."))])
-    return rows[0][1], rows[1:]
+    header = rows[0][1]
+    # A short row is refused, not padded: a lost separator would shift its cells into the wrong columns.
+    width = max((index + 1 for index, name in enumerate(header) if name.strip()), default=0)
+    short = [
+        Problem(
+            _("The row has %(cells)s cells but the first row names %(columns)s columns; a separator is missing.")
+            % {"cells": len(cells), "columns": width},
+            row=number,
+        )
+        for number, cells in rows[1:]
+        if cells and len(cells) < width
+    ]
+    if short:
+        raise UploadRefused(short)
+    return header, rows[1:]
 
 
 def _to_sheet(file_format, header, rows):

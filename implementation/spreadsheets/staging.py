@@ -15,7 +15,7 @@ from states.models import MemberState, is_analyst
 from .. import workflow
 from ..models import Rating, StagedUpload, Submission
 from ..ratings import REASON_MAX_LENGTH, EditConflict, write_many
-from .checks import check_rows
+from .checks import check_kept, check_rows
 from .columns import COLUMNS, VALUE_FIELDS
 from .comparison import UNCHANGED, compare, same, seen_values, summary_of, value_labels, values_from
 from .reading import Problem, UploadRefused, read_sheet
@@ -83,6 +83,7 @@ def stage_self_report(*, state, upload, by):
                 row["pending"] = waiting.pk
                 row["pending_by"] = waiting.submitted_by.get_full_name() or waiting.submitted_by.get_username()
         rows.append(row)
+    _refuse_if(check_kept(rows, fields=sheet.fields))
     return _stage(
         kind=StagedUpload.Kind.SELF_REPORT,
         state=state,
@@ -201,6 +202,7 @@ def stage_assessed(*, upload, by):
     for number, values in checked:
         current = ratings.get((values["state"].pk, values["code"].pk))
         rows.append(compare(number, values, current, fields=sheet.fields, labels=labels))
+    _refuse_if(check_kept(rows, fields=sheet.fields))
     return _stage(
         kind=StagedUpload.Kind.ASSESSED,
         state=None,
