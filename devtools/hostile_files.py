@@ -8,6 +8,7 @@ import struct
 import zipfile
 
 import openpyxl
+from openpyxl.utils import get_column_letter
 
 from implementation.spreadsheets import COLUMN_BY_FIELD, COLUMNS, SHEET
 
@@ -162,6 +163,17 @@ def empty_rows(count=1_000_000):
     )
 
 
+def dense_sheet(rows=30_000, columns=64):
+    """Every cell of ``rows`` × ``columns`` filled: within every other bound, and slow for openpyxl to read."""
+    letters = [get_column_letter(index) for index in range(1, columns + 1)]
+
+    def row(number):
+        cells = "".join(f'<c r="{letter}{number}"><v>1</v></c>' for letter in letters)
+        return f'<row r="{number}">{cells}</row>'.encode()
+
+    return with_parts(good_workbook(), {SHEET_PART: sheet_xml(row(number) for number in range(2, rows + 2))})
+
+
 def hidden_sheet():
     """The visible sheet renamed, and a hidden "Ratings" sheet holding other rows."""
     workbook = openpyxl.Workbook()
@@ -189,6 +201,7 @@ CORPUS = {
     "zip bomb": zip_bomb,
     "zip bomb with lying headers": lying_zip_bomb,
     "deep XML": deep_xml,
+    "dense sheet (30,000 × 64)": dense_sheet,
     "a million empty rows": empty_rows,
     "hidden sheet": hidden_sheet,
     "missing sheet": missing_sheet,

@@ -23,6 +23,7 @@ REFUSALS = {
     "zip bomb": "The workbook unpacks to more than 50 MB; it cannot be a sheet of ratings.",
     "zip bomb with lying headers": "The workbook could not be read (BadZipFile): save it again.",
     "deep XML": "The workbook's XML is nested more than 64 levels deep;",
+    "dense sheet (30,000 × 64)": "The sheet has more than 330,000 filled cells; it cannot be a sheet of ratings.",
     "a million empty rows": "The file has more than 30,000 rows; split it into smaller files.",
     "hidden sheet": "The 'Ratings' sheet of the workbook is hidden, so what it holds is not what the workbook shows.",
     "missing sheet": "The workbook has no sheet called 'Ratings' (it has 'Sheet1').",

@@ -24,6 +24,9 @@ MAX_ZIP_MEMBERS = 1_000
 MAX_ROWS = 30_000
 # Columns a row may fill; a value to their right refuses the file before openpyxl pads rows out to it (Excel's XFD).
 MAX_COLUMNS = 64
+# Filled cells in the sheet: as many as a full sheet of rows has columns, so that openpyxl's work stays that of a full
+# sheet however the cells are spread.
+MAX_CELLS = MAX_ROWS * len(COLUMNS)
 # Excel's own limit on the text of a cell, which also bounds each entry of the shared-strings table.
 MAX_CELL_CHARS = 32_767
 MAX_SHARED_STRINGS = 150_000
@@ -320,8 +323,8 @@ def _cell_too_long(row=None, column=None):
 
 class _SheetScan(_Scan):
     """
-    The "Ratings" sheet: refused at the first row past ``MAX_ROWS``, the first value right of ``MAX_COLUMNS`` or the
-    first cell longer than ``MAX_CELL_CHARS``; notes how many columns the header spans.
+    The "Ratings" sheet: refused at the first row past ``MAX_ROWS``, the first value right of ``MAX_COLUMNS``, the
+    first cell longer than ``MAX_CELL_CHARS`` or past ``MAX_CELLS``; notes how many columns the header spans.
     """
 
     def __init__(self):
@@ -331,6 +334,8 @@ class _SheetScan(_Scan):
         self.length = 0
         self.reading = False
         self.width = 0
+        self.cells = 0
+        self.counted = False
 
     def start(self, name, attributes):
         if name == "row":
@@ -346,6 +351,7 @@ class _SheetScan(_Scan):
             except ValueError:
                 raise _unreadable(ValueError(reference)) from None
             self.length = 0
+            self.counted = False
         elif name in ("v", "t", "f"):
             if self.column > MAX_COLUMNS:
                 message = _(
@@ -353,6 +359,13 @@ class _SheetScan(_Scan):
                 )
                 limit = get_column_letter(MAX_COLUMNS)
                 raise UploadRefused([Problem(message % {"limit": limit}, self.row, get_column_letter(self.column))])
+            if not self.counted:
+                self.counted = True
+                self.cells += 1
+                if self.cells > MAX_CELLS:
+                    message = _("The sheet has more than %(limit)s filled cells; it cannot be a sheet of ratings.")
+                    limit = formats.number_format(MAX_CELLS, force_grouping=True)
+                    raise UploadRefused([Problem(message % {"limit": limit})])
             self.reading = True
 
     def end(self, name):
