@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv run serve test lint check messages bench bench-import load clean
+.PHONY: venv run serve test lint check messages bench bench-import bench-hostile load clean
 
 venv: $(VENV)/.installed
 
@@ -73,6 +73,13 @@ bench-import: export DJANGO_SECRET_KEY := bench-only-key-for-a-throwaway-databas
 bench-import: venv
 	PYTHON=$(PY) scripts/with-postgres sh -c \
 		'$(PY) manage.py migrate --verbosity 0 && $(PY) manage.py bench_import $(BENCH_ARGS)'
+# Reading each hostile workbook of devtools/hostile_files.py (docs/performance.md, "Hostile files"): time and peak
+# memory until it is refused. No database. Options: make bench-hostile BENCH_ARGS="--runs 5".
+bench-hostile: export DJANGO_DEBUG := false
+bench-hostile: export DJANGO_SECRET_KEY := bench-only-key-for-reading-files-that-serves-nobody
+bench-hostile: venv
+	$(PY) manage.py bench_hostile_files $(BENCH_ARGS)
+
 # Load and fault test on loopback (docs/operations.md): gunicorn + a throwaway PostgreSQL,
 # 64 users for 30 s, then the same while PostgreSQL restarts. About two minutes.
 .venv-load/.installed: scripts/load/requirements.txt
