@@ -5,6 +5,7 @@ wrong, never a 500 and never an HTML page; the pages keep their own HTML error p
 
 import datetime as dt
 
+import factories
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -157,6 +158,22 @@ def test_a_nul_in_a_query_value_is_refused_by_name(ratings, analyst, name):
 def test_a_nul_in_a_parameter_that_is_not_a_filter_is_refused(ratings, analyst):
     data = assert_json(client_for(analyst).get("/api/v1/states/JAM/", {"page": "1\x00"}), 400)
     assert "page" in data
+
+
+# Submissions ------------------------------------------------------------------------------
+
+
+def test_a_bad_status_is_refused_before_a_pending_submission_is_a_conflict(ratings, world, focal_jam):
+    factories.submission(state=world["jam"], measure=world["marking"], by=focal_jam, explanation="First")
+    response = client_for(focal_jam).post(
+        "/api/v1/submissions/",
+        {"state": "JAM", "measure": "SALW-04", "status": "not_applicable", "justification": ""},
+        content_type="application/json",
+    )
+    data = assert_json(response, 400)
+    assert data != {} and "detail" not in data
+    assert "Say why the measure does not apply" in str(data)
+    assert Submission.objects.filter(review=Submission.Review.PENDING).get().explanation == "First"
 
 
 def test_an_error_asked_for_as_csv_is_still_json(ratings, analyst):
