@@ -143,6 +143,13 @@ def test_an_empty_filter_is_refused(ratings, analyst, name):
     assert name in data
 
 
+@pytest.mark.parametrize("value", ["maybe", "2"])
+def test_a_yes_or_no_filter_takes_only_true_or_false(ratings, analyst, value):
+    data = assert_json(client_for(analyst).get("/api/v1/states/", {"readable": value}), 400)
+    assert "readable" in data
+    assert client_for(analyst).get("/api/v1/states/", {"readable": "false"}).status_code == 200
+
+
 def test_a_future_as_of_is_refused_by_name(ratings, analyst):
     tomorrow = timezone.localdate() + dt.timedelta(days=1)
     data = assert_json(client_for(analyst).get("/api/v1/ratings/", {"as_of": tomorrow.isoformat()}), 400)

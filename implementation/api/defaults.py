@@ -3,6 +3,7 @@ The classes ``REST_FRAMEWORK`` names for every endpoint: token sign-in, who may 
 Apart from views.py because DRF imports them while it is still defining its own views.
 """
 
+import django_filters
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_cool_off, get_credentials, get_failure_limit
 from axes.models import AccessAttempt
@@ -101,11 +102,14 @@ class FilterBackend(DjangoFilterBackend):
     def filter_queryset(self, request, queryset, view):
         filterset_class = self.get_filterset_class(view, queryset)
         if filterset_class is not None:
-            empty = {
-                name: [_("Give a value, or leave this parameter out.")]
-                for name in filterset_class.base_filters
-                if "" in request.query_params.getlist(name)
-            }
-            if empty:
-                raise exceptions.ValidationError(empty)
+            errors = {}
+            for name, declared in filterset_class.base_filters.items():
+                values = request.query_params.getlist(name)
+                if "" in values:
+                    errors[name] = [_("Give a value, or leave this parameter out.")]
+                # django-filter reads any other word as "either"; the schema says true or false.
+                elif isinstance(declared, django_filters.BooleanFilter) and not set(values) <= {"true", "false"}:
+                    errors[name] = [_("Enter true or false.")]
+            if errors:
+                raise exceptions.ValidationError(errors)
         return super().filter_queryset(request, queryset, view)

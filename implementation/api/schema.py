@@ -22,10 +22,14 @@ CSV = {
     "description": "UTF-8 CSV with a byte-order mark: a header row of dotted field names, then one row per result.",
 }
 ERRORS = {
-    "400": (BAD_REQUEST, "A query parameter or field is not valid, or the body could not be read."),
+    "400": (
+        BAD_REQUEST,
+        "A parameter or field is not valid, or the body could not be read or nests too deeply.",
+    ),
     "401": (DETAIL, "No credentials, or a token that is not valid."),
     "403": (DETAIL, "Your account has no role in the tracker, or may not do this."),
     "404": (DETAIL, "No such record among those you may read, or no such page."),
+    "413": (DETAIL, "The body is larger than the server accepts."),
 }
 # Every parameter refuses these (errors.py, defaults.py); the schema says so, so that a client need not guess.
 NO_NUL = "^[^\\x00]*$"
@@ -37,9 +41,10 @@ class ApiSchema(AutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        codes = ["401", "403", "404"]
-        if self._has_filters() or self.method != "GET":
-            codes.append("400")
+        # Every operation refuses a bad ``format`` or NUL in the query (400); bodies may be too large (413).
+        codes = ["400", "401", "403", "404"]
+        if self.method != "GET":
+            codes.append("413")
         for code in codes:
             schema, description = ERRORS[code]
             responses.setdefault(code, {**self._get_response_for_code(schema, code), "description": description})
@@ -72,6 +77,3 @@ class ApiSchema(AutoSchema):
             if parameter["name"] == "page_size":
                 parameter["schema"]["minimum"] = 1
         return parameters
-
-    def _has_filters(self):
-        return bool(getattr(self.view, "filterset_class", None) or getattr(self.view, "filterset_fields", None))
