@@ -219,8 +219,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["implementation.api.defaults.HasTrackerRole"],
     "DEFAULT_FILTER_BACKENDS": ["implementation.api.defaults.FilterBackend"],
-    # Bodies bounded in size and nesting; no multipart: nothing in the API takes a file.
-    "DEFAULT_PARSER_CLASSES": ["implementation.api.errors.JSONParser", "implementation.api.errors.FormParser"],
+    # Bodies bounded in size and nesting; Django's multipart parser bounds its fields itself.
+    "DEFAULT_PARSER_CLASSES": [
+        "implementation.api.errors.JSONParser",
+        "implementation.api.errors.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "implementation.api.errors.ContentNegotiation",
     "EXCEPTION_HANDLER": "implementation.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "implementation.api.defaults.PageNumberPagination",

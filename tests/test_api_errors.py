@@ -59,6 +59,14 @@ def test_a_form_body_larger_than_the_cap_is_refused_with_json(ratings, focal_jam
     assert_json(response, 413)
 
 
+def test_a_multipart_body_larger_than_the_cap_is_refused_with_json(ratings, focal_jam):
+    response = client_for(focal_jam).post(
+        "/api/v1/submissions/", {"state": "JAM", "measure": "SALW-04", "explanation": "x" * 3_000_000}
+    )
+    assert_json(response, 413)
+    assert not Submission.objects.exists()
+
+
 # Errors are JSON under /api/ only -------------------------------------------------------------
 
 
