@@ -6,6 +6,8 @@ from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.template import loader
 from django.views.decorators.cache import never_cache
 
+from implementation.api.errors import error_response
+
 log = structlog.get_logger("tracker.health")
 
 
@@ -37,4 +39,4 @@ def server_error(request):
         response = HttpResponse(loader.render_to_string("503.html"), status=503)
         response["Retry-After"] = "30"
         return response
-    return HttpResponseServerError(loader.render_to_string("500.html"))
+    return error_response(request, exception, 500) or HttpResponseServerError(loader.render_to_string("500.html"))

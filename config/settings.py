@@ -218,7 +218,15 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["implementation.api.defaults.HasTrackerRole"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["implementation.api.defaults.FilterBackend"],
+    # Bodies bounded in size and nesting; Django's multipart parser bounds its fields itself.
+    "DEFAULT_PARSER_CLASSES": [
+        "implementation.api.errors.JSONParser",
+        "implementation.api.errors.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "implementation.api.errors.ContentNegotiation",
+    "EXCEPTION_HANDLER": "implementation.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "implementation.api.defaults.PageNumberPagination",
     # No browsable API: its pages carry inline scripts, which the coming CSP forbids; /api/docs/ replaces it.
     "DEFAULT_RENDERER_CLASSES": [

@@ -26,4 +26,7 @@ urlpatterns = [
 ]
 
 # A database outage answers 503 "back in a moment" rather than 500 (see config/health.py).
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
 handler500 = "config.health.server_error"

@@ -87,6 +87,12 @@ def submit(
             {"measure": _("%(code)s is not in the current catalogue; use its new code.") % {"code": measure.code}}
         )
 
+    submission = Submission(
+        state=state, measure=measure, submitted_by=by, submitted_at=at or timezone.now(), channel=channel, **values
+    )
+    # The values first: a conflict the submitter resolves would only lead to this refusal.
+    submission.full_clean(exclude=["state", "measure", "submitted_by", "replaces"], validate_unique=False)
+
     pending = Submission.objects.select_for_update().filter(state=state, measure=measure).pending().first()
     replaces_id = _submission_id(replaces)
     if pending is not None and pending.pk != replaces_id:
@@ -125,21 +131,12 @@ def submit(
             )
         status = self_report.get_status_display() if self_report else ""
         raise EditConflict(message % {"state": state, "code": measure.code, "status": status}, code="edit_conflict")
-    submission = Submission(
-        state=state,
-        measure=measure,
-        submitted_by=by,
-        submitted_at=at or timezone.now(),
-        channel=channel,
-        base_version=current_version,
-        replaces=pending,
-        **values,
-    )
+    submission.base_version = current_version
+    submission.replaces = pending
     # The pending one steps aside first: one pending submission per measure is a constraint.
     if pending is not None:
         pending.review = Submission.Review.SUPERSEDED
         pending.save(update_fields=["review"])
-    submission.full_clean(exclude=["state", "measure", "submitted_by", "replaces"], validate_unique=False)
     try:
         with transaction.atomic():
             submission.save()

@@ -572,10 +572,12 @@ def test_csv_cells_cannot_run_as_formulas(ratings, world, focal_jam, analyst):
     assert rows[0]["stale"] == "true"
 
 
-def test_csv_of_a_refusal_is_the_message(nobody):
+def test_a_refusal_asked_for_as_csv_is_json(nobody):
+    # Every refusal under /api/ is JSON, so that a client reads errors one way whatever it asked for.
     response = api(nobody).get("/api/v1/ratings/", {"format": "csv"})
     assert response.status_code == 403
-    assert response.content.decode("utf-8-sig").splitlines()[0] == "detail"
+    assert response["Content-Type"] == "application/json"
+    assert "detail" in response.json()
 
 
 # Query counts -------------------------------------------------------------------------

@@ -5,7 +5,12 @@ operation (paths, filters, bodies) and checks each answer against the schema.
 Driven through schemathesis's Python API inside an ordinary test: its pytest plugin
 (``schemathesis.pytest.from_fixture``) fails under pytest 9.2 ("'Function' object has no
 attribute '_nodeid'"). Requests go to Django's WSGI application in this process, on the
-test database, as an analyst and as a focal point, each with a token.
+test database, as an analyst, a focal point and a coordinator, each with a token.
+
+What it covers: every operation, with requests the schema allows (positive) and requests it refuses
+(negative), under every schemathesis check but one (``EXCLUDED``, with its reason): no 500, every
+status code and content type documented, every body as its schema says, and what the schema
+refuses refused. Bounded: a few examples per operation and mode, so that it stays around a minute.
 """
 
 import datetime as dt
@@ -18,20 +23,21 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from rest_framework.authtoken.models import Token
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from implementation.models import Assessment, Confidentiality, Rating
 from measures.models import Edition, Measure, Section
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-# Per operation and user: enough to reach every filter and body field, while the whole
-# test (about 20 operations, two users) stays under a minute.
-EXAMPLES = 20
+# None: every check schemathesis has (``--checks all``), including that what the schema refuses is refused.
+CHECKS = None
+# Not yet: a filter naming a State, measure, region or section the reader cannot see is a 400, which this
+# check reads as a valid value refused; the schema cannot list the codes each reader may name.
+EXCLUDED = [positive_data_acceptance]
+MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+# Per operation, mode and user: few, so that the whole test (19 operations, two modes, three
+# users) stays around a minute on a shared CI runner.
+EXAMPLES = 5
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -109,20 +115,21 @@ def fuzz(app, user):
     failures = []
     for result in schema.get_all_operations():
         operation = result.ok()
+        for mode in MODES:
 
-        @FUZZ_SETTINGS
-        @given(case=operation.as_strategy())
-        def check(case):
-            case.call_and_validate(headers=headers, checks=CHECKS)
+            @FUZZ_SETTINGS
+            @given(case=operation.as_strategy(generation_mode=mode))
+            def check(case):
+                case.call_and_validate(headers=headers, checks=CHECKS, excluded_checks=EXCLUDED)
 
-        try:
-            check()
-        except Exception as error:  # noqa: BLE001 - every failure is collected and reported below
-            failures.append((operation.label, error))
+            try:
+                check()
+            except Exception as error:  # noqa: BLE001 - every failure is collected and reported below
+                failures.append((f"{operation.label} ({mode.value})", error))
     return failures
 
 
-@pytest.mark.parametrize("who", ["analyst", "focal_jam"])
+@pytest.mark.parametrize("who", ["analyst", "focal_jam", "coordinator"])
 def test_every_operation_answers_as_its_schema_says(request, demo_like, wsgi_app, who):
     failures = fuzz(wsgi_app, request.getfixturevalue(who))
     assert not failures, "\n\n".join(f"{label}:\n{error}" for label, error in failures)

@@ -3,6 +3,7 @@ The classes ``REST_FRAMEWORK`` names for every endpoint: token sign-in, who may 
 Apart from views.py because DRF imports them while it is still defining its own views.
 """
 
+import django_filters
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_cool_off, get_credentials, get_failure_limit
 from axes.models import AccessAttempt
@@ -10,6 +11,7 @@ from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import authentication, exceptions, pagination
 from rest_framework.permissions import BasePermission
 
@@ -79,3 +81,35 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+    def get_page_size(self, request):
+        # DRF falls back to the default for any value it cannot read; a client asking for
+        # "null" rows should learn that it was not understood.
+        value = request.query_params.get(self.page_size_query_param)
+        if value is None:
+            return self.page_size
+        if not (value.isascii() and value.isdigit() and int(value) > 0):
+            raise exceptions.ValidationError({self.page_size_query_param: [_("Enter a whole number from 1.")]})
+        return min(int(value), self.max_page_size)
+
+
+class FilterBackend(DjangoFilterBackend):
+    """
+    django-filter's, except that a filter sent empty is a 400: on the pages an empty field means
+    "any", but a client that sends ``updated_since=`` has lost its value and should be told.
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            errors = {}
+            for name, declared in filterset_class.base_filters.items():
+                values = request.query_params.getlist(name)
+                if "" in values:
+                    errors[name] = [_("Give a value, or leave this parameter out.")]
+                # django-filter reads any other word as "either"; the schema says true or false.
+                elif isinstance(declared, django_filters.BooleanFilter) and not set(values) <= {"true", "false"}:
+                    errors[name] = [_("Enter true or false.")]
+            if errors:
+                raise exceptions.ValidationError(errors)
+        return super().filter_queryset(request, queryset, view)

@@ -16,12 +16,24 @@ FIELD_ERRORS = build_object_type(
 )
 # A body that cannot be parsed at all is refused with a "detail", like the other refusals.
 BAD_REQUEST = {"anyOf": [FIELD_ERRORS, DETAIL]}
+# ?format=csv or Accept: text/csv: the page's rows as a spreadsheet (renderers.py), not the JSON's shape.
+CSV = {
+    "type": "string",
+    "description": "UTF-8 CSV with a byte-order mark: a header row of dotted field names, then one row per result.",
+}
 ERRORS = {
-    "400": (BAD_REQUEST, "A query parameter or field is not valid, or the body could not be read."),
+    "400": (
+        BAD_REQUEST,
+        "A parameter or field is not valid, or the body could not be read or nests too deeply.",
+    ),
     "401": (DETAIL, "No credentials, or a token that is not valid."),
     "403": (DETAIL, "Your account has no role in the tracker, or may not do this."),
     "404": (DETAIL, "No such record among those you may read, or no such page."),
+    "413": (DETAIL, "The body is larger than the server accepts."),
 }
+# Every parameter refuses these (errors.py, defaults.py); the schema says so, so that a client need not guess.
+NO_NUL = "^[^\\x00]*$"
+NOT_IN_THE_FUTURE = {"as_of": "Today or an earlier day."}
 
 
 class ApiSchema(AutoSchema):
@@ -29,13 +41,39 @@ class ApiSchema(AutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        codes = ["401", "403", "404"]
-        if self._has_filters() or self.method != "GET":
-            codes.append("400")
+        # Every operation refuses a bad ``format`` or NUL in the query (400); bodies may be too large (413).
+        codes = ["400", "401", "403", "404"]
+        if self.method != "GET":
+            codes.append("413")
         for code in codes:
             schema, description = ERRORS[code]
             responses.setdefault(code, {**self._get_response_for_code(schema, code), "description": description})
+        for code, response in responses.items():
+            content = response.get("content", {})
+            if "text/csv" in content:
+                # Refusals are always JSON (errors.py), whatever format was asked for.
+                if code.startswith("2"):
+                    content["text/csv"] = {"schema": CSV}
+                else:
+                    del content["text/csv"]
         return dict(sorted(responses.items()))
 
-    def _has_filters(self):
-        return bool(getattr(self.view, "filterset_class", None) or getattr(self.view, "filterset_fields", None))
+    def _get_filter_parameters(self):
+        parameters = super()._get_filter_parameters()
+        for parameter in parameters:
+            schema = parameter.get("schema", {})
+            # An empty filter is refused in the API (defaults.FilterBackend), and so is NUL.
+            if schema.get("type") == "string":
+                schema["minLength"] = 1
+                if "enum" not in schema and "format" not in schema:
+                    schema["pattern"] = NO_NUL
+            if parameter["name"] in NOT_IN_THE_FUTURE:
+                parameter["description"] = f"{parameter.get('description', '')} {NOT_IN_THE_FUTURE[parameter['name']]}"
+        return parameters
+
+    def _get_pagination_parameters(self):
+        parameters = super()._get_pagination_parameters()
+        for parameter in parameters:
+            if parameter["name"] == "page_size":
+                parameter["schema"]["minimum"] = 1
+        return parameters
