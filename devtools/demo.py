@@ -483,7 +483,9 @@ class _Builder:
             day = _day(rng, start, end)
             heading, summary = _SUMMARIES[kind]
             if kind == Assessment.Kind.WORKSHOP and workshops:
+                # Each workshop once: two assessments of one State on one day would be the same record twice.
                 workshop = rng.choice(workshops)
+                workshops.remove(workshop)
                 day = workshop.starts_on
                 summary = f"{summary} Workshop: {workshop.title}."
             rows.append(
@@ -799,11 +801,13 @@ class _Builder:
             self_reports = {
                 r.measure_id: r for r in Rating.objects.filter(state=state, kind=Rating.Kind.SELF_REPORTED)
             }
-            weak = [
-                m
-                for m in self.measures
-                if m.pk in self_reports and self_reports[m.pk].status in _LADDER[:3]  # up to partially
+            # Up to partially where there are enough of those, so that every such State shows submissions.
+            below_top = [
+                m for m in self.measures if m.pk in self_reports and self_reports[m.pk].status in _LADDER[:-1]
             ]
+            weak = [m for m in below_top if self_reports[m.pk].status in _LADDER[:3]]
+            if len(weak) < 5:
+                weak = below_top
             for index, measure in enumerate(rng.sample(weak, k=min(5, len(weak)))):
                 at = evening + dt.timedelta(minutes=10 * index)
                 current = Status(self_reports[measure.pk].status)

@@ -79,11 +79,11 @@ def snapshot():
                 "state__iso3", "measure__code", "kind", "history_date", "status", "history_change_reason"
             )
         ),
-        # Down to the summary: a State may have two workshops on one day, which the database returns in any order.
+        # By every value compared: rows that tie on some come back from the database in any order.
         "assessments": list(
-            Assessment.objects.order_by("state__iso3", "conducted_on", "kind", "summary").values_list(
-                "state__iso3", "conducted_on", "kind", "status", "confidentiality", "summary"
-            )
+            Assessment.objects.order_by(
+                "state__iso3", "conducted_on", "kind", "summary", "status", "confidentiality"
+            ).values_list("state__iso3", "conducted_on", "kind", "status", "confidentiality", "summary")
         ),
         "recommendations": list(
             Recommendation.objects.order_by("state__iso3", "text").values_list("state__iso3", "text")
