@@ -438,6 +438,12 @@ class StagedUpload(models.Model):
                 }
             return gettext("Checking row %(done)s of %(total)s.") % {"done": done, "total": total}
         if self.step == self.Step.COMPARING and self.rows_total:
+            if not self.rows_done:
+                return ngettext(
+                    "Comparing %(total)s row with the current ratings.",
+                    "Comparing %(total)s rows with the current ratings.",
+                    self.rows_total,
+                ) % {"total": total}
             return gettext("Comparing row %(done)s of %(total)s with the current ratings.") % {
                 "done": done,
                 "total": total,
