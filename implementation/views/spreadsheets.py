@@ -180,7 +180,7 @@ def _applied_message(staged):
     return message % {"count": formats.number_format(count, force_grouping=True), "file": staged.file_name}
 
 
-def _preview(request, template, staged, context, status=200):
+def _preview(request, template, staged, context):
     """The preview page, or with ``?format=csv|xlsx`` every change it lists, for a file too long to show whole."""
     fmt = request.GET.get("format")
     if fmt is not None:
@@ -189,7 +189,7 @@ def _preview(request, template, staged, context, status=200):
         except ValueError as error:
             return HttpResponseBadRequest(str(error))
     context = {**context, "staged": staged, "preview": spreadsheets.preview(staged)}
-    return render(request, template, context, status=status)
+    return render(request, template, context)
 
 
 def _gone(request, upload_page, **kwargs):
