@@ -59,7 +59,7 @@ def test_the_page_says_how_far_the_check_got_and_refreshes_until_it_is_done(clie
     # No worker has taken it yet.
     html = client.get(url).content.decode()
     assert REFRESH in html
-    assert "Waiting for its turn to be checked." in html
+    assert "In the queue: the check starts as soon as a worker is free." in html
     assert "Submit 2 rows for review" not in html
 
     # Halfway through a long file, as a worker reports it.
@@ -190,7 +190,7 @@ def test_an_analyst_comes_back_to_an_import_being_checked(client, analyst, ratin
     url = import_file(client, csv_file(FILE_ROWS, name="cted.csv"))
     page = client.get(reverse("bulk_import")).content.decode()
     assert f'<a href="{url}">cted.csv</a>' in page
-    assert "Waiting to be checked</span>: Waiting for its turn to be checked." in page
+    assert "Waiting to be checked</span> · In the queue: the check starts as soon as a worker is free." in page
     run_tasks()
     assert "Set 3 assessed ratings in 3 States" in client.get(url).content.decode()
 

@@ -426,7 +426,7 @@ class StagedUpload(models.Model):
         done = formats.number_format(self.rows_done, force_grouping=True)
         total = formats.number_format(self.rows_total, force_grouping=True)
         if self.status == self.Status.RECEIVED:
-            return gettext("Waiting for its turn to be checked.")
+            return gettext("In the queue: the check starts as soon as a worker is free.")
         if self.status == self.Status.APPLYING:
             return ngettext("Applying %(total)s change.", "Applying %(total)s changes.", self.rows_total) % {
                 "total": total

@@ -135,7 +135,9 @@ def test_a_spreadsheet_is_checked_in_the_background_and_its_page_follows_it(open
     page.goto("/my-state/JAM/upload/")
     page.get_by_label("Spreadsheet").set_input_files(file)
     page.get_by_role("button", name="Upload and preview").click()
-    expect(page.locator(".upload-progress")).to_contain_text("Waiting for its turn to be checked.")
+    expect(page.locator(".upload-progress")).to_contain_text(
+        "In the queue: the check starts as soon as a worker is free."
+    )
     shoot(page, "upload-waiting")
 
     background.run_tasks()
