@@ -16,22 +16,28 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-# SQLite (db.sqlite3) unless DATABASE_URL is set; seed_demo prints the demo logins.
+# SQLite (db.sqlite3) unless DATABASE_URL is set; seed_demo prints the demo logins. A worker
+# (db_worker) runs beside the server and checks and applies uploaded spreadsheets; it stops with it.
 run: export DJANGO_DEBUG := true
 run: venv
 	$(PY) manage.py migrate
 	$(PY) manage.py load_reference_data
 	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py db_worker --no-reload & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		$(PY) manage.py runserver 127.0.0.1:8000
 
-# Production-style serving: gunicorn on PostgreSQL, static files through WhiteNoise. Needs
+# Production-style serving: gunicorn on PostgreSQL, static files through WhiteNoise, and one background
+# worker for uploads (docs/operations.md runs it as a service of its own). Needs
 # DATABASE_URL, DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS (see .env.example and docs/operations.md).
 serve: venv
 	@test -n "$$DATABASE_URL" || { echo "make serve: set DATABASE_URL to a PostgreSQL database (see docs/operations.md)." >&2; exit 2; }
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	$(PY) manage.py check --deploy --fail-level ERROR
-	$(VENV)/bin/gunicorn --config config/gunicorn.py config.wsgi
+	$(PY) manage.py db_worker --no-reload & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		$(VENV)/bin/gunicorn --config config/gunicorn.py config.wsgi
 
 # PostgreSQL when DATABASE_URL is set, SQLite otherwise. Exit 5 means pytest collected nothing.
 test: venv

@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_structlog",
+    "django_tasks_db",
     "core",
     "states",
     "measures",
@@ -202,6 +203,10 @@ STORAGES = {
         )
     },
 }
+
+# Background work (implementation/tasks.py: checking and applying uploads) is queued in the database, so any app
+# server may queue it and any worker, `manage.py db_worker`, runs it (docs/operations.md).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"

@@ -8,6 +8,7 @@ Catalogue: one current edition, one section, two measures.
 
 import datetime as dt
 
+import background
 import factories
 import pytest
 from django.contrib.auth import get_user_model
@@ -166,6 +167,12 @@ def add_rated_states(world, analyst):
         return made[-count:] if count else []
 
     return add
+
+
+@pytest.fixture
+def run_tasks(db):
+    """``run_tasks()``: runs the queued background tasks, as a worker would (see background.py)."""
+    return background.run_tasks
 
 
 def pytest_collection_modifyitems(config, items):

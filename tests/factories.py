@@ -6,8 +6,8 @@ keyword-only and writes the way the app does: ratings through the ratings servic
 
 from django.contrib.auth import get_user_model
 
-from implementation import ratings, workflow
-from implementation.models import Assessment, AssistanceNeed, ConfidentialNote, Rating, Recommendation
+from implementation import ratings, spreadsheets, workflow
+from implementation.models import Assessment, AssistanceNeed, ConfidentialNote, Rating, Recommendation, StagedUpload
 from states.models import MemberState, RegionMembership, Role
 
 
@@ -71,3 +71,25 @@ def submission(*, state, measure, by, status=Rating.Status.LARGELY, **values):
 
 def note(*, state, author, body="CTED-ONLY", **fields):
     return ConfidentialNote.objects.create(state=state, author=author, body=body, **fields)
+
+
+def staged_upload(*, upload, by, state=None):
+    """
+    ``upload`` received and checked at once, as the background task does: a State's spreadsheet if ``state`` is
+    given, else a bulk import. Ready to confirm, or ``UploadRefused`` raised.
+    """
+    staged = StagedUpload.objects.receive(
+        kind=StagedUpload.Kind.SELF_REPORT if state else StagedUpload.Kind.ASSESSED,
+        state=state,
+        file_name=upload.name,
+        content=upload.read(),
+        by=by,
+    )
+    staged.start_checking()
+    return spreadsheets.stage(staged)
+
+
+def confirmed(staged):
+    """``staged`` confirmed, to be applied by ``spreadsheets.apply_*``."""
+    assert staged.confirm()
+    return staged

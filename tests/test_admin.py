@@ -92,6 +92,8 @@ def snapshot(rating):
                 # Sign-in records and two-factor devices: administrators only.
                 "axes": {"AccessAttempt", "AccessFailureLog", "AccessLog"},
                 "otp_totp": {"TOTPDevice"},
+                # The background tasks (uploads checked and applied), read-only: administrators only.
+                "django_tasks_database": {"DBTaskResult"},
                 "implementation": STATE_LINKED | {"ConfidentialNote"},
                 "measures": CATALOGUE,
                 "states": {"MemberState", "Region", "Role", "Workshop"},

@@ -11,6 +11,7 @@ import io
 import factories
 import openpyxl
 import pytest
+from background import run_tasks
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
@@ -57,9 +58,27 @@ def counts():
 
 
 def stage(client, file):
+    """Upload ``file`` and let a worker check it: the address of its preview."""
     response = client.post(reverse("bulk_import"), {"file": file})
     assert response.status_code == 302, [str(p) for p in response.context["refused"].problems]
+    run_tasks()
+    staged = StagedUpload.objects.get()
+    assert staged.status == StagedUpload.Status.READY, staged.problems
     return response["Location"]
+
+
+def confirm(client, url):
+    """Confirm the import at ``url`` and let a worker apply it: the response to the confirmation."""
+    response = client.post(url)
+    run_tasks()
+    return response
+
+
+def refusal(client, url):
+    """The problems the page of a refused upload lists."""
+    page = client.get(url)
+    assert StagedUpload.objects.get().status == StagedUpload.Status.REFUSED
+    return [str(problem) for problem in page.context["refused"].problems]
 
 
 def test_import_previews_then_sets_assessed_ratings_with_history(client, analyst, ratings, world):
@@ -87,10 +106,12 @@ def test_import_previews_then_sets_assessed_ratings_with_history(client, analyst
         ["Source date", "", "2025-01-15"],
     ]
 
-    response = client.post(url)
+    response = confirm(client, url)
     assert response.status_code == 302
-    assert response["Location"] == reverse("bulk_import")
-    assert counts() == (before[0] + 2, before[1] + 3, before[2], 0)
+    assert response["Location"] == url
+    # The upload is kept, applied, so that its page says what it did.
+    assert counts() == (before[0] + 2, before[1] + 3, before[2], 1)
+    assert "3 assessed ratings set from cted-2025.csv." in client.get(url).content.decode()
 
     jam = Rating.objects.get(state=world["jam"], measure=world["marking"], kind=ASSESSED)
     assert (jam.status, jam.source_reference, jam.source_date) == ("largely", "s. 12", dt.date(2025, 1, 15))
@@ -122,8 +143,8 @@ def test_a_change_that_keeps_the_status_keeps_who_set_it(client, analyst, rating
     client.force_login(analyst)
     rows = [line("JAM", "SALW-04", "Partially implemented", "Checked at the 2025 workshop.")]
     file = csv_file(rows, header=HEADER[:4])
-    staged = spreadsheets.stage_assessed(upload=file, by=colleague)
-    spreadsheets.apply_assessed(staged, by=colleague)
+    staged = factories.staged_upload(upload=file, by=colleague)
+    spreadsheets.apply_assessed(factories.confirmed(staged), by=colleague)
     jam = Rating.objects.get(state=world["jam"], measure=world["marking"], kind=ASSESSED)
     assert (jam.set_by, jam.set_at) == (analyst, LOADED)
     assert jam.last_confirmed_at > LOADED
@@ -143,7 +164,7 @@ def test_xlsx_import(client, analyst, ratings, world):
     buffer = io.BytesIO()
     workbook.save(buffer)
     client.force_login(analyst)
-    client.post(stage(client, SimpleUploadedFile("fra.xlsx", buffer.getvalue())))
+    confirm(client, stage(client, SimpleUploadedFile("fra.xlsx", buffer.getvalue())))
     fra = Rating.objects.get(state=world["fra"], kind=ASSESSED)
     assert (fra.status, fra.source_date) == ("implemented", dt.date(2023, 6, 30))
 
@@ -199,10 +220,12 @@ def test_bad_import_is_refused_and_changes_nothing(client, analyst, ratings, row
     client.force_login(analyst)
     before = counts()
     response = client.post(reverse("bulk_import"), {"file": csv_file([*FILE_ROWS, *rows], header=header)})
-    assert response.status_code == 400
-    problems = [str(problem) for problem in response.context["refused"].problems]
+    assert response.status_code == 302
+    run_tasks()
+    problems = refusal(client, response["Location"])
     assert any(problem.startswith(message) for problem in problems), problems
-    assert counts() == before
+    # Only the refused upload is kept, so that its page lists the problems.
+    assert counts() == (*before[:3], before[3] + 1)
 
 
 def test_a_rating_changed_after_the_preview_refuses_the_whole_import(client, analyst, ratings, world):
@@ -210,9 +233,8 @@ def test_a_rating_changed_after_the_preview_refuses_the_whole_import(client, ana
     url = stage(client, csv_file(FILE_ROWS))
     factories.rating(state=world["jam"], measure=world["marking"], status="implemented", by=analyst, reason="Visit")
     before = counts()
-    response = client.post(url)
-    assert response.status_code == 409
-    assert [str(problem) for problem in response.context["refused"].problems] == [
+    assert confirm(client, url).status_code == 302
+    assert refusal(client, url) == [
         "Row 2: JAM SALW-04: the assessed rating changed after your preview (now Implemented). Nothing was applied: "
         "upload the file again to see the current values."
     ]
@@ -225,9 +247,8 @@ def test_a_rating_created_after_the_preview_refuses_the_whole_import(client, ana
     url = stage(client, csv_file(FILE_ROWS))
     factories.rating(state=world["tto"], measure=world["records"], status="largely", by=analyst, reason="Visit")
     before = counts()
-    response = client.post(url)
-    assert response.status_code == 409
-    assert [str(p) for p in response.context["refused"].problems][0].startswith(
+    assert confirm(client, url).status_code == 302
+    assert refusal(client, url)[0].startswith(
         "Row 5: TTO SALW-06: the assessed rating changed after your preview (now Largely implemented)."
     )
     assert counts() == before
@@ -305,14 +326,21 @@ def test_confirming_does_not_query_row_by_row(client, analyst, ratings, catalogu
     for name, rows, changes in (("few.csv", few, 2), ("many.csv", many, 81)):
         url = stage(client, csv_file(rows, name=name))
         # 1-2. session and user; 3. the user's roles (is_analyst); 4. the preview, among the
-        # user's; 5. a savepoint (the transaction); 6. the preview, locked; 7. the assessed
-        # ratings of the file's States and measures, locked, with their versions; 8. a savepoint
-        # for the writes; 9-11. the changed ratings, the new ones, and their history rows (on
-        # PostgreSQL one statement each; elsewhere Django's bulk operations, one per thousand
-        # rows); 12. that savepoint released; 13. the preview deleted; 14. the transaction's
-        # savepoint released
-        with django_assert_num_queries(14):
+        # user's; 5. a savepoint; 6. the preview marked as being applied; 7. its application
+        # queued; 8. the savepoint released
+        with django_assert_num_queries(8):
             assert client.post(url).status_code == 302
+        # The worker: 1. a savepoint; 2. the next task, locked; 3. the task claimed; 4. the
+        # savepoint released. The application: 5. the upload and its uploader; 6. a savepoint
+        # (the transaction); 7. the uploader's roles (is_analyst); 8. the upload, locked; 9. the
+        # assessed ratings of the file's States and measures, locked, with their versions; 10. a
+        # savepoint for the writes; 11-13. the changed ratings, the new ones, and their history
+        # rows (on PostgreSQL one statement each; elsewhere Django's bulk operations, one per
+        # thousand rows); 14. that savepoint released; 15. the upload marked applied; 16. the
+        # transaction's savepoint released. The worker: 17. the task done; 18-20. no other task (a
+        # savepoint, the query, its release); 21. the test's look for failed tasks
+        with django_assert_num_queries(21):
+            run_tasks()
         assert Rating.history.filter(history_change_reason=f"Bulk import {name}").count() == changes
 
 
@@ -320,16 +348,24 @@ def test_staging_does_not_query_row_by_row(client, analyst, ratings, catalogue, 
     client.force_login(analyst)
     few = [line("JAM", "SALW-04", "Implemented")]
     many = [line(iso3, measure.code, "Implemented") for iso3 in ("JAM", "TTO", "KEN") for measure in catalogue]
-    # 1-2. session and user; 3. the user's roles; 4. every State; 5. the current measures;
-    # 6. the assessed ratings of the file's States, with their versions; 7-8. earlier
-    # previews deleted (the user's, then any stale); 9. the new preview saved
     for rows in (few, many):
+        # 1-2. session and user; 3. the user's roles; 4. a savepoint; 5-6. earlier uploads
+        # deleted (the user's, then any stale); 7. the upload kept; 8. its check queued; 9. the
+        # savepoint released
         with django_assert_num_queries(9):
-            url = stage(client, csv_file(rows))
+            response = client.post(reverse("bulk_import"), {"file": csv_file(rows)})
+        # The worker: 1-4. the task taken (a savepoint, the next task locked, claimed, the
+        # savepoint released). The check: 5. the upload; 6. checking it begun; 7. "reading";
+        # 8. every State; 9. the current measures; 10. "checking"; 11. the assessed ratings of
+        # the file's States, with their versions; 12. "comparing"; 13. the preview kept, the
+        # file dropped. The worker: 14. the task done; 15-17. no other task; 18. the test's look
+        # for failed tasks
+        with django_assert_num_queries(18):
+            run_tasks()
         # 1-2. session and user; 3. the user's roles; 4. the preview, among the user's; 5-6. the
         # site menu: workshop regions, submissions waiting for review
         with django_assert_num_queries(6):
-            client.get(url)
+            client.get(response["Location"])
 
 
 # The benchmark command

@@ -19,9 +19,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLResolver, get_resolver, resolve
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_tasks_db.models import DBTaskResult
 from rest_framework.authtoken.models import Token
 
-from implementation import spreadsheets, workflow
+from implementation import tasks, workflow
 from implementation.models import (
     Assessment,
     Confidentiality,
@@ -101,13 +102,13 @@ def objects(world, cast):
         made[f"submission_{key}"] = factories.submission(
             state=world[key], measure=world["records"], by=focal, status="partially", explanation=f"Pilot {marker}"
         )
-        made[f"upload_{key}"] = spreadsheets.stage_self_report(
+        made[f"upload_{key}"] = factories.staged_upload(
             state=world[key],
             upload=csv_file(f"{key.upper()},SALW-04,Largely implemented,Enforced {marker}"),
             by=focal,
         )
         made[f"role_{key}"] = Role.objects.get(user=focal)
-    made["bulk_upload"] = spreadsheets.stage_assessed(
+    made["bulk_upload"] = factories.staged_upload(
         upload=csv_file("JAM,SALW-06,Implemented,Registry JAM-DETAIL", "KEN,SALW-06,Implemented,Registry KEN-DETAIL"),
         by=analyst,
     )
@@ -126,6 +127,8 @@ def objects(world, cast):
     made["attempt"] = AccessAttempt.objects.create(**seen, get_data="", post_data="", failures_since_start=1)
     made["access_log"] = AccessLog.objects.create(**seen)
     made["failure_log"] = AccessFailureLog.objects.create(**seen, locked_out=False)
+    # A background task queued (and never run here), for the admin's list of tasks.
+    made["task_result"] = DBTaskResult.objects.get(id=tasks.check_upload.enqueue(made["upload_jam"].pk).id)
     return made
 
 
@@ -497,6 +500,25 @@ ROUTES = {
     ],
     "admin/authtoken/tokenproxy/<path:object_id>/": [
         ("/admin/authtoken/tokenproxy/{token}/", (ADMIN_LOGIN, 302, 302, 302, 302)),
+    ],
+    # The background tasks (django_tasks_db): for administrators only, read-only.
+    "admin/django_tasks_database/dbtaskresult/": [
+        ("/admin/django_tasks_database/dbtaskresult/", (ADMIN_LOGIN, 403, 403, 403, 403)),
+    ],
+    "admin/django_tasks_database/dbtaskresult/add/": [
+        ("/admin/django_tasks_database/dbtaskresult/add/", (ADMIN_LOGIN, 403, 403, 403, 403)),
+    ],
+    "admin/django_tasks_database/dbtaskresult/<path:object_id>/history/": [
+        ("/admin/django_tasks_database/dbtaskresult/{task_result}/history/", (ADMIN_LOGIN, 403, 403, 403, 403)),
+    ],
+    "admin/django_tasks_database/dbtaskresult/<path:object_id>/delete/": [
+        ("/admin/django_tasks_database/dbtaskresult/{task_result}/delete/", (ADMIN_LOGIN, 403, 403, 403, 403)),
+    ],
+    "admin/django_tasks_database/dbtaskresult/<path:object_id>/change/": [
+        ("/admin/django_tasks_database/dbtaskresult/{task_result}/change/", (ADMIN_LOGIN, 403, 403, 403, 403)),
+    ],
+    "admin/django_tasks_database/dbtaskresult/<path:object_id>/": [
+        ("/admin/django_tasks_database/dbtaskresult/{task_result}/", (ADMIN_LOGIN, 302, 302, 302, 302)),
     ],
     "admin/axes/accessattempt/": [
         ("/admin/axes/accessattempt/", (ADMIN_LOGIN, 403, 403, 403, 403)),
@@ -980,12 +1002,13 @@ ROUTES = {
         ("/admin/implementation/snapshot/{snapshot_jam}/", (ADMIN_LOGIN, 302, 302, 302, 302)),
         ("/admin/implementation/snapshot/{snapshot_ken}/", (ADMIN_LOGIN, 302, 302, 302, 302)),
     ],
-    "admin/^(?P<app_label>auth|authtoken|axes|otp_totp|states|implementation|measures)/$": [
+    "admin/^(?P<app_label>auth|authtoken|axes|otp_totp|django_tasks_database|states|implementation|measures)/$": [
         ("/admin/states/", (ADMIN_LOGIN, 200, 200, 200, 200)),
         ("/admin/measures/", (ADMIN_LOGIN, 200, 200, 200, 200)),
         ("/admin/implementation/", (ADMIN_LOGIN, 200, 200, 200, 200)),
         ("/admin/auth/", (ADMIN_LOGIN, 404, 404, 404, 200)),
         ("/admin/axes/", (ADMIN_LOGIN, 404, 404, 404, 404)),
+        ("/admin/django_tasks_database/", (ADMIN_LOGIN, 404, 404, 404, 404)),
     ],
     "admin/(?P<url>.*)$": [
         ("/admin/no-such-page/", (ADMIN_LOGIN, 404, 404, 404, 404)),

@@ -11,6 +11,7 @@ import zipfile
 import factories
 import openpyxl
 import pytest
+from background import run_tasks
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -23,11 +24,13 @@ from measures.models import Measure
 from states.models import Role
 
 SELF = Rating.Kind.SELF_REPORTED
-# Confirming a State's spreadsheet: 1-2. session and user; 3. the State; 4. may_submit;
-# 5. the preview, among the user's; 6. a savepoint; 7. the preview, locked; 8. its State;
-# 9. the measures of its rows; 10. the State's self-reports for them, locked; 11. the preview
-# deleted; 12. the savepoint released.
-FIXED_CONFIRM_QUERIES = 12
+# Applying a confirmed State's spreadsheet, in the worker: 1. a savepoint; 2. the next task,
+# locked; 3. the task claimed; 4. the savepoint released; 5. the upload and its uploader;
+# 6. a savepoint; 7. the upload, locked; 8. its State; 9. the measures of its rows; 10. the
+# State's self-reports for them, locked; 11. the upload marked applied; 12. the savepoint
+# released; 13. the task done; 14-16. no other task (a savepoint, the query, its release);
+# 17. the test's look for failed tasks.
+FIXED_CONFIRM_QUERIES = 17
 # Then per row, workflow.submit: a savepoint; the submitter's role; the pending submission
 # locked; the self-report; three constraint checks (a savepoint, the check, its release
 # each); a savepoint, the submission, its history row, the savepoint released; the first
@@ -90,7 +93,17 @@ def row(state="JAM", code="SALW-04", status="Largely implemented", explanation="
 
 
 def upload(client, file, iso3="JAM"):
-    return client.post(reverse("my_state_upload", args=[iso3]), {"file": file})
+    """Upload ``file``, then let a worker check it: the response to the upload."""
+    response = client.post(reverse("my_state_upload", args=[iso3]), {"file": file})
+    run_tasks()
+    return response
+
+
+def confirm(client, url):
+    """Confirm the upload at ``url``, then let a worker apply it: the response to the confirmation."""
+    response = client.post(url)
+    run_tasks()
+    return response
 
 
 def counts():
@@ -105,6 +118,15 @@ def counts():
 
 def problems(response):
     return [str(problem) for problem in response.context["refused"].problems]
+
+
+def refused_page(client, response):
+    """The page of an upload refused in the background."""
+    assert response.status_code == 302
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert StagedUpload.objects.get().status == StagedUpload.Status.REFUSED
+    return page
 
 
 # The download
@@ -270,9 +292,9 @@ def test_round_trip_previews_then_submits_only_on_confirming(client, focal_jam, 
     assert "Submit 2 rows for review" in html
     assert Submission.objects.count() == 0
 
-    confirmed = client.post(response["Location"])
+    confirmed = confirm(client, response["Location"])
     assert confirmed.status_code == 302
-    assert confirmed["Location"] == reverse("my_state_upload", args=["JAM"])
+    assert confirmed["Location"] == response["Location"]
     submissions = {s.measure.code: s for s in Submission.objects.select_related("measure")}
     assert set(submissions) == {"SALW-04", "SALW-06"}
     marking = submissions["SALW-04"]
@@ -288,10 +310,11 @@ def test_round_trip_previews_then_submits_only_on_confirming(client, focal_jam, 
     assert submissions["SALW-06"].justification == "No civilian firearms registry needed: none are held."
     # Submissions change no rating until an analyst accepts them.
     assert counts()[1:3] == before[1:3]
-    assert not StagedUpload.objects.exists()
-    assert [str(message) for message in get_messages(confirmed.wsgi_request)] == [
-        "2 submissions sent for review from jamaica.xlsx. A CTED analyst will accept or return each."
-    ]
+    # The upload is kept, applied, so that its page says what it did.
+    assert (StagedUpload.objects.get().status, StagedUpload.objects.get().applied_count) == ("applied", 2)
+    applied = client.get(confirmed["Location"]).content.decode()
+    assert "2 submissions sent for review from jamaica.xlsx. A CTED analyst will accept or return each." in applied
+    assert 'http-equiv="refresh"' not in applied
 
 
 def test_untouched_download_changes_nothing(client, focal_jam, ratings):
@@ -342,7 +365,7 @@ def test_a_row_replaces_the_pending_submission_seen_in_the_preview(client, focal
     client.force_login(focal_jam)
     response = upload(client, csv_upload([row()]))
     assert "replaces the submission by jo waiting for review" in client.get(response["Location"]).content.decode()
-    client.post(response["Location"])
+    confirm(client, response["Location"])
     earlier.refresh_from_db()
     assert earlier.review == Submission.Review.SUPERSEDED
     assert Submission.objects.pending().get().replaces == earlier
@@ -489,16 +512,22 @@ def test_bad_file_is_refused_with_a_message_and_changes_nothing(client, focal_ja
     client.force_login(focal_jam)
     before = counts()
     response = upload(client, make())
-    assert response.status_code == 400
-    assert any(problem.startswith(message) for problem in problems(response)), problems(response)
-    assert "The file was not applied" in response.content.decode()
-    assert counts() == before
+    if case == "file over 5 MB":
+        # Refused at once, and not kept.
+        assert response.status_code == 400
+        page, kept = response, 0
+    else:
+        # Kept, and refused by its check: the upload's page lists the problems.
+        page, kept = refused_page(client, response), 1
+    assert any(problem.startswith(message) for problem in problems(page)), problems(page)
+    assert "The file was not applied" in page.content.decode()
+    assert counts() == (*before[:3], before[3] + kept)
 
 
 def test_every_bad_row_is_listed(client, focal_jam, ratings):
     client.force_login(focal_jam)
     response = upload(client, csv_upload([row(status="Mostly"), row(code="SALW-06", **{"Source date": "soon"})]))
-    assert problems(response) == [
+    assert problems(refused_page(client, response)) == [
         "Row 2, column Status: 'Mostly' is not a status; use one of " + ", ".join(STATUS_LABELS) + ".",
         "Row 3, column Source date: 'soon' is not a date; write it as 2024-05-01 (year-month-day).",
     ]
@@ -551,12 +580,13 @@ def test_a_submission_made_after_the_preview_refuses_the_whole_file(client, foca
     theirs = factories.submission(state=world["jam"], measure=world["marking"], by=alternate, status="not_implemented")
     before = counts()
 
-    response = client.post(url)
-    assert response.status_code == 409
+    assert confirm(client, url).status_code == 302
+    response = client.get(url)
     (problem,) = problems(response)
     assert problem.startswith("Row 3: SALW-04: alt submitted a change to SALW-04 on")
     assert "The file was not applied" in response.content.decode()
     assert counts() == before
+    assert StagedUpload.objects.get().status == StagedUpload.Status.REFUSED
     assert list(Submission.objects.all()) == [theirs]
 
 
@@ -567,8 +597,8 @@ def test_a_self_report_accepted_after_the_preview_refuses_the_whole_file(client,
         state=world["jam"], measure=world["marking"], kind=SELF, status="implemented", by=analyst, reason="Corrected"
     )
     before = counts()
-    response = client.post(url)
-    assert response.status_code == 409
+    assert confirm(client, url).status_code == 302
+    response = client.get(url)
     assert problems(response) == [
         "Row 3: JAM SALW-04: the self-report changed after your preview (now Implemented). Nothing was applied: "
         "upload the file again to see the current values."
@@ -577,12 +607,17 @@ def test_a_self_report_accepted_after_the_preview_refuses_the_whole_file(client,
 
 
 def test_confirming_twice_submits_once(client, focal_jam, ratings):
+    # The second click comes before the worker has applied the first: it is told so, and queues nothing.
     client.force_login(focal_jam)
     url = upload(client, csv_upload([row()]))["Location"]
     assert client.post(url).status_code == 302
     again = client.post(url)
-    assert again["Location"] == reverse("my_state_upload", args=["JAM"])
-    assert "no longer waiting: it was confirmed" in str(list(get_messages(again.wsgi_request))[-1])
+    assert again["Location"] == url
+    assert "already being applied" in str(list(get_messages(again.wsgi_request))[-1])
+    run_tasks()
+    late = client.post(url)
+    assert "was applied already" in str(list(get_messages(late.wsgi_request))[-1])
+    run_tasks()
     assert Submission.objects.count() == 1
 
 
@@ -607,19 +642,27 @@ def more_measures(world):
     ]
 
 
-def test_upload_preview_and_confirm_do_not_read_row_by_row(
+def test_upload_check_and_preview_do_not_read_row_by_row(
     client, focal_jam, ratings, more_measures, django_assert_num_queries
 ):
     client.force_login(focal_jam)
     few = csv_upload([row()])
     many = csv_upload([row(), *(row(code=measure.code, status="Implemented") for measure in more_measures)])
-    # 1-2. session and user; 3. the State; 4-5. may_submit (view, then service); 6. every
-    # State's ISO3; 7. the current measures; 8. the State's self-reports with their versions;
-    # 9. its pending submissions; 10-11. earlier previews deleted (the user's, then any
-    # stale); 12. the new preview saved
     for file in (few, many):
-        with django_assert_num_queries(12):
-            response = upload(client, file)
+        # 1-2. session and user; 3. the State; 4. may_submit; 5. a savepoint; 6-7. earlier
+        # uploads deleted (the user's, then any stale); 8. the upload kept; 9. its check queued;
+        # 10. the savepoint released
+        with django_assert_num_queries(10):
+            response = client.post(reverse("my_state_upload", args=["JAM"]), {"file": file})
+        # The worker: 1. a savepoint; 2. the next task, locked; 3. the task claimed; 4. the
+        # savepoint released. The check: 5. the upload, its State and uploader; 6. checking it
+        # begun; 7. may_submit; 8. "reading"; 9. every State's ISO3; 10. the current measures;
+        # 11. "checking"; 12. the State's self-reports with their versions; 13. its pending
+        # submissions; 14. "comparing"; 15. the preview kept, the file dropped. The worker:
+        # 16. the task done; 17-19. no other task (a savepoint, the query, its release); 20.
+        # the test's look for failed tasks
+        with django_assert_num_queries(20):
+            run_tasks()
         # 1-2. session and user; 3. the State; 4. may_submit; 5. the preview; 6-8. the site
         # menu: workshop regions, the user's roles, the user's own State
         with django_assert_num_queries(8):
@@ -634,8 +677,9 @@ def test_confirming_costs_a_fixed_number_of_queries_per_submission(client, focal
     for rows in (1, 6):
         Submission.objects.all().delete()
         url = upload(client, csv_upload([row(code=measure.code) for measure in more_measures[:rows]]))["Location"]
+        assert client.post(url).status_code == 302
         with CaptureQueriesContext(connection) as captured:
-            assert client.post(url).status_code == 302
+            run_tasks()
         queries[rows] = [query["sql"] for query in captured.captured_queries]
     assert Submission.objects.count() == 6
     assert len(queries[1]) == FIXED_CONFIRM_QUERIES + PER_SUBMISSION_QUERIES

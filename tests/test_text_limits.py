@@ -5,6 +5,7 @@ a State's spreadsheet, the bulk import, the API and the admin. And a file that l
 
 import datetime as dt
 
+import factories
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -97,15 +98,16 @@ def refused(stage, file):
     """The problems that refuse ``file``, as text, after checking that nothing was staged."""
     with pytest.raises(spreadsheets.UploadRefused) as refusal:
         stage(file)
-    assert not StagedUpload.objects.exists()
+    assert not StagedUpload.objects.filter(status=StagedUpload.Status.READY).exists()
+    assert StagedUpload.objects.get().rows == []
     return [str(problem) for problem in refusal.value.problems]
 
 
 @pytest.fixture(params=["state", "bulk"])
 def stage(request, world, ratings, focal_jam, analyst):
     if request.param == "state":
-        return lambda file: spreadsheets.stage_self_report(state=world["jam"], upload=file, by=focal_jam)
-    return lambda file: spreadsheets.stage_assessed(upload=file, by=analyst)
+        return lambda file: factories.staged_upload(state=world["jam"], upload=file, by=focal_jam)
+    return lambda file: factories.staged_upload(upload=file, by=analyst)
 
 
 COLUMN_OF = {
@@ -152,7 +154,7 @@ def test_a_workbook_refuses_a_day_number_that_is_no_date(stage, serial, message)
 
 
 def test_a_workbook_reads_a_day_number_as_its_date(world, ratings, analyst):
-    staged = spreadsheets.stage_assessed(upload=xlsx_upload([row(**{"Source date": 45658})]), by=analyst)
+    staged = factories.staged_upload(upload=xlsx_upload([row(**{"Source date": 45658})]), by=analyst)
     (changed,) = staged.rows
     assert changed["values"]["source_date"] == "2025-01-01"
 

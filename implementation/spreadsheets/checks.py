@@ -16,6 +16,10 @@ from ..models import Rating
 from .columns import COLUMN_BY_FIELD, COLUMNS, VALUE_FIELDS, header_key, vocabulary
 from .reading import Formula, Problem
 
+# A check in the background reports its progress after this many rows: often enough to move the page it shows,
+# rarely enough to cost nothing beside the checking.
+PROGRESS_EVERY = 500
+
 DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d %B %Y", "%d %b %Y"]
 
 
@@ -193,14 +197,20 @@ def _cell_text(value):
     return text
 
 
-def check_rows(sheet, *, states, measures, for_state=None):
-    """``(rows, blank, problems)``: the rows that say something, the number left empty, the bad cells."""
+def check_rows(sheet, *, states, measures, for_state=None, progress=None):
+    """
+    ``(rows, blank, problems)``: the rows that say something, the number left empty, the bad cells. ``progress``, if
+    given, is called as ``progress(rows done, rows in all)`` at the start and every ``PROGRESS_EVERY`` rows.
+    """
     problems, checked, seen = [], [], {}
     blank = 0
     # The columns as the messages name them, in the uploader's language.
     headers = {column.field: column.header for column in COLUMNS}
     statuses = vocabulary().statuses
-    for number, raw in sheet.rows:
+    total = len(sheet.rows)
+    for done, (number, raw) in enumerate(sheet.rows):
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(done, total)
         data, formulas = {}, set()
         for field, value in raw.items():
             if isinstance(value, Formula) or (sheet.file_format == "csv" and str(value or "").startswith("=")):

@@ -54,6 +54,9 @@ class Problem:
             pattern = _("Row %(row)s: %(message)s")
         return pattern % {"row": self.row, "column": self.column, "message": self.message}
 
+    def as_json(self):
+        return {"message": str(self.message), "row": self.row, "column": self.column and str(self.column)}
+
 
 class UploadRefused(Exception):
     """The upload cannot be applied; ``problems`` say where and why. Nothing was written."""
@@ -67,6 +70,17 @@ class UploadRefused(Exception):
     def more(self):
         """How many problems were found beyond those listed."""
         return self.total - len(self.problems)
+
+    def as_json(self):
+        """The problems listed, as kept with the upload (``StagedUpload.problems``)."""
+        return [problem.as_json() for problem in self.problems]
+
+    @classmethod
+    def from_json(cls, problems, total):
+        """The refusal kept with an upload: its listed ``problems`` as JSON, and their ``total``."""
+        refused = cls([Problem(**problem) for problem in problems])
+        refused.total = max(total, len(refused.problems))
+        return refused
 
 
 # Reading a file
@@ -82,11 +96,8 @@ class Sheet:
     ignored_headers: list
 
 
-def read_sheet(upload):
-    """
-    The ``Sheet`` in ``upload``, XLSX or CSV told apart by content, or ``UploadRefused`` if it is too large, of
-    another kind, or lacks the "Ratings" sheet or a required column.
-    """
+def refuse_if_too_large(upload):
+    """``UploadRefused`` if ``upload`` is larger than ``MAX_UPLOAD_BYTES``: checked before it is kept."""
     if upload.size > MAX_UPLOAD_BYTES:
         megabytes = math.ceil(upload.size / 1024 / 1024 * 10) / 10
         message = _("The file is %(size)s MB; the limit is %(limit)s MB.") % {
@@ -94,6 +105,14 @@ def read_sheet(upload):
             "limit": formats.number_format(MAX_UPLOAD_BYTES // 1024 // 1024),
         }
         raise UploadRefused([Problem(message)])
+
+
+def read_sheet(upload):
+    """
+    The ``Sheet`` in ``upload``, XLSX or CSV told apart by content, or ``UploadRefused`` if it is too large, of
+    another kind, or lacks the "Ratings" sheet or a required column.
+    """
+    refuse_if_too_large(upload)
     upload.seek(0)
     data = upload.read()
     if data.startswith(b"PK\x03\x04"):

@@ -1,8 +1,7 @@
 """Staging an upload for its preview, and applying it: as submissions (a State's spreadsheet) or assessed ratings."""
 
-import datetime as dt
-
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import Truncator
@@ -15,13 +14,10 @@ from states.models import MemberState, is_analyst
 from .. import workflow
 from ..models import Rating, StagedUpload, Submission
 from ..ratings import REASON_MAX_LENGTH, EditConflict, write_many
-from .checks import check_kept, check_rows
+from .checks import PROGRESS_EVERY, check_kept, check_rows
 from .columns import COLUMNS, VALUE_FIELDS
 from .comparison import UNCHANGED, compare, same, seen_values, summary_of, value_labels, values_from
 from .reading import Problem, UploadRefused, read_sheet
-
-# A preview nobody confirmed is deleted after this long, at the next upload of anyone.
-STAGED_FOR = dt.timedelta(days=1)
 
 
 def _refuse_if(problems):
@@ -30,13 +26,46 @@ def _refuse_if(problems):
         raise UploadRefused(problems)
 
 
-def _stage(*, kind, state, file_name, rows, summary, by):
-    # One preview per uploader and file kind: a new upload replaces the one not confirmed.
-    StagedUpload.objects.filter(uploaded_by=by, kind=kind).delete()
-    StagedUpload.objects.filter(uploaded_at__lt=timezone.now() - STAGED_FOR).delete()
-    return StagedUpload.objects.create(
-        kind=kind, state=state, file_name=file_name[:255], uploaded_by=by, rows=rows, summary=summary
-    )
+def _fill(staged, *, sheet, rows, blank):
+    # Only an upload still being checked: one replaced by a later upload meanwhile stays gone.
+    staged.mark_ready(rows=rows, summary=summary_of(sheet, rows, blank))
+    return staged
+
+
+def _read(staged, progress):
+    """The ``Sheet`` of ``staged``'s file, and the progress callbacks of checking and comparing its rows."""
+    step = StagedUpload.Step
+    if progress is None:
+        checking = comparing = None
+    else:
+        progress(step.READING, 0, 0)
+
+        def checking(done, total):
+            progress(step.CHECKING, done, total)
+
+        def comparing(done, total):
+            progress(step.COMPARING, done, total)
+
+    return read_sheet(ContentFile(bytes(staged.file), name=staged.file_name)), checking, comparing
+
+
+def _report(progress, done, total):
+    if progress is not None and done % PROGRESS_EVERY == 0:
+        progress(done, total)
+
+
+def stage(staged, *, progress=None):
+    """``stage_self_report`` or ``stage_assessed``, as ``staged``'s kind says; ``staged`` must be being checked."""
+    if staged.kind == StagedUpload.Kind.SELF_REPORT:
+        return stage_self_report(staged, progress=progress)
+    return stage_assessed(staged, progress=progress)
+
+
+def apply(staged):
+    """``apply_self_report`` or ``apply_assessed``, by the uploader who confirmed ``staged``."""
+    if staged.kind == StagedUpload.Kind.SELF_REPORT:
+        return apply_self_report(staged, by=staged.uploaded_by)
+    return apply_assessed(staged, by=staged.uploaded_by)
 
 
 def _current_measures():
@@ -46,17 +75,22 @@ def _current_measures():
 # A State's spreadsheet: focal points' self-reports, as submissions
 
 
-def stage_self_report(*, state, upload, by):
+def stage_self_report(staged, *, progress=None):
     """
-    Read and check ``upload``, ``state``'s spreadsheet, against its self-report, and stage what it would submit.
-    Raises ``UploadRefused`` for a bad file, ``PermissionDenied`` unless ``by`` is a focal point of ``state``.
+    Read and check ``staged``'s file, its State's spreadsheet, against the State's self-report, and keep in it what
+    it would submit: it is then ready to confirm. Raises ``UploadRefused`` for a bad file, ``PermissionDenied``
+    unless its uploader is a focal point of its State. ``progress(step, rows done, rows in all)`` is told how far it
+    got every few hundred rows.
     """
+    state, by = staged.state, staged.uploaded_by
     if not workflow.may_submit(by, state):
         raise PermissionDenied(_("Only a focal point of %(state)s may upload its spreadsheet.") % {"state": state})
-    sheet = read_sheet(upload)
+    sheet, checking, comparing = _read(staged, progress)
     # Every State, so that a row of another State is named as such rather than called unknown.
     states = {member.iso3: member for member in MemberState.objects.only("iso3", "name")}
-    checked, blank, problems = check_rows(sheet, states=states, measures=_current_measures(), for_state=state)
+    checked, blank, problems = check_rows(
+        sheet, states=states, measures=_current_measures(), for_state=state, progress=checking
+    )
     _refuse_if(problems)
     self_reports = {
         rating.measure_id: rating
@@ -67,7 +101,8 @@ def stage_self_report(*, state, upload, by):
         for submission in Submission.objects.filter(state=state).pending().select_related("submitted_by")
     }
     rows, labels = [], value_labels()
-    for number, values in checked:
+    for done, (number, values) in enumerate(checked):
+        _report(comparing, done, len(checked))
         measure = values["code"]
         current = self_reports.get(measure.pk)
         row = compare(number, values, current, fields=sheet.fields, labels=labels)
@@ -84,14 +119,7 @@ def stage_self_report(*, state, upload, by):
                 row["pending_by"] = waiting.submitted_by.get_full_name() or waiting.submitted_by.get_username()
         rows.append(row)
     _refuse_if(check_kept(rows, fields=sheet.fields))
-    return _stage(
-        kind=StagedUpload.Kind.SELF_REPORT,
-        state=state,
-        file_name=upload.name,
-        rows=rows,
-        summary=summary_of(sheet, rows, blank),
-        by=by,
-    )
+    return _fill(staged, sheet=sheet, rows=rows, blank=blank)
 
 
 @transaction.atomic
@@ -125,12 +153,13 @@ def apply_self_report(staged, *, by):
             raise UploadRefused([Problem(message, row=row["row"])]) from None
         except ValidationError as error:
             raise UploadRefused(_problems_of(row, error)) from None
-    staged.delete()
+    staged.mark_applied(len(rows))
     return len(rows)
 
 
 def _lock(staged):
-    locked = StagedUpload.objects.select_for_update().filter(pk=staged.pk).first()
+    # Only a confirmed upload (StagedUpload.confirm) is applied, and only once.
+    locked = StagedUpload.objects.select_for_update().filter(pk=staged.pk, status=StagedUpload.Status.APPLYING).first()
     if locked is None:
         raise UploadRefused(
             [Problem(_("This upload was already applied, or replaced by a later one. Upload the file again."))]
@@ -187,11 +216,14 @@ def _problems_of(row, error):
 # The bulk import: CTED's assessed ratings, many States at once
 
 
-def stage_assessed(*, upload, by):
-    """Read and check ``upload``, assessed ratings of any States, and stage what it would set."""
-    sheet = read_sheet(upload)
+def stage_assessed(staged, *, progress=None):
+    """
+    Read and check ``staged``'s file, assessed ratings of any States, and keep in it what it would set: it is then
+    ready to confirm. Raises ``UploadRefused`` for a bad file; ``progress`` as for ``stage_self_report``.
+    """
+    sheet, checking, comparing = _read(staged, progress)
     states = {state.iso3: state for state in MemberState.objects.only("iso3", "name")}
-    checked, blank, problems = check_rows(sheet, states=states, measures=_current_measures())
+    checked, blank, problems = check_rows(sheet, states=states, measures=_current_measures(), progress=checking)
     _refuse_if(problems)
     state_ids = {values["state"].pk for _, values in checked}
     ratings = {
@@ -199,18 +231,12 @@ def stage_assessed(*, upload, by):
         for rating in Rating.objects.filter(kind=Rating.Kind.ASSESSED, state__in=state_ids).current_edition()
     }
     rows, labels = [], value_labels()
-    for number, values in checked:
+    for done, (number, values) in enumerate(checked):
+        _report(comparing, done, len(checked))
         current = ratings.get((values["state"].pk, values["code"].pk))
         rows.append(compare(number, values, current, fields=sheet.fields, labels=labels))
     _refuse_if(check_kept(rows, fields=sheet.fields))
-    return _stage(
-        kind=StagedUpload.Kind.ASSESSED,
-        state=None,
-        file_name=upload.name,
-        rows=rows,
-        summary=summary_of(sheet, rows, blank),
-        by=by,
-    )
+    return _fill(staged, sheet=sheet, rows=rows, blank=blank)
 
 
 @transaction.atomic
@@ -226,7 +252,7 @@ def apply_assessed(staged, *, by, at=None):
     at = at or timezone.now()
     rows = [row for row in staged.rows if row["action"] != UNCHANGED]
     if not rows:
-        staged.delete()
+        staged.mark_applied(0)
         return 0
     # State and measure ids rather than a join, so that only ratings are locked.
     current = {
@@ -255,5 +281,5 @@ def apply_assessed(staged, *, by, at=None):
         # rating of the same measure created by someone else since the lock was taken.
         message = _("The database refused the import, and nothing was applied: %(error)s") % {"error": error}
         raise UploadRefused([Problem(message)]) from None
-    staged.delete()
+    staged.mark_applied(len(rows))
     return len(rows)

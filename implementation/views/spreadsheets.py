@@ -1,7 +1,8 @@
 """
 The spreadsheet round-trip of a State's self-report, and the analysts' bulk import of
-assessed ratings: download, upload, preview, confirm. The work is in the spreadsheets package;
-who may read a State is ``MemberState.objects.visible_to``, who may report for it
+assessed ratings: download, upload, preview, confirm. The work is in the spreadsheets package,
+run in the background by ``implementation/tasks.py``: an upload's page says how far it got.
+Who may read a State is ``MemberState.objects.visible_to``, who may report for it
 ``workflow.may_submit``.
 """
 
@@ -11,13 +12,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from states.models import is_analyst
 
-from .. import spreadsheets, workflow
+from .. import spreadsheets, tasks, workflow
 from ..access import get_visible_state_or_404
 from ..exports import CONTENT_TYPES, export_response, safe_filename
 from ..models import StagedUpload
@@ -50,18 +52,14 @@ def my_state_spreadsheet(request, iso3):
 def my_state_upload(request, iso3):
     state = get_visible_state_or_404(request, iso3)
     _require_focal_point(request.user, state)
-    form = UploadForm(request.POST or None, request.FILES or None)
-    refused = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            staged = spreadsheets.stage_self_report(state=state, upload=form.cleaned_data["file"], by=request.user)
-        except spreadsheets.UploadRefused as error:
-            refused = error
-        else:
-            return redirect("my_state_upload_preview", iso3=state.iso3, pk=staged.pk)
-    context = {"state": state, "form": form, "refused": refused}
-    status = 400 if request.method == "POST" else 200
-    return render(request, "implementation/upload.html", context, status=status)
+    uploads = StagedUpload.objects.of(request.user).filter(kind=StagedUpload.Kind.SELF_REPORT, state=state)
+    return _upload(
+        request,
+        "implementation/upload.html",
+        uploads,
+        {"state": state},
+        receive={"kind": StagedUpload.Kind.SELF_REPORT, "state": state},
+    )
 
 
 @login_required
@@ -73,41 +71,13 @@ def my_state_upload_preview(request, iso3, pk):
     )
     if staged is None:
         return _gone(request, "my_state_upload", iso3=state.iso3)
-    if request.method == "POST":
-        try:
-            count = spreadsheets.apply_self_report(staged, by=request.user)
-        except spreadsheets.UploadRefused as refused:
-            context = {"state": state, "refused": refused}
-            return _preview(request, "implementation/upload_preview.html", staged, context, status=409)
-        messages.success(
-            request,
-            ngettext(
-                "%(count)s submission sent for review from %(file)s. A CTED analyst will accept or return it.",
-                "%(count)s submissions sent for review from %(file)s. A CTED analyst will accept or return each.",
-                count,
-            )
-            % {"count": count, "file": staged.file_name},
-        )
-        return redirect("my_state_upload", iso3=state.iso3)
-    return _preview(request, "implementation/upload_preview.html", staged, {"state": state})
+    return _status(request, "implementation/upload_preview.html", staged, {"state": state})
 
 
 @login_required
 def bulk_import(request):
     _require_analyst(request.user)
-    form = UploadForm(request.POST or None, request.FILES or None)
-    refused = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            staged = spreadsheets.stage_assessed(upload=form.cleaned_data["file"], by=request.user)
-        except spreadsheets.UploadRefused as error:
-            refused = error
-        else:
-            return redirect("bulk_import_preview", pk=staged.pk)
-    status = 400 if request.method == "POST" else 200
     context = {
-        "form": form,
-        "refused": refused,
         # The columns as the page names them, in the reader's language, as the workbook does.
         "columns": spreadsheets.COLUMN_BY_FIELD,
         "optional_columns": [
@@ -117,7 +87,9 @@ def bulk_import(request):
         ],
         "sheet": spreadsheets.SHEET,
     }
-    return render(request, "implementation/bulk_import.html", context, status=status)
+    uploads = StagedUpload.objects.of(request.user).filter(kind=StagedUpload.Kind.ASSESSED)
+    receive = {"kind": StagedUpload.Kind.ASSESSED, "state": None}
+    return _upload(request, "implementation/bulk_import.html", uploads, context, receive=receive)
 
 
 @login_required
@@ -126,24 +98,89 @@ def bulk_import_preview(request, pk):
     staged = StagedUpload.objects.of(request.user).filter(pk=pk, kind=StagedUpload.Kind.ASSESSED).first()
     if staged is None:
         return _gone(request, "bulk_import")
-    if request.method == "POST":
+    return _status(request, "implementation/bulk_import_preview.html", staged, {})
+
+
+def _upload(request, template, uploads, context, *, receive):
+    """The upload page, with the uploader's uploads kept; a file posted is kept and checked in the background."""
+    form = UploadForm(request.POST or None, request.FILES or None)
+    refused = None
+    if request.method == "POST" and form.is_valid():
         try:
-            count = spreadsheets.apply_assessed(staged, by=request.user)
-        except spreadsheets.UploadRefused as refused:
-            context = {"refused": refused}
-            return _preview(request, "implementation/bulk_import_preview.html", staged, context, status=409)
-        messages.success(
-            request,
-            ngettext(
-                "%(count)s assessed rating set from %(file)s.", "%(count)s assessed ratings set from %(file)s.", count
-            )
-            % {"count": count, "file": staged.file_name},
+            staged = tasks.receive_upload(upload=form.cleaned_data["file"], by=request.user, **receive)
+        except spreadsheets.UploadRefused as error:
+            refused = error
+        else:
+            return redirect(_status_url(staged))
+    context = {**context, "form": form, "refused": refused, "uploads": uploads.listed()}
+    status = 400 if request.method == "POST" else 200
+    return render(request, template, context, status=status)
+
+
+def _status(request, preview_template, staged, context):
+    """
+    An upload's page: its preview with the button that confirms it once checked; while a task works on it, how far it
+    got, refreshed every few seconds; the problems that refused it, what failed, or what it applied.
+    """
+    if request.method == "POST":
+        if not tasks.confirm_upload(staged):
+            # The second of two confirmations: what the first one did.
+            staged.refresh_from_db(fields=["status"])
+            messages.warning(request, _already_confirmed(staged))
+        return redirect(request.path)
+    if staged.status == StagedUpload.Status.READY:
+        return _preview(request, preview_template, staged, context)
+    if request.GET.get("format") is not None and staged.rows:
+        return _preview(request, preview_template, staged, context)
+    context = {
+        **context,
+        "staged": staged,
+        "Status": StagedUpload.Status,
+        "upload_url": _upload_url(staged),
+        "refused": spreadsheets.UploadRefused.from_json(staged.problems, staged.problem_count)
+        if staged.status == StagedUpload.Status.REFUSED
+        else None,
+        "applied": _applied_message(staged) if staged.status == StagedUpload.Status.APPLIED else "",
+    }
+    return render(request, "implementation/upload_status.html", context)
+
+
+def _status_url(staged):
+    if staged.kind == StagedUpload.Kind.SELF_REPORT:
+        return reverse("my_state_upload_preview", args=[staged.state.iso3, staged.pk])
+    return reverse("bulk_import_preview", args=[staged.pk])
+
+
+def _upload_url(staged):
+    if staged.kind == StagedUpload.Kind.SELF_REPORT:
+        return reverse("my_state_upload", args=[staged.state.iso3])
+    return reverse("bulk_import")
+
+
+def _already_confirmed(staged):
+    if staged.status == StagedUpload.Status.APPLYING:
+        return _("This upload is already being applied: it was confirmed once, and is applied once.")
+    if staged.status == StagedUpload.Status.APPLIED:
+        return _("This upload was applied already: it was confirmed once, and was applied once.")
+    return _("This upload cannot be confirmed now: it is not ready.")
+
+
+def _applied_message(staged):
+    count = staged.applied_count
+    if staged.kind == StagedUpload.Kind.SELF_REPORT:
+        message = ngettext(
+            "%(count)s submission sent for review from %(file)s. A CTED analyst will accept or return it.",
+            "%(count)s submissions sent for review from %(file)s. A CTED analyst will accept or return each.",
+            count,
         )
-        return redirect("bulk_import")
-    return _preview(request, "implementation/bulk_import_preview.html", staged, {})
+    else:
+        message = ngettext(
+            "%(count)s assessed rating set from %(file)s.", "%(count)s assessed ratings set from %(file)s.", count
+        )
+    return message % {"count": formats.number_format(count, force_grouping=True), "file": staged.file_name}
 
 
-def _preview(request, template, staged, context, status=200):
+def _preview(request, template, staged, context):
     """The preview page, or with ``?format=csv|xlsx`` every change it lists, for a file too long to show whole."""
     fmt = request.GET.get("format")
     if fmt is not None:
@@ -152,17 +189,16 @@ def _preview(request, template, staged, context, status=200):
         except ValueError as error:
             return HttpResponseBadRequest(str(error))
     context = {**context, "staged": staged, "preview": spreadsheets.preview(staged)}
-    return render(request, template, context, status=status)
+    return render(request, template, context)
 
 
 def _gone(request, upload_page, **kwargs):
-    # Most often a second click on "confirm": the browser shows the answer to that one, so
-    # it says what happened rather than "not found". Someone else's preview reads the same.
+    # An upload replaced by a later one, or deleted after a day; someone else's reads the same.
     messages.warning(
         request,
         _(
-            "This preview is no longer waiting: it was confirmed, or replaced by a later upload. Check what it "
-            "changed before uploading the file again."
+            "This upload is no longer kept: it was replaced by a later upload, or kept for a day and then deleted. "
+            "Check what it changed before uploading the file again."
         ),
     )
     return redirect(upload_page, **kwargs)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from io import StringIO
 from urllib.parse import urlsplit
 
+import factories
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
@@ -31,7 +32,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from test_route_matrix import ROLES, ROUTES
 
-from implementation import spreadsheets
 from implementation.dashboards.overview import LEVEL_KEYS
 from implementation.models import (
     Assessment,
@@ -151,12 +151,12 @@ def demo_data():
         ),
         "submission_jam": Submission.objects.filter(state=jam).first(),
         "snapshot_jam": Snapshot.objects.filter(state=jam).first(),
-        "upload_jam": spreadsheets.stage_self_report(
+        "upload_jam": factories.staged_upload(
             state=jam,
             upload=csv_upload("JAM,SALW-04,Largely implemented,Marking at import is enforced at the port."),
             by=users["focal_jam"],
         ),
-        "bulk_upload": spreadsheets.stage_assessed(
+        "bulk_upload": factories.staged_upload(
             upload=csv_upload("JAM,SALW-06,Implemented,Central registry online", "KEN,SALW-06,Partially implemented,"),
             by=users["analyst"],
         ),

@@ -1,12 +1,14 @@
 """
 The four journeys of the production-readiness checklist, in a real browser. The first
 three are one story: Jamaica's focal point reports, an analyst accepts, and the
-Caribbean coordinator sees the change on the region's dashboard and downloads it.
+Caribbean coordinator sees the change on the region's dashboard and downloads it. Then a
+spreadsheet uploaded, checked and applied in the background.
 """
 
 import io
 import re
 
+import background
 import openpyxl
 from playwright.sync_api import expect
 
@@ -118,3 +120,40 @@ def test_a_focal_point_is_told_why_a_regions_totals_are_withheld(open_page, foca
     card = page.locator(".region-card", has_text="East Africa")
     expect(card).to_contain_text("Withheld: it counts fewer than 3 States not shared with you")
     shoot(page, "withheld-overview-phone")
+
+
+def test_a_spreadsheet_is_checked_in_the_background_and_its_page_follows_it(open_page, focal_jam, ratings):
+    # The focal point uploads a file; the page says it waits, refreshes by itself once the worker has checked it,
+    # and again once the confirmed file is applied. The worker runs here when the test says so.
+    header = "State,Code,Status,Explanation\n"
+    file = {
+        "name": "jamaica.csv",
+        "mimeType": "text/csv",
+        "buffer": (header + "JAM,SALW-04,Largely implemented,Marking at import is enforced.\n").encode(),
+    }
+    page = open_page(user=focal_jam)
+    page.goto("/my-state/JAM/upload/")
+    page.get_by_label("Spreadsheet").set_input_files(file)
+    page.get_by_role("button", name="Upload and preview").click()
+    expect(page.locator(".upload-progress")).to_contain_text(
+        "In the queue: the check starts as soon as a worker is free."
+    )
+    shoot(page, "upload-waiting")
+
+    background.run_tasks()
+    confirm = page.get_by_role("button", name="Submit 1 row for review")
+    expect(confirm).to_be_visible()
+    shoot(page, "upload-preview")
+    confirm.click()
+    expect(page.locator(".upload-progress")).to_contain_text("Applying 1 change.")
+    assert not Submission.objects.exists()
+
+    background.run_tasks()
+    expect(page.get_by_text("1 submission sent for review from jamaica.csv.")).to_be_visible()
+    shoot(page, "upload-applied")
+    assert Submission.objects.get().status == "largely"
+
+    # Back on the upload page later: the upload is listed, applied.
+    page.goto("/my-state/JAM/upload/")
+    expect(page.locator(".upload-list")).to_contain_text("jamaica.csv")
+    expect(page.locator(".upload-list")).to_contain_text("Applied")

@@ -17,7 +17,6 @@ from unittest import mock
 
 import openpyxl
 from django.contrib.auth import get_user_model
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
@@ -26,7 +25,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 
 from implementation import ratings, spreadsheets
-from implementation.models import Rating
+from implementation.models import Rating, StagedUpload
 from measures.models import Edition, Measure, Section
 from states.models import MemberState, Role
 
@@ -139,7 +138,7 @@ class Command(BaseCommand):
         )
 
         def stage(name):
-            return lambda: spreadsheets.stage_assessed(upload=SimpleUploadedFile(name, files[name]), by=analyst)
+            return lambda: _staged(name, files[name], analyst)
 
         timings = []
         for timed in (
@@ -288,7 +287,17 @@ def _preview_timing(runs, staged, analyst):
     return timings
 
 
+def _staged(name, content, analyst):
+    """The file received and checked, as the background check does: ready to confirm."""
+    staged = StagedUpload.objects.receive(
+        kind=StagedUpload.Kind.ASSESSED, state=None, file_name=name, content=content, by=analyst
+    )
+    staged.start_checking()
+    return spreadsheets.stage(staged)
+
+
 def _keep(staged, analyst):
+    staged.confirm()
     spreadsheets.apply_assessed(staged, by=analyst)
 
 
@@ -300,6 +309,7 @@ def _apply_timing(label, runs, stage, analyst, orm=False):
         # Each run applies the same file to the same ratings, and is then undone.
         savepoint = transaction.savepoint_create()
         staged = stage()
+        staged.confirm()
         with (
             mock.patch.object(ratings, "write_postgresql", writer),
             CaptureQueriesContext(connection) as captured,
@@ -320,6 +330,7 @@ def _check(staged, analyst):
     }
     changed = sum(row["action"] != "unchanged" for row in staged.rows)
     history_before = Rating.history.count()
+    staged.confirm()
     spreadsheets.apply_assessed(staged, by=analyst)
     problems = 0
     for row in Rating.history.filter(history_change_reason=f"Bulk import {staged.file_name}"):
