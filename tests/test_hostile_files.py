@@ -27,6 +27,8 @@ REFUSALS = {
     "a million empty rows": "The file has more than 30,000 rows; split it into smaller files.",
     "hidden sheet": "The 'Ratings' sheet of the workbook is hidden, so what it holds is not what the workbook shows.",
     "missing sheet": "The workbook has no sheet called 'Ratings' (it has 'Sheet1').",
+    "unpacked 800 times its size": "The workbook unpacks to more than 100 times its size;",
+    "empty cells (30,000 × 60)": "The workbook's XML holds more than 1,100,000 elements;",
 }
 
 

@@ -33,8 +33,8 @@ MAX_COLUMNS = 64
 # Filled cells in the sheet: as many as a full sheet of rows has columns.
 MAX_CELLS = MAX_ROWS * len(COLUMNS)
 # Elements in the XML parts read: each costs a call into Python, so this bounds the time a file takes however small
-# its elements are. A full sheet of 30,000 rows written with inline strings has about 1,000,000.
-MAX_XML_ELEMENTS = 1_500_000
+# its elements are. A full sheet, 30,000 rows of 11 cells in inline strings, has 1,020,000.
+MAX_XML_ELEMENTS = 1_100_000
 # Excel's own limit on the text of a cell, which also bounds each entry of the shared-strings table.
 MAX_CELL_CHARS = 32_767
 MAX_SHARED_STRINGS = 150_000
@@ -235,6 +235,18 @@ class _Budget:
             scan.feed(b"", final=True)
 
 
+# The elements of a spreadsheet's main namespace, by the name expat gives them ("namespace local").
+_LOCAL_NAMES = {
+    f"http://schemas.openxmlformats.org/spreadsheetml/2006/main {name}": name
+    for name in ("row", "c", "v", "f", "is", "t", "r", "rPr", "rPh", "si")
+}
+
+
+def _too_deep():
+    message = _("The workbook's XML is nested more than %(limit)s levels deep; save it again in Excel.")
+    return UploadRefused([Problem(message % {"limit": MAX_XML_DEPTH})])
+
+
 def _refuse_declarations(*args):
     # A workbook needs no DTD; one is how entity bombs are built.
     raise ValueError("DTD")
@@ -260,13 +272,12 @@ class _Scan:
     def _start(self, name, attributes):
         self.depth += 1
         if self.depth > MAX_XML_DEPTH:
-            message = _("The workbook's XML is nested more than %(limit)s levels deep; save it again in Excel.")
-            raise UploadRefused([Problem(message % {"limit": MAX_XML_DEPTH})])
-        self.start(name.rpartition(" ")[2], attributes)
+            raise _too_deep()
+        self.start(_LOCAL_NAMES.get(name) or name.rpartition(" ")[2], attributes)
 
     def _end(self, name):
         self.depth -= 1
-        self.end(name.rpartition(" ")[2])
+        self.end(_LOCAL_NAMES.get(name) or name.rpartition(" ")[2])
 
     def start(self, name, attributes):
         pass
@@ -447,20 +458,31 @@ class _SheetScan(_Scan):
         self.reading = False
         self.phonetic = False
 
-    def start(self, name, attributes):
+    # The start and end of each element, in place of start() and end(): called for every element of the sheet.
+    def _start(self, name, attributes):
+        self.depth += 1
+        if self.depth > MAX_XML_DEPTH:
+            raise _too_deep()
+        name = _LOCAL_NAMES.get(name) or name.rpartition(" ")[2]
         if name == "c":
             reference = attributes.get("r")
-            letters = reference.rstrip("0123456789") if reference else ""
-            try:
-                self.column = _column_index(letters) if letters else self.column + 1
-            except ValueError:
-                raise _unreadable(ValueError(reference)) from None
+            if reference:
+                letters = reference.rstrip("0123456789")
+                column = _COLUMN_NUMBERS.get(letters)
+                if column is None:
+                    try:
+                        column = _column_index(letters) if letters else self.column + 1
+                    except ValueError:
+                        raise _unreadable(ValueError(reference)) from None
+                self.column = column
+            else:
+                self.column += 1
             self.kind = attributes.get("t", "n")
             self.style = attributes.get("s")
             self.value = self.formula = self.inline = None
             self.length = 0
             self.counted = False
-        elif name in ("v", "t", "f"):
+        elif name == "v" or name == "t" or name == "f":
             if self.column > MAX_COLUMNS:
                 message = _(
                     "something is written beyond the sheet's last column, %(limit)s; delete what is right of it."
@@ -492,8 +514,10 @@ class _SheetScan(_Scan):
         elif name == "rPh":
             self.phonetic = True
 
-    def end(self, name):
-        if name in ("v", "t", "f"):
+    def _end(self, name):
+        self.depth -= 1
+        name = _LOCAL_NAMES.get(name) or name.rpartition(" ")[2]
+        if name == "v" or name == "t" or name == "f":
             self.reading = False
             self.target = None
         elif name == "c":
@@ -638,6 +662,10 @@ def _column_letter(index):
         index, remainder = divmod(index - 1, 26)
         letters = chr(65 + remainder) + letters
     return letters
+
+
+# Every column Excel has, A to XFD, by its letters.
+_COLUMN_NUMBERS = {_column_letter(index): index for index in range(1, 16_385)}
 
 
 def _position(reference, default):
