@@ -5,6 +5,7 @@ by their number format in either date system, and day numbers that are no date r
 
 import datetime as dt
 import io
+import zipfile
 
 import openpyxl
 import pytest
@@ -230,3 +231,15 @@ def test_a_date_cell_reads_as_its_date(world, ratings, analyst, serial, number_f
     staged = spreadsheets.stage_assessed(upload=dated_upload(serial, number_format, epoch), by=analyst)
     (changed,) = [row for row in staged.rows if row.get("values")]
     assert changed["values"]["source_date"] == "2025-01-01"
+
+
+def test_a_workbook_whose_compressed_sheet_is_broken_is_refused():
+    data = bytearray(hostile_files.good_workbook([["JAM", "SALW-04"]]))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        info = archive.getinfo(hostile_files.SHEET_PART)
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for offset in range(start + 5, start + 40):
+        data[offset] ^= 0xFF
+    with pytest.raises(spreadsheets.UploadRefused) as refusal:
+        read(bytes(data))
+    assert str(refusal.value.problems[0]).startswith("The workbook could not be read ("), refusal.value.problems

@@ -8,6 +8,7 @@ import math
 import posixpath
 import re
 import zipfile
+import zlib
 from xml.parsers import expat
 
 from django.utils import formats
@@ -136,12 +137,25 @@ def _xlsx_rows(data):
             raise UploadRefused([_too_large_unzipped()])
         try:
             rows = _read_parts(archive, names, len(data))
-        except (zipfile.BadZipFile, NotImplementedError, EOFError, expat.ExpatError, ValueError, IndexError) as error:
-            # A member that unpacks to more than its header says fails its checksum: zipfile stops at that size.
+        except _UNREADABLE as error:
             raise _unreadable(error) from None
     if not rows:
         raise UploadRefused([Problem(_("The '%(sheet)s' sheet is empty.") % {"sheet": SHEET})])
     return rows[0][1], rows[1:]
+
+
+# What a broken workbook raises. A member that unpacks to more than its header says fails its checksum (BadZipFile):
+# zipfile stops at that size. RuntimeError: a member encrypted; zlib.error: a member's compressed data broken.
+_UNREADABLE = (
+    zipfile.BadZipFile,
+    NotImplementedError,
+    EOFError,
+    RuntimeError,
+    zlib.error,
+    expat.ExpatError,
+    ValueError,
+    IndexError,
+)
 
 
 def _too_large_unzipped():
