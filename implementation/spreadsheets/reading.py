@@ -531,16 +531,17 @@ class _SheetScan(_Scan):
     def _end(self, name):
         self.depth -= 1
         name = _LOCAL_NAMES.get(name) or name.rpartition(" ")[2]
-        if name == "v" or name == "t" or name == "f":
-            self.reading = False
-            self.target = None
-        elif name == "c":
-            if self.row == 1 and self.length:
-                self.header_width = max(self.header_width, self.column)
-            if self.width is None or self.column <= self.width:
+        if name == "c":
+            # A cell with neither value, formula nor text (only a format) is empty.
+            if (self.counted or self.inline is not None) and (self.width is None or self.column <= self.width):
+                if self.row == 1 and self.length:
+                    self.header_width = max(self.header_width, self.column)
                 value = self._value()
                 if value is not None:
                     self.values[self.column] = value
+        elif name == "v" or name == "t" or name == "f":
+            self.reading = False
+            self.target = None
         elif name == "row":
             self._add_row()
         elif name == "rPh":
