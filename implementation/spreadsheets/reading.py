@@ -679,8 +679,8 @@ def _column_letter(index):
     return letters
 
 
-# Every column Excel has, A to XFD, by its letters.
-_COLUMN_NUMBERS = {_column_letter(index): index for index in range(1, 16_385)}
+# The columns of one and two letters (A to ZZ) by their letters; the rest are worked out.
+_COLUMN_NUMBERS = {_column_letter(index): index for index in range(1, 703)}
 
 
 def _position(reference, default):
