@@ -560,7 +560,7 @@ class _SheetScan(_Scan):
             self.width = max(self.header_width, 1) if self.row == 1 else 1
         rows = self.rows
         if self.row <= len(rows):
-            return  # out of order, or repeated: a spreadsheet program writes neither, and reads neither
+            return  # a row out of order or repeated, which no spreadsheet program writes: left out
         # Rows missing from the file are empty, as a spreadsheet shows them.
         while len(rows) + 1 < self.row:
             rows.append((len(rows) + 1, [None] * self.width))
