@@ -192,6 +192,22 @@ def missing_sheet():
     return good_workbook([["JAM", "SALW-04", "", "", "Implemented", "Fine."]], title="Sheet1")
 
 
+def far_unpacked(megabytes=20):
+    """A part of ``megabytes`` MB of spaces, as its header says: within the 50 MB, but 800 times the file's size."""
+    return with_parts(good_workbook(), {"xl/padding.xml": b" " * megabytes * 1024 * 1024})
+
+
+def empty_cells(rows=30_000, columns=60):
+    """``rows`` rows of ``columns`` empty cells each: no value to count, but an element each for the parser."""
+    letters = [get_column_letter(index) for index in range(1, columns + 1)]
+
+    def row(number):
+        cells = "".join(f'<c r="{letter}{number}" s="1"/>' for letter in letters)
+        return f'<row r="{number}">{cells}</row>'.encode()
+
+    return with_parts(good_workbook(), {SHEET_PART: sheet_xml(row(number) for number in range(2, rows + 2))})
+
+
 # Name → how to make it; each made on demand, since a few take a second. All are refused.
 CORPUS = {
     "wide rows (30,001 at XFD)": lambda: wide_rows(30_001),
@@ -205,6 +221,8 @@ CORPUS = {
     "a million empty rows": empty_rows,
     "hidden sheet": hidden_sheet,
     "missing sheet": missing_sheet,
+    "unpacked 800 times its size": far_unpacked,
+    "empty cells (30,000 × 60)": empty_cells,
 }
 
 # Files a reader must get through quickly and accept, hostile as they look.

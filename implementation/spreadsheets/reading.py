@@ -2,31 +2,40 @@
 
 import csv
 import dataclasses
+import datetime as dt
 import io
 import math
 import posixpath
+import re
 import zipfile
+import zlib
 from xml.parsers import expat
 
-import openpyxl
 from django.utils import formats
 from django.utils.translation import gettext as _
-from openpyxl.utils import column_index_from_string, get_column_letter
+
+from core import limits
 
 from .columns import COLUMN_BY_FIELD, COLUMNS, REQUIRED_FIELDS, SHEET, header_key, vocabulary
 
-# The bounds of an upload, checked before anything in it is expanded. Each refusal names its limit.
+# The bounds of an upload, checked as the workbook is read, each before what it bounds is expanded. Each refusal names
+# its limit.
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 # A workbook is a zip: refuse one that unpacks, by its own account or in fact, to far more than a sheet of ratings.
 MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
+# ... or to far more than its own size: workbooks unpack to 3 to 15 times theirs (docs/performance.md), so that the
+# work a file costs follows its size. A file may always unpack to the size of the largest upload.
+MAX_UNZIPPED_RATIO = 100
 MAX_ZIP_MEMBERS = 1_000
 # Every State × every measure is about 14,000 rows; twice that is not a file of ratings.
 MAX_ROWS = 30_000
-# Columns a row may fill; a value to their right refuses the file before openpyxl pads rows out to it (Excel's XFD).
+# Columns a row may fill; a value to their right refuses the file (Excel's last column is XFD).
 MAX_COLUMNS = 64
-# Filled cells in the sheet: as many as a full sheet of rows has columns, so that openpyxl's work stays that of a full
-# sheet however the cells are spread.
+# Filled cells in the sheet: as many as a full sheet of rows has columns.
 MAX_CELLS = MAX_ROWS * len(COLUMNS)
+# Elements in the XML parts read: each costs a call into Python, so this bounds the time a file takes however small
+# its elements are. A full sheet, 30,000 rows of 11 cells in inline strings, has 1,020,000.
+MAX_XML_ELEMENTS = 1_100_000
 # Excel's own limit on the text of a cell, which also bounds each entry of the shared-strings table.
 MAX_CELL_CHARS = 32_767
 MAX_SHARED_STRINGS = 150_000
@@ -146,31 +155,26 @@ def _xlsx_rows(data):
         if sum(info.file_size for info in infos) > MAX_UNZIPPED_BYTES:
             raise UploadRefused([_too_large_unzipped()])
         try:
-            width = _check_parts(archive, names)
-        except (zipfile.BadZipFile, NotImplementedError, EOFError, expat.ExpatError, ValueError) as error:
-            # A member that unpacks to more than its header says fails its checksum: zipfile stops at that size.
+            rows = _read_parts(archive, names, len(data))
+        except _UNREADABLE as error:
             raise _unreadable(error) from None
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception as error:  # openpyxl raises many kinds (KeyError, ValueError, XML errors) for a broken file
-        raise _unreadable(error) from None
-    try:
-        sheet = workbook[SHEET]
-        # Some programs write a wrong size into the file; read the rows that are there.
-        sheet.reset_dimensions()
-        rows = []
-        try:
-            for number, cells in enumerate(sheet.iter_rows(min_row=1, min_col=1, max_col=width), start=1):
-                rows.append((number, [_xlsx_value(cell) for cell in cells]))
-                if len(rows) > MAX_ROWS + 1:
-                    break
-        except Exception as error:  # as above
-            raise _unreadable(error) from None
-    finally:
-        workbook.close()
     if not rows:
         raise UploadRefused([Problem(_("The '%(sheet)s' sheet is empty.") % {"sheet": SHEET})])
     return rows[0][1], rows[1:]
+
+
+# What a broken workbook raises. A member that unpacks to more than its header says fails its checksum (BadZipFile):
+# zipfile stops at that size. RuntimeError: a member encrypted; zlib.error: a member's compressed data broken.
+_UNREADABLE = (
+    zipfile.BadZipFile,
+    NotImplementedError,
+    EOFError,
+    RuntimeError,
+    zlib.error,
+    expat.ExpatError,
+    ValueError,
+    IndexError,
+)
 
 
 def _too_large_unzipped():
@@ -178,53 +182,64 @@ def _too_large_unzipped():
     return Problem(message % {"limit": formats.number_format(MAX_UNZIPPED_BYTES // 1024 // 1024)})
 
 
-def _check_parts(archive, names):
+def _read_parts(archive, names, size):
     """
-    Scan every XML part of the workbook under the bounds above, before openpyxl expands any of it; refuse the file at
-    the first bound crossed. Return how many columns the "Ratings" sheet's header spans.
+    The rows of the "Ratings" sheet as ``(row number, [value by column])``, as wide as its header, read in one pass
+    over each part needed and refused at the first bound crossed; the other parts are only unpacked, which checks them.
     """
-    budget = _Budget()
-    sheets = _BookScan()
-    budget.scan(archive, "xl/workbook.xml", sheets)
-    sheet_part = _sheet_part(archive, names, sheets, budget)
-    shared = "xl/sharedStrings.xml"
+    budget = _Budget(size)
+    book = _BookScan()
+    budget.scan(archive, "xl/workbook.xml", book)
+    relation = _ratings_relation(book)
+    relations = _RelationsScan()
+    if "xl/_rels/workbook.xml.rels" in names:
+        budget.scan(archive, "xl/_rels/workbook.xml.rels", relations)
+    sheet_part = _part_name(relations.targets.get(relation, ""))
+    if sheet_part not in names:
+        raise _unreadable(KeyError(sheet_part))
+    strings = _SharedStringsScan()
+    shared = _part_name(relations.by_type.get("sharedStrings", "sharedStrings.xml"))
     if shared in names:
-        budget.scan(archive, shared, _SharedStringsScan())
-    rows = _SheetScan()
-    budget.scan(archive, sheet_part, rows)
+        budget.scan(archive, shared, strings)
+    styles = _StylesScan()
+    styles_part = _part_name(relations.by_type.get("styles", "styles.xml"))
+    if styles_part in names:
+        budget.scan(archive, styles_part, styles)
+    sheet = _SheetScan(strings.strings, styles.date_formats(), book.date1904)
+    budget.scan(archive, sheet_part, sheet)
     for name in sorted(names - budget.scanned):
-        budget.scan(archive, name, _Scan() if name.endswith((".xml", ".rels")) else None)
-    return max(rows.width, 1)
+        budget.scan(archive, name, None)
+    return sheet.rows
 
 
-def _sheet_part(archive, names, sheets, budget):
-    """The zip member of the "Ratings" sheet, or ``UploadRefused`` if the workbook lacks it or hides it."""
-    if SHEET not in sheets.found:
-        found = ", ".join(f"'{name}'" for name in sheets.found)
+def _ratings_relation(book):
+    """The relationship id of the "Ratings" sheet, or ``UploadRefused`` if the workbook lacks it or hides it."""
+    if SHEET not in book.found:
+        found = ", ".join(f"'{name}'" for name in book.found)
         message = _("The workbook has no sheet called '%(sheet)s' (it has %(found)s). Fill in the '%(sheet)s' sheet.")
         raise UploadRefused([Problem(message % {"sheet": SHEET, "found": found})])
-    state, relation = sheets.found[SHEET]
+    state, relation = book.found[SHEET]
     if state in ("hidden", "veryHidden"):
         message = _(
             "The '%(sheet)s' sheet of the workbook is hidden, so what it holds is not what the workbook shows. Unhide "
             "it and check it, or upload the workbook you downloaded."
         )
         raise UploadRefused([Problem(message % {"sheet": SHEET})])
-    relations = _RelationsScan()
-    if "xl/_rels/workbook.xml.rels" in names:
-        budget.scan(archive, "xl/_rels/workbook.xml.rels", relations)
-    target = relations.targets.get(relation, "")
-    part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-    if part not in names:
-        raise _unreadable(KeyError(part))
-    return part
+    return relation
+
+
+def _part_name(target):
+    """The zip member a target of the workbook's relationships names."""
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
 
 
 class _Budget:
-    """What the scans have unpacked so far, refused as soon as it exceeds ``MAX_UNZIPPED_BYTES``."""
+    """What the scans have unpacked and parsed so far, refused as soon as it exceeds a bound."""
 
-    def __init__(self):
+    def __init__(self, size):
         self.unzipped = 0
+        self.elements = 0
+        self.allowed = max(MAX_UNZIPPED_RATIO * size, MAX_UPLOAD_BYTES)
         self.scanned = set()
 
     def scan(self, archive, name, scan):
@@ -234,10 +249,35 @@ class _Budget:
                 self.unzipped += len(chunk)
                 if self.unzipped > MAX_UNZIPPED_BYTES:
                     raise UploadRefused([_too_large_unzipped()])
+                if self.unzipped > self.allowed:
+                    message = _(
+                        "The workbook unpacks to more than %(ratio)s times its size; it cannot be a sheet of ratings."
+                    )
+                    raise UploadRefused([Problem(message % {"ratio": MAX_UNZIPPED_RATIO})])
                 if scan is not None:
+                    # Counted before expat sees them: "<" opens every tag, "</" closes an element.
+                    self.elements += chunk.count(b"<") - chunk.count(b"</")
+                    if self.elements > MAX_XML_ELEMENTS:
+                        message = _(
+                            "The workbook's XML holds more than %(limit)s elements; it cannot be a sheet of ratings."
+                        )
+                        limit = formats.number_format(MAX_XML_ELEMENTS, force_grouping=True)
+                        raise UploadRefused([Problem(message % {"limit": limit})])
                     scan.feed(chunk)
         if scan is not None:
             scan.feed(b"", final=True)
+
+
+# The elements of a spreadsheet's main namespace, by the name expat gives them ("namespace local").
+_LOCAL_NAMES = {
+    f"http://schemas.openxmlformats.org/spreadsheetml/2006/main {name}": name
+    for name in ("row", "c", "v", "f", "is", "t", "r", "rPr", "rPh", "si")
+}
+
+
+def _too_deep():
+    message = _("The workbook's XML is nested more than %(limit)s levels deep; save it again in Excel.")
+    return UploadRefused([Problem(message % {"limit": MAX_XML_DEPTH})])
 
 
 def _refuse_declarations(*args):
@@ -255,6 +295,8 @@ class _Scan:
         self.parser.StartElementHandler = self._start
         self.parser.EndElementHandler = self._end
         self.parser.CharacterDataHandler = self.text
+        # A text comes in one piece rather than split at every line and entity.
+        self.parser.buffer_text = True
         self.depth = 0
 
     def feed(self, chunk, final=False):
@@ -263,13 +305,12 @@ class _Scan:
     def _start(self, name, attributes):
         self.depth += 1
         if self.depth > MAX_XML_DEPTH:
-            message = _("The workbook's XML is nested more than %(limit)s levels deep; save it again in Excel.")
-            raise UploadRefused([Problem(message % {"limit": MAX_XML_DEPTH})])
-        self.start(name.rpartition(" ")[2], attributes)
+            raise _too_deep()
+        self.start(_LOCAL_NAMES.get(name) or name.rpartition(" ")[2], attributes)
 
     def _end(self, name):
         self.depth -= 1
-        self.end(name.rpartition(" ")[2])
+        self.end(_LOCAL_NAMES.get(name) or name.rpartition(" ")[2])
 
     def start(self, name, attributes):
         pass
@@ -282,54 +323,132 @@ class _Scan:
 
 
 class _BookScan(_Scan):
-    """The workbook's sheets: name → (state, relationship id)."""
+    """The workbook's sheets, name → (state, relationship id), and its date system."""
 
     def __init__(self):
         super().__init__()
         self.found = {}
+        self.date1904 = False
 
     def start(self, name, attributes):
         if name == "sheet":
             relation = next((value for key, value in attributes.items() if key.endswith(" id")), "")
             self.found[attributes.get("name", "")] = (attributes.get("state", "visible"), relation)
+        elif name == "workbookPr":
+            self.date1904 = attributes.get("date1904", "").lower() in ("1", "true")
 
 
 class _RelationsScan(_Scan):
+    """The targets of the workbook's relationships, by id and by type (the first of each)."""
+
     def __init__(self):
         super().__init__()
         self.targets = {}
+        self.by_type = {}
 
     def start(self, name, attributes):
         if name == "Relationship":
-            self.targets[attributes.get("Id")] = attributes.get("Target", "")
+            target = attributes.get("Target", "")
+            self.targets[attributes.get("Id")] = target
+            self.by_type.setdefault(attributes.get("Type", "").rpartition("/")[2], target)
 
 
 class _SharedStringsScan(_Scan):
-    """The shared-strings table, each entry and the number of them bounded before openpyxl loads them all."""
+    """
+    The shared-strings table, each entry's text (its rich-text runs joined, its phonetic guide left out), each entry
+    and the number of them bounded.
+    """
 
     def __init__(self):
         super().__init__()
-        self.count = 0
-        self.length = None
+        self.strings = []
+        self.parts = None
+        self.length = 0
+        self.reading = False
+        self.phonetic = False
 
     def start(self, name, attributes):
         if name == "si":
-            self.count += 1
-            self.length = 0
-            if self.count > MAX_SHARED_STRINGS:
+            if len(self.strings) >= MAX_SHARED_STRINGS:
                 message = _("The workbook holds more than %(limit)s different texts; it cannot be a sheet of ratings.")
                 limit = formats.number_format(MAX_SHARED_STRINGS, force_grouping=True)
                 raise UploadRefused([Problem(message % {"limit": limit})])
+            self.parts = []
+            self.length = 0
+        elif name == "t":
+            self.reading = not self.phonetic
+        elif name == "rPh":
+            self.phonetic = True
 
     def end(self, name):
         if name == "si":
-            self.length = None
+            self.strings.append(_unescape("".join(self.parts)))
+            self.parts = None
+        elif name == "t":
+            self.reading = False
+        elif name == "rPh":
+            self.phonetic = False
 
     def text(self, data):
-        if self.length is not None:
+        if self.parts is not None:
             self.length += len(data)
             if self.length > MAX_CELL_CHARS:
                 raise UploadRefused([_cell_too_long()])
+            if self.reading:
+                self.parts.append(data)
+
+
+# The number formats Excel has built in that show a date or a time: 27 to 36 and 50 to 58 are those of its East Asian
+# versions. 46 ([h]:mm:ss) is a duration.
+BUILTIN_DATE_FORMATS = frozenset([*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)])
+BUILTIN_DURATION_FORMAT = 46
+# In a custom number format, text in quotes and bracketed colours or locales say nothing of dates; a date or time code
+# (d, m, y, h, s) not escaped does; [h], [m] or [s] make a duration.
+_FORMAT_LITERAL = re.compile(r'".*?"|\[(?!hh?\]|mm?\]|ss?\])[^\]]*\]')
+_DATE_CODE = re.compile(r"(?<![_\\])[dmhysDMHYS]")
+_DURATION_CODE = re.compile(r"\[hh?\](:mm(:ss(\.0*)?)?)?|\[mm?\](:ss(\.0*)?)?|\[ss?\](\.0*)?", re.IGNORECASE)
+
+
+class _StylesScan(_Scan):
+    """The number format of each cell format, from the styles part."""
+
+    def __init__(self):
+        super().__init__()
+        self.custom = {}
+        self.cell_formats = []
+        self.in_cell_formats = False
+
+    def start(self, name, attributes):
+        if name == "numFmt":
+            self.custom[_number_format_id(attributes.get("numFmtId"))] = attributes.get("formatCode", "")
+        elif name == "cellXfs":
+            self.in_cell_formats = True
+        elif name == "xf" and self.in_cell_formats:
+            self.cell_formats.append(_number_format_id(attributes.get("numFmtId")))
+
+    def end(self, name):
+        if name == "cellXfs":
+            self.in_cell_formats = False
+
+    def date_formats(self):
+        """The cell formats that show a date, by their index as a cell's ``s`` names it: ``True`` for a duration."""
+        dates = {}
+        for index, format_id in enumerate(self.cell_formats):
+            if format_id in self.custom:
+                # Only the format of positive numbers, the first of up to four.
+                code = _FORMAT_LITERAL.sub("", self.custom[format_id].split(";")[0])
+                if _DATE_CODE.search(code):
+                    dates[str(index)] = _DURATION_CODE.search(code) is not None
+            elif format_id in BUILTIN_DATE_FORMATS:
+                dates[str(index)] = format_id == BUILTIN_DURATION_FORMAT
+        return dates
+
+
+def _number_format_id(value):
+    try:
+        return int(value or 0)
+    except ValueError:
+        return None
 
 
 def _cell_too_long(row=None, column=None):
@@ -342,42 +461,67 @@ def _cell_too_long(row=None, column=None):
 
 class _SheetScan(_Scan):
     """
-    The "Ratings" sheet: refused at the first row past ``MAX_ROWS``, the first value right of ``MAX_COLUMNS``, the
-    first cell longer than ``MAX_CELL_CHARS`` or past ``MAX_CELLS``; notes how many columns the header spans.
+    The "Ratings" sheet's rows, each cell's value converted as it is read, every row as wide as the header. Refused at
+    the first row past ``MAX_ROWS``, the first value right of ``MAX_COLUMNS``, the first cell longer than
+    ``MAX_CELL_CHARS`` or past ``MAX_CELLS``.
     """
 
-    def __init__(self):
+    def __init__(self, strings, dates, date1904):
         super().__init__()
-        self.row = 0
-        self.column = 0
-        self.length = 0
-        self.reading = False
-        self.width = 0
+        self.strings = strings
+        self.dates = dates
+        self.date1904 = date1904
+        self.rows = []
+        # How many columns the header spans: counted in row 1, then every row is read that wide.
+        self.width = None
+        self.header_width = 0
         self.cells = 0
+        self.row = 0
+        self.values = {}
+        # The cell being read: its column, type, style, and the texts of its value, formula and inline string.
+        self.column = 0
+        self.kind = "n"
+        self.style = None
+        self.value = None
+        self.formula = None
+        self.inline = None
+        self.target = None
+        self.length = 0
         self.counted = False
+        self.reading = False
+        self.phonetic = False
 
-    def start(self, name, attributes):
-        if name == "row":
-            self.row = _position(attributes.get("r"), self.row + 1)
-            self.column = 0
-            if self.row > MAX_ROWS + 1:
-                raise UploadRefused([_too_many_rows()])
-        elif name == "c":
+    # The start and end of each element, in place of start() and end(): called for every element of the sheet.
+    def _start(self, name, attributes):
+        self.depth += 1
+        if self.depth > MAX_XML_DEPTH:
+            raise _too_deep()
+        name = _LOCAL_NAMES.get(name) or name.rpartition(" ")[2]
+        if name == "c":
             reference = attributes.get("r")
-            letters = reference.rstrip("0123456789") if reference else ""
-            try:
-                self.column = column_index_from_string(letters) if letters else self.column + 1
-            except ValueError:
-                raise _unreadable(ValueError(reference)) from None
+            if reference:
+                letters = reference.rstrip("0123456789")
+                column = _COLUMN_NUMBERS.get(letters)
+                if column is None:
+                    try:
+                        column = _column_index(letters) if letters else self.column + 1
+                    except ValueError:
+                        raise _unreadable(ValueError(reference)) from None
+                self.column = column
+            else:
+                self.column += 1
+            self.kind = attributes.get("t", "n")
+            self.style = attributes.get("s")
+            self.value = self.formula = self.inline = None
             self.length = 0
             self.counted = False
-        elif name in ("v", "t", "f"):
+        elif name == "v" or name == "t" or name == "f":
             if self.column > MAX_COLUMNS:
                 message = _(
                     "something is written beyond the sheet's last column, %(limit)s; delete what is right of it."
                 )
-                limit = get_column_letter(MAX_COLUMNS)
-                raise UploadRefused([Problem(message % {"limit": limit}, self.row, get_column_letter(self.column))])
+                limit = _column_letter(MAX_COLUMNS)
+                raise UploadRefused([Problem(message % {"limit": limit}, self.row, _column_letter(self.column))])
             if not self.counted:
                 self.counted = True
                 self.cells += 1
@@ -386,18 +530,176 @@ class _SheetScan(_Scan):
                     limit = formats.number_format(MAX_CELLS, force_grouping=True)
                     raise UploadRefused([Problem(message % {"limit": limit})])
             self.reading = True
+            if name == "v":
+                self.target = self.value = []
+            elif name == "f":
+                self.target = self.formula = []
+            elif self.inline is not None and not self.phonetic:
+                self.target = self.inline
+        elif name == "row":
+            self.row = _position(attributes.get("r"), self.row + 1)
+            if self.row > MAX_ROWS + 1:
+                raise UploadRefused([_too_many_rows()])
+            self.column = 0
+            self.values = {}
+        elif name == "is":
+            self.inline = []
+        elif name == "rPh":
+            self.phonetic = True
 
-    def end(self, name):
-        if name in ("v", "t", "f"):
+    def _end(self, name):
+        self.depth -= 1
+        name = _LOCAL_NAMES.get(name) or name.rpartition(" ")[2]
+        if name == "c":
+            # A cell with neither value, formula nor text (only a format) is empty.
+            if (self.counted or self.inline is not None) and (self.width is None or self.column <= self.width):
+                if self.row == 1 and self.length:
+                    self.header_width = max(self.header_width, self.column)
+                value = self._value()
+                if value is not None:
+                    self.values[self.column] = value
+        elif name == "v" or name == "t" or name == "f":
             self.reading = False
-        elif name == "c" and self.length and self.row == 1:
-            self.width = max(self.width, self.column)
+            self.target = None
+        elif name == "row":
+            self._add_row()
+        elif name == "rPh":
+            self.phonetic = False
 
     def text(self, data):
         if self.reading:
             self.length += len(data)
             if self.length > MAX_CELL_CHARS:
-                raise UploadRefused([_cell_too_long(self.row, get_column_letter(self.column))])
+                raise UploadRefused([_cell_too_long(self.row, _column_letter(self.column))])
+            if self.target is not None:
+                self.target.append(data)
+
+    def _add_row(self):
+        if self.width is None:
+            self.width = max(self.header_width, 1) if self.row == 1 else 1
+        rows = self.rows
+        if self.row <= len(rows):
+            return  # a row out of order or repeated, which no spreadsheet program writes: left out
+        # Rows missing from the file are empty, as a spreadsheet shows them.
+        while len(rows) + 1 < self.row:
+            rows.append((len(rows) + 1, [None] * self.width))
+        values = self.values
+        rows.append((self.row, [values.get(column) for column in range(1, self.width + 1)]))
+
+    def _value(self):
+        """The cell's value as a spreadsheet shows it: text, a number, a date, ``True`` or ``False``, a ``Formula``."""
+        if self.formula is not None:
+            # Formulas are refused wherever they are; a cell filled down from another has no text of its own.
+            return Formula("=" + "".join(self.formula) if self.formula else "=…")
+        kind = self.kind
+        if kind == "inlineStr":
+            return None if self.inline is None else _unescape("".join(self.inline))
+        text = "".join(self.value) if self.value else ""
+        if not text:
+            return None
+        if kind == "n":
+            number = _number(text)
+            if self.style in self.dates:
+                return _date(number, duration=self.dates[self.style], date1904=self.date1904)
+            return number
+        if kind == "s":
+            index = int(text)
+            if index < 0:
+                raise IndexError(index)
+            return self.strings[index]
+        if kind == "b":
+            return bool(int(text))
+        if kind == "d":
+            return _iso_date(text)
+        # "str" (a formula's text), "e" (an error, "#N/A": refused by the checks with its row and column)
+        return text
+
+
+def _number(text):
+    number = float(text) if "." in text or "e" in text or "E" in text else int(text)
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ValueError(text)
+    return number
+
+
+def _date(serial, *, duration, date1904):
+    """
+    The date and time of a day number in a cell formatted as a date, or the number itself if it is no date: before
+    day 1, Excel's 29 February 1900 (day 60), or past 9999. The checks refuse such a number, naming its row and column.
+    """
+    if duration:
+        try:
+            return dt.timedelta(milliseconds=round(serial * 86_400_000))
+        except OverflowError:
+            return serial
+    if date1904:
+        if serial < 0:
+            return serial
+        start = _EPOCH_1904
+    elif serial < 1 or int(serial) == limits.EXCEL_LEAP_DAY:
+        return serial
+    else:
+        start = _EPOCH_1900
+    days, fraction = divmod(serial, 1)
+    if not date1904 and serial < limits.EXCEL_LEAP_DAY:
+        # Excel counts 29 February 1900, the day that never was: only from day 61 on is it one day ahead.
+        days += 1
+    try:
+        return start + dt.timedelta(days=days, milliseconds=round(fraction * 86_400_000))
+    except OverflowError:
+        return serial
+
+
+# A cell's date and time are of no time zone.
+_EPOCH_1900 = dt.datetime.combine(limits.EXCEL_EPOCH, dt.time())
+_EPOCH_1904 = dt.datetime.combine(dt.date(1904, 1, 1), dt.time())
+
+
+def _iso_date(text):
+    """A cell of type "d": a date, a time or both in ISO 8601."""
+    if "-" not in text:
+        return dt.time.fromisoformat(text)
+    if "T" in text or " " in text:
+        return dt.datetime.fromisoformat(text)
+    return dt.date.fromisoformat(text)
+
+
+_ESCAPED = re.compile("_x([0-9A-Fa-f]{4})_")
+
+
+def _unescape(text):
+    """``text`` with the characters Excel writes as _xHHHH_ (a carriage return as _x000D_) restored."""
+    if "_x" not in text:
+        return text
+    return _ESCAPED.sub(_escaped_character, text)
+
+
+def _escaped_character(match):
+    code = int(match.group(1), 16)
+    # Half of a surrogate pair is no character: left as written.
+    return match.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)
+
+
+def _column_index(letters):
+    """The number of a column from its letters (A is 1), or ``ValueError``; "ZZZ" is the last."""
+    if not 0 < len(letters) <= 3 or not letters.isascii() or not letters.isalpha():
+        raise ValueError(letters)
+    index = 0
+    for letter in letters.upper():
+        index = index * 26 + ord(letter) - 64
+    return index
+
+
+def _column_letter(index):
+    letters = ""
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+# The columns of one and two letters (A to ZZ) by their letters; the rest are worked out.
+_COLUMN_NUMBERS = {_column_letter(index): index for index in range(1, 703)}
 
 
 def _position(reference, default):
@@ -419,12 +721,6 @@ def _unreadable(error):
 
 class Formula(str):
     """The text of a formula cell, refused wherever it is found."""
-
-
-def _xlsx_value(cell):
-    if cell.data_type == "f":
-        return Formula(cell.value if isinstance(cell.value, str) else "=…")
-    return cell.value
 
 
 def _csv_rows(data):
