@@ -306,7 +306,8 @@ def _preview_timing(runs, staged, analyst):
             seconds, cpu = [], []
             for _ in range(runs):
                 with Clock() as clock:
-                    response = client.get(url + query)
+                    # Over HTTPS, which production serves: without DEBUG, plain HTTP is only redirected.
+                    response = client.get(url + query, secure=True)
                     content = response.content
                 seconds.append(clock.wall)
                 cpu.append(clock.cpu)
