@@ -132,7 +132,7 @@ class Command(BaseCommand):
                 f"(budget {timing.budget} s)."
             )
         if slow:
-            raise CommandError(f"{len(slow)} step{'s' if len(slow) != 1 else ''} took longer than its budget.")
+            raise CommandError(f"Over budget: {len(slow)} of the budgeted steps.")
         self.stdout.write(
             f"Within budget: every confirmation and every file from upload to applied took less than "
             f"{options['budget']} s, and a State's spreadsheet was confirmed in less than {options['state_budget']} s."
