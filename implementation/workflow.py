@@ -113,6 +113,8 @@ def submit_many(*, state, by, proposals, channel=Submission.Channel.FORM, at=Non
         unknown = set(proposal.values) - set(SUBMITTED_FIELDS)
         if unknown:
             raise TypeError(f"Not submission fields: {', '.join(sorted(unknown))}")
+    if not proposals:
+        return []
     measure_ids = [proposal.measure.pk for proposal in proposals]
     if len(set(measure_ids)) != len(measure_ids):
         raise ValueError("Propose each measure once.")
