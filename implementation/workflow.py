@@ -5,12 +5,13 @@ freeze a State's ratings. Pages, uploads and the API all come here, so the rules
 
 import dataclasses
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from measures.models import Edition
 from states.models import Role, is_analyst
@@ -18,7 +19,16 @@ from states.models import Role, is_analyst
 from .models import Rating, Snapshot, SnapshotEntry, Submission
 from .ratings import RATED_FIELDS, EditConflict, current_or_new, moment_text, save_rating, set_rating
 
-__all__ = ["EditConflict", "submit", "accept", "return_submission", "freeze", "compare_snapshots"]
+__all__ = [
+    "EditConflict",
+    "Proposal",
+    "submit",
+    "submit_many",
+    "accept",
+    "return_submission",
+    "freeze",
+    "compare_snapshots",
+]
 
 SUBMITTED_FIELDS = tuple(field for field in RATED_FIELDS if field != "assessment")
 # ``submit``'s seen_version when the caller showed no self-report version (spreadsheets, the API).
@@ -67,7 +77,16 @@ def may_submit(user, state):
     return Role.objects.current().filter(user=user, kind=Role.Kind.FOCAL_POINT, state=state).exists()
 
 
-@transaction.atomic
+@dataclasses.dataclass
+class Proposal:
+    """One measure's proposed self-report for ``submit_many``: its values, and what the submitter saw pending."""
+
+    measure: object
+    values: dict
+    replaces: object = None
+    seen_version: object = UNSEEN
+
+
 def submit(
     *, state, measure, by, channel=Submission.Channel.FORM, replaces=None, seen_version=UNSEEN, at=None, **values
 ):
@@ -77,24 +96,97 @@ def submit(
     submission is replaced only if ``replaces`` names it, and a self-report changed since
     ``seen_version`` refuses it (``EditConflict``), so that no report is lost.
     """
-    unknown = set(values) - set(SUBMITTED_FIELDS)
-    if unknown:
-        raise TypeError(f"Not submission fields: {', '.join(sorted(unknown))}")
+    proposal = Proposal(measure, values, replaces=replaces, seen_version=seen_version)
+    (submission,) = submit_many(state=state, by=by, proposals=[proposal], channel=channel, at=at)
+    return submission
+
+
+@transaction.atomic
+def submit_many(*, state, by, proposals, channel=Submission.Channel.FORM, at=None):
+    """
+    ``submit`` for many measures of ``state`` at once, all or none, in a number of queries that does not grow
+    with them; returns the pending submissions in the order of ``proposals``. Each ``Proposal`` is checked in
+    turn as ``submit`` checks one, and the first refused raises what ``submit`` raises, with the proposal as
+    the error's ``proposal``.
+    """
+    for proposal in proposals:
+        unknown = set(proposal.values) - set(SUBMITTED_FIELDS)
+        if unknown:
+            raise TypeError(f"Not submission fields: {', '.join(sorted(unknown))}")
+    if not proposals:
+        return []
+    measure_ids = [proposal.measure.pk for proposal in proposals]
+    if len(set(measure_ids)) != len(measure_ids):
+        raise ValueError("Propose each measure once.")
     if not may_submit(by, state):
         raise PermissionDenied(_("Only a focal point of %(state)s may submit its ratings.") % {"state": state})
+    at = at or timezone.now()
+    pending = {
+        submission.measure_id: submission
+        for submission in Submission.objects.select_for_update().filter(state=state, measure__in=measure_ids).pending()
+    }
+    self_reports = {
+        rating.measure_id: rating
+        for rating in Rating.objects.filter(
+            state=state, measure__in=measure_ids, kind=Rating.Kind.SELF_REPORTED
+        ).with_version()
+    }
+    submissions = []
+    for proposal in proposals:
+        submission = Submission(
+            state=state, measure=proposal.measure, submitted_by=by, submitted_at=at, channel=channel, **proposal.values
+        )
+        try:
+            _check_proposal(
+                submission,
+                proposal,
+                pending=pending.get(proposal.measure.pk),
+                self_report=self_reports.get(proposal.measure.pk),
+            )
+        except ValidationError as error:
+            error.proposal = proposal
+            raise
+        submissions.append(submission)
+
+    # The pending ones step aside first: one pending submission per measure is a constraint.
+    replaced = [submission.replaces for submission in submissions if submission.replaces is not None]
+    for submission in replaced:
+        submission.review = Submission.Review.SUPERSEDED
+    if replaced:
+        bulk_update_with_history(replaced, Submission, ["review"], default_user=by)
+    try:
+        with transaction.atomic():
+            bulk_create_with_history(submissions, Submission, default_user=by)
+    except IntegrityError:
+        # Another submission for one of the measures was saved between our lock and our insert.
+        taken = set(
+            Submission.objects.filter(state=state, measure__in=measure_ids).pending().values_list("measure", flat=True)
+        )
+        proposal = next((proposal for proposal in proposals if proposal.measure.pk in taken), proposals[0])
+        conflict = EditConflict(
+            _(
+                "Someone else submitted a change to %(code)s at the same moment. Yours was not saved: reload and "
+                "submit again."
+            )
+            % {"code": proposal.measure.code},
+            code="edit_conflict",
+        )
+        conflict.proposal = proposal
+        raise conflict from None
+    return submissions
+
+
+def _check_proposal(submission, proposal, *, pending, self_report):
+    """Refuse ``submission``, made of ``proposal``, as ``submit`` would; else set what it replaces and is based on."""
+    measure = proposal.measure
     if not measure.edition.is_current:
         raise ValidationError(
             {"measure": _("%(code)s is not in the current catalogue; use its new code.") % {"code": measure.code}}
         )
-
-    submission = Submission(
-        state=state, measure=measure, submitted_by=by, submitted_at=at or timezone.now(), channel=channel, **values
-    )
     # The values first: a conflict the submitter resolves would only lead to this refusal.
-    submission.full_clean(exclude=["state", "measure", "submitted_by", "replaces"], validate_unique=False)
+    _check_values(submission)
 
-    pending = Submission.objects.select_for_update().filter(state=state, measure=measure).pending().first()
-    replaces_id = _submission_id(replaces)
+    replaces_id = _submission_id(proposal.replaces)
     if pending is not None and pending.pk != replaces_id:
         raise EditConflict(
             _(
@@ -112,13 +204,12 @@ def submit(
     if pending is None and replaces_id is not None:
         # Only among this State's submissions on this measure: what became of another State's
         # submission is not the submitter's to learn, so its id reads like one that never was.
-        earlier = Submission.objects.filter(pk=replaces_id, state=state, measure=measure).first()
+        earlier = Submission.objects.filter(pk=replaces_id, state=submission.state, measure=measure).first()
         outcome = earlier.review if earlier else None
         raise EditConflict(str(REPLACED_MEANWHILE.get(outcome, REPLACED_MEANWHILE[None])), code="edit_conflict")
 
-    self_report = Rating.objects.filter(state=state, measure=measure, kind=Rating.Kind.SELF_REPORTED).first()
     current_version = self_report.version if self_report else None
-    if seen_version is not UNSEEN and _submission_id(seen_version) != current_version:
+    if proposal.seen_version is not UNSEEN and _submission_id(proposal.seen_version) != current_version:
         if self_report is None:
             message = _(
                 "%(state)s's self-report on %(code)s was removed after you opened the form. Yours was not saved: "
@@ -130,27 +221,44 @@ def submit(
                 "was not saved: read the current self-report above, then send yours again."
             )
         status = self_report.get_status_display() if self_report else ""
-        raise EditConflict(message % {"state": state, "code": measure.code, "status": status}, code="edit_conflict")
+        raise EditConflict(
+            message % {"state": submission.state, "code": measure.code, "status": status}, code="edit_conflict"
+        )
     submission.base_version = current_version
     submission.replaces = pending
-    # The pending one steps aside first: one pending submission per measure is a constraint.
-    if pending is not None:
-        pending.review = Submission.Review.SUPERSEDED
-        pending.save(update_fields=["review"])
+
+
+NEEDS_JUSTIFICATION = next(
+    constraint
+    for constraint in Submission._meta.constraints
+    if constraint.name == "submission_not_applicable_needs_justification"
+)
+
+
+def _check_values(submission):
+    """Raise ``ValidationError`` by field, as ``full_clean`` does, for values the model refuses."""
+    errors = {}
     try:
-        with transaction.atomic():
-            submission.save()
-    except IntegrityError:
-        # Another submission for the measure was saved between our check and our insert.
-        raise EditConflict(
-            _(
-                "Someone else submitted a change to %(code)s at the same moment. Yours was not saved: reload and "
-                "submit again."
+        # Django checks a constraint with a query per submission. Of the constraints, only
+        # NEEDS_JUSTIFICATION reads submitted values (a new submission is pending and unreviewed),
+        # so it is checked below as the database checks it, with its message.
+        submission.full_clean(
+            exclude=["state", "measure", "submitted_by", "replaces"], validate_unique=False, validate_constraints=False
+        )
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    if (
+        not {"status", "justification"} & set(errors)
+        and submission.status == Rating.Status.NOT_APPLICABLE
+        and submission.justification == ""
+    ):
+        errors.setdefault(NON_FIELD_ERRORS, []).append(
+            ValidationError(
+                NEEDS_JUSTIFICATION.get_violation_error_message(), code=NEEDS_JUSTIFICATION.violation_error_code
             )
-            % {"code": measure.code},
-            code="edit_conflict",
-        ) from None
-    return submission
+        )
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic

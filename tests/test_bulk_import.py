@@ -389,5 +389,9 @@ def test_bench_import_times_a_small_import_and_keeps_nothing(db):
     assert "Confirm: all changed" in report
     assert "Checked: 12 history rows for 12 changed rows" in report
     assert "Within budget" in report
+    assert "Upload to applied: CSV, all new" in report
+    assert "Confirm a State's spreadsheet (AFG)" in report
+    assert "4 submissions, 1 of them replacing one waiting" in report
+    assert not Submission.objects.exists()
     assert not Rating.objects.exists()
     assert not Measure.objects.filter(code__startswith="BENCH-").exists()

@@ -14,28 +14,19 @@ import pytest
 from background import run_tasks
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
+from django.db import transaction
 from django.urls import reverse
 
+from implementation import spreadsheets
 from implementation.models import Rating, StagedUpload, Submission
 from implementation.spreadsheets import COLUMNS
+from implementation.spreadsheets.comparison import values_from
 from measures.models import Measure
 from states.models import Role
 
 SELF = Rating.Kind.SELF_REPORTED
-# Applying a confirmed State's spreadsheet, in the worker: 1. a savepoint; 2. the next task,
-# locked; 3. the task claimed; 4. the savepoint released; 5. the upload and its uploader;
-# 6. a savepoint; 7. the upload, locked; 8. its State; 9. the measures of its rows; 10. the
-# State's self-reports for them, locked; 11. the upload marked applied; 12. the savepoint
-# released; 13. the task done; 14-16. no other task (a savepoint, the query, its release);
-# 17. the test's look for failed tasks.
-FIXED_CONFIRM_QUERIES = 17
-# Then per row, workflow.submit: a savepoint; the submitter's role; the pending submission
-# locked; the self-report; three constraint checks (a savepoint, the check, its release
-# each); a savepoint, the submission, its history row, the savepoint released; the first
-# savepoint released.
-PER_SUBMISSION_QUERIES = 18
+# Applying a confirmed State's spreadsheet in the worker, whatever its number of rows.
+APPLY_QUERIES = 28
 HEADER = [column.header for column in COLUMNS]
 STATUS_LABELS = [str(status.label) for status in Rating.Status]
 
@@ -669,18 +660,111 @@ def test_upload_check_and_preview_do_not_read_row_by_row(
             client.get(response["Location"])
 
 
-def test_confirming_costs_a_fixed_number_of_queries_per_submission(client, focal_jam, ratings, more_measures):
-    # Each row goes through workflow.submit, which checks and locks that one measure, so the
-    # count grows by a fixed amount per row; the rest does not grow.
+@pytest.fixture
+def catalogue_of_71(world):
+    """The current catalogue grown to 71 measures, as many as the shipped one has."""
+    return [
+        world["marking"],
+        world["records"],
+        *Measure.objects.bulk_create(
+            Measure(
+                edition=world["edition"],
+                section=world["section"],
+                code=f"CAT-{number:02}",
+                title=f"Measure {number}",
+                domain=Measure.Domain.IED,
+                phase=Measure.Phase.BOTH,
+                operational=True,
+                position=100 + number,
+            )  # fmt: skip
+            for number in range(69)
+        ),
+    ]
+
+
+def test_confirming_costs_the_same_queries_for_5_rows_as_for_71(
+    client, focal_jam, ratings, world, catalogue_of_71, django_assert_num_queries
+):
     client.force_login(focal_jam)
-    queries = {}
-    for rows in (1, 6):
-        Submission.objects.all().delete()
-        url = upload(client, csv_upload([row(code=measure.code) for measure in more_measures[:rows]]))["Location"]
+    # Jamaica's self-report on SALW-04 has a submission waiting, which the first file replaces; the second
+    # replaces the five the first one sent.
+    factories.submission(state=world["jam"], measure=world["marking"], by=focal_jam, status="implemented")
+    for round, measures in enumerate((catalogue_of_71[:5], catalogue_of_71)):
+        url = upload(client, csv_upload([row(code=m.code, explanation=f"Round {round}") for m in measures]))[
+            "Location"
+        ]
         assert client.post(url).status_code == 302
-        with CaptureQueriesContext(connection) as captured:
+        # The worker: the task claimed and the upload read; a savepoint; the upload, locked; its State; the
+        # measures of its rows; the State's self-reports for them, locked; then workflow.submit_many: a
+        # savepoint; may_submit; the pending submissions, locked; the self-reports with their versions; the
+        # replaced ones superseded, and their history rows; a savepoint; the submissions and their history
+        # rows; the savepoints released; then the upload marked applied, the task done, no other task, and
+        # run_tasks' look for failed tasks.
+        with django_assert_num_queries(APPLY_QUERIES):
             run_tasks()
-        queries[rows] = [query["sql"] for query in captured.captured_queries]
-    assert Submission.objects.count() == 6
-    assert len(queries[1]) == FIXED_CONFIRM_QUERIES + PER_SUBMISSION_QUERIES
-    assert len(queries[6]) == FIXED_CONFIRM_QUERIES + 6 * PER_SUBMISSION_QUERIES
+        assert Submission.objects.pending().count() == len(measures)
+    assert Submission.objects.filter(review=Submission.Review.SUPERSEDED).count() == 6
+    # Applied by the worker, with no request to say who: the history rows still name the focal point.
+    written = Submission.history.exclude(history_type="+", channel=Submission.Channel.FORM)
+    assert written.count() == 5 + 71 + 6
+    assert set(written.values_list("history_user", flat=True)) == {focal_jam.pk}
+
+
+def submitted_row_by_row(staged, *, by):
+    """What confirming wrote when it called workflow.submit for each row: its writes, one row at a time."""
+    for staged_row in staged.rows:
+        if staged_row["action"] == "unchanged":
+            continue
+        keys = {"state": staged.state, "measure_id": staged_row["measure"]}
+        pending = Submission.objects.filter(**keys).pending().first()
+        reported = Rating.objects.filter(**keys, kind=SELF).first()
+        if pending is not None:
+            pending.review = Submission.Review.SUPERSEDED
+            pending._history_user = by
+            pending.save(update_fields=["review"])
+        submission = Submission(
+            **keys, submitted_by=by, channel=Submission.Channel.SPREADSHEET, replaces=pending,
+            base_version=reported.version if reported else None, **values_from(staged_row),
+        )  # fmt: skip
+        submission._history_user = by
+        submission.save()
+
+
+def written_submissions():
+    """Every submission and history row of one, field by field, but for ids and timestamps."""
+    skipped = {"id", "submitted_at", "history_id", "history_date"}
+
+    def fields(model):
+        return [field.attname for field in model._meta.concrete_fields if field.attname not in skipped]
+
+    history = Submission.history.model
+    return (
+        list(Submission.objects.order_by("measure_id", "review").values_list(*fields(Submission))),
+        list(history.objects.order_by("measure_id", "review", "history_type").values_list(*fields(history))),
+    )
+
+
+def test_confirming_writes_what_submitting_row_by_row_wrote(focal_jam, ratings, world, more_measures):
+    # Jamaica's self-report on SALW-04 is changed over a submission waiting for review; the rest are new,
+    # one of them not applicable, one with a source URL and date.
+    factories.submission(state=world["jam"], measure=world["marking"], by=focal_jam, status="implemented")
+    file = csv_upload(
+        [
+            row(**{"Source date": "2025-01-15", "Source URL": "https://example.org/act"}),
+            row(code="SALW-06", status="Not applicable", **{"Why not applicable": "No civilian firearms."}),
+            *(row(code=measure.code, status="Implemented", explanation="") for measure in more_measures),
+        ]
+    )
+    staged = factories.confirmed(factories.staged_upload(upload=file, by=focal_jam, state=world["jam"]))
+    written = {}
+    for name, confirm in (
+        ("row by row", submitted_row_by_row),
+        ("set-based", spreadsheets.apply_self_report),
+    ):
+        with transaction.atomic():
+            confirm(StagedUpload.objects.get(pk=staged.pk), by=focal_jam)
+            written[name] = written_submissions()
+            transaction.set_rollback(True)
+    submissions, history = written["set-based"]
+    assert len(submissions) == 13 and len(history) == 1 + 12 + 1
+    assert written["set-based"] == written["row by row"]

@@ -139,20 +139,18 @@ def apply_self_report(staged, *, by):
         current = self_reports.get(row["measure"])
         if seen_values(current) != row["seen"]:
             raise UploadRefused([_changed_since(row, current)])
-        try:
-            workflow.submit(
-                state=state,
-                measure=measures[row["measure"]],
-                by=by,
-                channel=Submission.Channel.SPREADSHEET,
-                replaces=row.get("pending"),
-                **values_from(row),
-            )
-        except EditConflict as conflict:
-            message = _about_measure(row, " ".join(conflict.messages))
-            raise UploadRefused([Problem(message, row=row["row"])]) from None
-        except ValidationError as error:
-            raise UploadRefused(_problems_of(row, error)) from None
+    by_measure = {row["measure"]: row for row in rows}
+    proposals = [
+        workflow.Proposal(measures[row["measure"]], values_from(row), replaces=row.get("pending")) for row in rows
+    ]
+    try:
+        workflow.submit_many(state=state, by=by, proposals=proposals, channel=Submission.Channel.SPREADSHEET)
+    except EditConflict as conflict:
+        row = by_measure[conflict.proposal.measure.pk]
+        message = _about_measure(row, " ".join(conflict.messages))
+        raise UploadRefused([Problem(message, row=row["row"])]) from None
+    except ValidationError as error:
+        raise UploadRefused(_problems_of(by_measure[error.proposal.measure.pk], error)) from None
     staged.mark_applied(len(rows))
     return len(rows)
 
