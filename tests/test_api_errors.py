@@ -4,6 +4,7 @@ wrong, never a 500 and never an HTML page; the pages keep their own HTML error p
 """
 
 import datetime as dt
+import re
 
 import factories
 import pytest
@@ -11,7 +12,9 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from implementation.api.schema import dates_up_to
 from implementation.models import Submission
+from states.models import MemberState
 
 
 def client_for(user):
@@ -216,5 +219,32 @@ def test_the_schema_says_what_parameters_refuse(schema):
     parameters = {p["name"]: p for p in schema["paths"]["/api/v1/ratings/"]["get"]["parameters"]}
     assert parameters["page_size"]["schema"]["minimum"] == 1
     assert parameters["updated_since"]["schema"]["minLength"] == 1
-    assert parameters["state"]["schema"]["pattern"] == "^[^\\x00]*$"
+    assert parameters["measure"]["schema"]["pattern"] == "^[^\\x00]*$"
     assert "Today or an earlier day" in parameters["as_of"]["description"]
+    today = timezone.localdate()
+    not_after_today = re.compile(parameters["as_of"]["schema"]["pattern"])
+    assert not_after_today.match(today.isoformat()) and not_after_today.match("1999-12-31")
+    assert not not_after_today.match((today + dt.timedelta(days=1)).isoformat())
+
+
+@pytest.mark.parametrize(
+    "day", [dt.date(2026, 12, 7), dt.date(2030, 1, 1), dt.date(2029, 10, 31), dt.date(2000, 2, 29)]
+)
+def test_the_pattern_of_dates_up_to_a_day_takes_every_earlier_date_and_no_later_one(day):
+    pattern = re.compile(dates_up_to(day))
+    for offset in range(-800, 800):
+        other = day + dt.timedelta(days=offset)
+        assert bool(pattern.match(other.isoformat())) == (offset <= 0), other
+
+
+@pytest.mark.parametrize("who", ["analyst", "focal_jam", "coordinator"])
+def test_each_readers_schema_lists_the_states_they_may_name_in_a_filter(request, world, who):
+    reader = request.getfixturevalue(who)
+    schema = client_for(reader).get("/api/schema/", {"format": "json"}).json()
+    readable = sorted(MemberState.objects.visible_to(reader).values_list("iso3", flat=True))
+    assert readable
+    for path in ("/api/v1/ratings/", "/api/v1/assessments/", "/api/v1/submissions/"):
+        (state,) = [p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == "state"]
+        assert state["schema"]["enum"] == readable
+    if who == "focal_jam":
+        assert "KEN" not in readable

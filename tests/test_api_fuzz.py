@@ -29,11 +29,13 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from implementation.models import Assessment, Confidentiality, Rating
 from measures.models import Edition, Measure, Section
 
-# None: every check schemathesis has (``--checks all``), including that what the schema refuses is refused.
+# None: every check schemathesis has (``--checks all``), including that what the schema refuses is refused
+# and what it allows is accepted (each reader's schema lists the States they may name).
 CHECKS = None
-# Not yet: a filter naming a State, measure, region or section the reader cannot see is a 400, which this
-# check reads as a valid value refused; the schema cannot list the codes each reader may name.
-EXCLUDED = [positive_data_acceptance]
+EXCLUDED = []
+# A submission's rules across its fields (a justification when not applicable, a State the sender reports for, a
+# measure of the current catalogue) are more than a schema says: a body the schema allows may still be a 400.
+EXCLUDED_FOR = {"POST /api/v1/submissions/": [positive_data_acceptance]}
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 # Per operation, mode and user: few, so that the whole test (19 operations, two modes, three
 # users) stays around a minute on a shared CI runner.
@@ -115,12 +117,13 @@ def fuzz(app, user):
     failures = []
     for result in schema.get_all_operations():
         operation = result.ok()
+        excluded = EXCLUDED_FOR.get(operation.label, EXCLUDED)
         for mode in MODES:
 
             @FUZZ_SETTINGS
             @given(case=operation.as_strategy(generation_mode=mode))
             def check(case):
-                case.call_and_validate(headers=headers, checks=CHECKS, excluded_checks=EXCLUDED)
+                case.call_and_validate(headers=headers, checks=CHECKS, excluded_checks=excluded)  # noqa: B023 - run at once
 
             try:
                 check()

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import zipfile
 
+import factories
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -228,7 +229,7 @@ def test_a_date_cell_past_the_calendar_is_refused_naming_row_and_column(stage): 
 def test_a_date_cell_reads_as_its_date(world, ratings, analyst, serial, number_format, epoch):
     if number_format == "14":
         number_format = openpyxl.styles.numbers.BUILTIN_FORMATS[14]
-    staged = spreadsheets.stage_assessed(upload=dated_upload(serial, number_format, epoch), by=analyst)
+    staged = factories.staged_upload(upload=dated_upload(serial, number_format, epoch), by=analyst)
     (changed,) = [row for row in staged.rows if row.get("values")]
     assert changed["values"]["source_date"] == "2025-01-01"
 

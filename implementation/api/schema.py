@@ -4,9 +4,12 @@ drf-spectacular finds, plus the refusals every endpoint can answer, so that the 
 lists every status code a client may meet.
 """
 
+from django.utils import timezone
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_array_type, build_basic_type, build_object_type
 from drf_spectacular.types import OpenApiTypes
+
+from ..filters import StateFilter, readable_states
 
 # The bodies of refusals: {"detail": "..."}, or for bad input the messages by field.
 DETAIL = build_object_type(properties={"detail": build_basic_type(OpenApiTypes.STR)}, required=["detail"])
@@ -60,7 +63,12 @@ class ApiSchema(AutoSchema):
 
     def _get_filter_parameters(self):
         parameters = super()._get_filter_parameters()
+        states = self._readable_state_codes()
         for parameter in parameters:
+            if parameter["name"] in states:
+                # Each reader's schema lists the States they may name: any other is refused as unknown.
+                parameter["schema"] = {**parameter.get("schema", {}), "enum": states[parameter["name"]]}
+                continue
             schema = parameter.get("schema", {})
             # An empty filter is refused in the API (defaults.FilterBackend), and so is NUL.
             if schema.get("type") == "string":
@@ -68,6 +76,7 @@ class ApiSchema(AutoSchema):
                 if "enum" not in schema and "format" not in schema:
                     schema["pattern"] = NO_NUL
             if parameter["name"] in NOT_IN_THE_FUTURE:
+                schema["pattern"] = dates_up_to(timezone.localdate())
                 parameter["description"] = f"{parameter.get('description', '')} {NOT_IN_THE_FUTURE[parameter['name']]}"
         return parameters
 
@@ -77,3 +86,37 @@ class ApiSchema(AutoSchema):
             if parameter["name"] == "page_size":
                 parameter["schema"]["minimum"] = 1
         return parameters
+
+    def _readable_state_codes(self):
+        """The ISO3 codes each State filter of this view accepts from the reader asking for the schema."""
+        filterset_class = getattr(self.view, "filterset_class", None)
+        request = getattr(self.view, "request", None)
+        if filterset_class is None or request is None:
+            return {}
+        names = [name for name, field in filterset_class.base_filters.items() if isinstance(field, StateFilter)]
+        if not names:
+            return {}
+        codes = sorted(readable_states(request).values_list("iso3", flat=True))
+        # An empty enum is not valid OpenAPI; a reader with no State to name keeps the plain parameter.
+        return {name: codes for name in names} if codes else {}
+
+
+def _digits_up_to(digits, *, inclusive):
+    """A pattern of the strings of as many digits as ``digits`` that come before it (or are it, if ``inclusive``)."""
+    choices = [digits] if inclusive else []
+    for index, digit in enumerate(digits):
+        if digit != "0":
+            rest = len(digits) - index - 1
+            choices.append(digits[:index] + f"[0-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    return "|".join(choices)
+
+
+def dates_up_to(day):
+    """A pattern of the ISO dates up to ``day``: how the schema says "not in the future" to a client."""
+    year, month, date = f"{day:%Y}", f"{day:%m}", f"{day:%d}"
+    branches = [
+        rf"(?:{_digits_up_to(year, inclusive=False)})-\d{{2}}-\d{{2}}" if year != "0000" else "",
+        rf"{year}-(?:{_digits_up_to(month, inclusive=False)})-\d{{2}}",
+        rf"{year}-{month}-(?:{_digits_up_to(date, inclusive=True)})",
+    ]
+    return "^(?:" + "|".join(branch for branch in branches if branch) + ")$"
