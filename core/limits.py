@@ -34,6 +34,11 @@ EXCEL_LEAP_DAY = 60
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
+def without_controls(value):
+    """``value`` without the characters ``validate_text`` refuses: for text stored before they were refused."""
+    return BIDI.sub("", CONTROL.sub("", value))
+
+
 def validate_text(value):
     """Refuse control characters (but tab and line breaks), bidirectional controls and spreadsheet error values."""
     if not isinstance(value, str):

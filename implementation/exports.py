@@ -28,6 +28,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from core.limits import without_controls
+
 from .dashboards.html import table_rows
 
 FORMATS = ("csv", "xlsx")
@@ -94,10 +96,14 @@ class Table:
 def escape_formula(value):
     """
     ``value`` with a leading ``'`` when it is text a spreadsheet would read as a formula
-    (it starts with ``= + - @``, a tab or a carriage return); anything else unchanged,
-    so numbers, negative ones included, stay numbers.
+    (it starts with ``= + - @``, a tab or a carriage return), and text without control or
+    direction characters; anything else unchanged, so numbers, negative ones included, stay numbers.
     """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    if not isinstance(value, str):
+        return value
+    # Text saved before control and direction characters were refused must not carry them into a file.
+    value = without_controls(value)
+    if value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
 

@@ -572,6 +572,16 @@ def test_csv_cells_cannot_run_as_formulas(ratings, world, focal_jam, analyst):
     assert rows[0]["stale"] == "true"
 
 
+def test_csv_leaves_out_control_characters_saved_before_they_were_refused(ratings, world, focal_jam, analyst):
+    rating = factories.rating(
+        state=world["jam"], measure=world["marking"], kind=SELF_REPORTED, status=Status.LARGELY, by=analyst, at=AT
+    )
+    # Stored as it was before the limits: straight to the table, past the checks that now refuse it.
+    Rating.objects.filter(pk=rating.pk).update(explanation="Act\x1b 12\u202e(3)", source_reference="s.\x7f 4")
+    rows = csv_rows(api(focal_jam).get("/api/v1/ratings/", {"format": "csv", "kind": "self_reported"}))
+    assert (rows[0]["explanation"], rows[0]["source_reference"]) == ("Act 12(3)", "s. 4")
+
+
 def test_a_refusal_asked_for_as_csv_is_json(nobody):
     # Every refusal under /api/ is JSON, so that a client reads errors one way whatever it asked for.
     response = api(nobody).get("/api/v1/ratings/", {"format": "csv"})

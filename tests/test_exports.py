@@ -343,3 +343,17 @@ def test_every_link_on_a_page_that_keeps_its_query_leads_where_it_says(client, a
         response = client.get(path + href)
         assert response.status_code == 200, href
         assert response["Content-Disposition"].startswith("attachment"), href
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_control_and_direction_characters_saved_before_they_were_refused_stay_out_of_files(fmt):
+    # A value typed before the limits came in: ESC, DEL, a C1 control and a right-to-left override.
+    stored = "Act\x1b[31m 12\x7f(3)\x85 \u202eexe.txt\tand\r\nmore"
+    response = export_response(one_column([stored, "\x01=cmd"]), fmt, "x")
+    if fmt == "csv":
+        cells = [row[0] for row in read_csv(response)[1:]]
+    else:
+        sheet = openpyxl.load_workbook(io.BytesIO(response.content)).worksheets[0]
+        # XML reads a line break "\r\n" back as "\n".
+        cells = [row[0].replace("\n", "\r\n") for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert cells == ["Act[31m 12(3) exe.txt\tand\r\nmore", "'=cmd"]
