@@ -61,8 +61,11 @@ def _changed_fields(seen, new):
     return [field for field in VALUE_FIELDS if not same(field, seen[field], new[field])]
 
 
-def _changes(row, labels):
-    """``[column, now, from the file]`` per changed field, in the reader's language, whatever the upload's."""
+def _changes(row, labels, fields=None):
+    """
+    ``[column, now, from the file]`` per changed field (``fields``, or those that differ), in the reader's language,
+    whatever the upload's.
+    """
     seen, new = row["seen"], row["values"]
     return [
         [
@@ -70,7 +73,7 @@ def _changes(row, labels):
             _shown(field, seen[field] if seen else None, labels),
             _shown(field, new[field], labels),
         ]
-        for field in _changed_fields(seen, new)
+        for field in (fields if fields is not None else _changed_fields(seen, new))
     ]
 
 
@@ -94,10 +97,11 @@ def compare(number, values, current, *, fields, labels):
             value = getattr(current, field) if current is not None else ("" if field != "source_date" else None)
         new[field] = _json(value)
     seen = seen_values(current)
+    changed = _changed_fields(seen, new)
     if current is None:
         action = ADDED
     else:
-        action = CHANGED if _changed_fields(seen, new) else UNCHANGED
+        action = CHANGED if changed else UNCHANGED
     row = {
         "row": number,
         "action": action,
@@ -109,7 +113,7 @@ def compare(number, values, current, *, fields, labels):
     }
     if action != UNCHANGED:
         row.update(seen=seen, values=new)
-        row["changes"] = _changes(row, labels)
+        row["changes"] = _changes(row, labels, changed)
     return row
 
 
