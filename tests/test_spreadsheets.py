@@ -20,6 +20,7 @@ from django.urls import reverse
 from implementation import spreadsheets
 from implementation.models import Rating, StagedUpload, Submission
 from implementation.spreadsheets import COLUMNS
+from implementation.spreadsheets.checks import check_rows
 from implementation.spreadsheets.comparison import values_from
 from measures.models import Measure
 from states.models import Role
@@ -522,6 +523,37 @@ def test_every_bad_row_is_listed(client, focal_jam, ratings):
         "Row 2, column Status: 'Mostly' is not a status; use one of " + ", ".join(STATUS_LABELS) + ".",
         "Row 3, column Source date: 'soon' is not a date; write it as 2024-05-01 (year-month-day).",
     ]
+
+
+def test_each_row_is_checked_on_its_own_cells(world):
+    # One form checks every row of a file: nothing of a row may carry over to the next.
+    fields = {"state", "code", "status", "explanation", "source_url"}
+    sheet = spreadsheets.Sheet(
+        file_format="csv",
+        fields=fields,
+        rows=[
+            (2, {"state": "JAM", "code": "SALW-04", "status": "Implemented", "source_url": "not a link"}),
+            (3, {"state": "JAM", "code": "SALW-06", "status": "Implemented", "explanation": "Kept."}),
+            (4, {"state": "KEN", "code": "SALW-04", "status": "", "explanation": "No status."}),
+            (5, {"state": "KEN", "code": "SALW-06", "status": "largely", "source_url": "https://example.org/"}),
+        ],
+        ignored_headers=[],
+    )
+    states = {state.iso3: state for state in (world["jam"], world["ken"])}
+    measures = {measure.code: measure for measure in (world["marking"], world["records"])}
+    checked, blank, problems = check_rows(sheet, states=states, measures=measures)
+    assert [(problem.row, problem.column, problem.message) for problem in problems] == [
+        (2, "Source URL", "Enter a valid URL."),
+        (2, "Source URL", "Enter a valid URL."),
+        (4, "Status", "Choose a status: " + ", ".join(STATUS_LABELS) + "."),
+    ]
+    assert [
+        (number, values["code"].code, values["explanation"], values["source_url"]) for number, values in checked
+    ] == [
+        (3, "SALW-06", "Kept.", ""),
+        (5, "SALW-06", "", "https://example.org/"),
+    ]
+    assert [values["state"].iso3 for _number, values in checked] == ["JAM", "KEN"]
 
 
 # Who may upload

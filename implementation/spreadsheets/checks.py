@@ -1,4 +1,4 @@
-"""Checking the rows of a ``Sheet``: a form per row (``RowForm``), and a ``Problem`` for each bad cell."""
+"""Checking the rows of a ``Sheet``: a form checks each row (``RowForm``), and a ``Problem`` for each bad cell."""
 
 import datetime as dt
 
@@ -27,22 +27,7 @@ def _status_names():
     return ", ".join(str(status.label) for status in Rating.Status)
 
 
-class SharedField:
-    """A form field that the forms of all rows share rather than deep-copy (docs/performance.md)."""
-
-    def __deepcopy__(self, memo):
-        return self
-
-
-class TextField(SharedField, forms.CharField):
-    pass
-
-
-class URLField(SharedField, forms.URLField):
-    pass
-
-
-class SourceDateField(SharedField, forms.DateField):
+class SourceDateField(forms.DateField):
     """A date: a date cell of a workbook, or text in one of ``DATE_FORMATS``."""
 
     def to_python(self, value):
@@ -76,21 +61,21 @@ def _validators(field):
 class RowForm(forms.Form):
     """One row of a spreadsheet, checked against the States, measures and ``statuses`` it may name."""
 
-    state = TextField(
+    state = forms.CharField(
         validators=[limits.validate_text],
         error_messages={"required": gettext_lazy("Give the State's ISO3 code, e.g. JAM.")},
     )
-    code = TextField(
+    code = forms.CharField(
         validators=[limits.validate_text],
         error_messages={"required": gettext_lazy("Give the measure's code, e.g. SALW-04.")},
     )
     # A status's label in any of the site's languages ("Largely implemented") or its code ("largely").
-    status = TextField(required=False, validators=[limits.validate_text])
-    explanation = TextField(required=False, validators=_validators("explanation"))
-    justification = TextField(required=False, validators=_validators("justification"))
-    source_document = TextField(required=False, validators=_validators("source_document"))
-    source_reference = TextField(required=False, validators=_validators("source_reference"))
-    source_url = URLField(required=False, validators=_validators("source_url"))
+    status = forms.CharField(required=False, validators=[limits.validate_text])
+    explanation = forms.CharField(required=False, validators=_validators("explanation"))
+    justification = forms.CharField(required=False, validators=_validators("justification"))
+    source_document = forms.CharField(required=False, validators=_validators("source_document"))
+    source_reference = forms.CharField(required=False, validators=_validators("source_reference"))
+    source_url = forms.URLField(required=False, validators=_validators("source_url"))
     source_date = SourceDateField(required=False, input_formats=DATE_FORMATS, validators=_validators("source_date"))
 
     def __init__(self, data, *, states, measures, statuses, for_state=None, columns=None):
@@ -101,6 +86,15 @@ class RowForm(forms.Form):
         self.measures = measures
         self.statuses = statuses
         self.for_state = for_state
+
+    def check(self, data):
+        """
+        Whether row ``data`` is valid, leaving ``cleaned_data`` and ``errors`` as a form made for it would. One form
+        checks every row of a file, so that its fields and bound fields are made once (docs/performance.md).
+        """
+        self.data = data
+        self._errors = None
+        return self.is_valid()
 
     def clean_state(self):
         iso3 = self.cleaned_data["state"].upper()
@@ -206,7 +200,9 @@ def check_rows(sheet, *, states, measures, for_state=None, progress=None):
     blank = 0
     # The columns as the messages name them, in the uploader's language.
     headers = {column.field: column.header for column in COLUMNS}
-    statuses = vocabulary().statuses
+    form = RowForm(
+        {}, states=states, measures=measures, statuses=vocabulary().statuses, for_state=for_state, columns=sheet.fields
+    )
     total = len(sheet.rows)
     for done, (number, raw) in enumerate(sheet.rows):
         if progress is not None and done % PROGRESS_EVERY == 0:
@@ -230,10 +226,7 @@ def check_rows(sheet, *, states, measures, for_state=None, progress=None):
             if any(data.get(field) for field in ("state", "code")):
                 blank += 1
             continue
-        form = RowForm(
-            data, states=states, measures=measures, statuses=statuses, for_state=for_state, columns=sheet.fields
-        )
-        if not form.is_valid():
+        if not form.check(data):
             for field, errors in form.errors.items():
                 if field in formulas:
                     continue  # already said: the cell holds a formula

@@ -20,17 +20,35 @@ ADDED = "added"
 CHANGED = "changed"
 
 
+@dataclasses.dataclass(frozen=True)
+class Labels:
+    """The texts a preview's rows name, in the active language, read once for a whole file's rows."""
+
+    columns: dict  # value field → header
+    statuses: dict  # status value → label
+    titles: dict  # measure id → title, filled in as the rows name them
+
+    def title(self, measure):
+        if (title := self.titles.get(measure.pk)) is None:
+            title = self.titles[measure.pk] = measure.title
+        return title
+
+
 def value_labels():
-    """The value columns' headers in the active language, read once for a whole file's rows."""
-    return {field: COLUMN_BY_FIELD[field].header for field in VALUE_FIELDS}
+    """The ``Labels`` of the active language."""
+    return Labels(
+        columns={field: COLUMN_BY_FIELD[field].header for field in VALUE_FIELDS},
+        statuses={status.value: str(status.label) for status in Rating.Status},
+        titles={},
+    )
 
 
-def _shown(field, value):
+def _shown(field, value, labels):
     # Dates stay year-month-day, as the file has them and as its instructions ask for them.
     if value is None or value == "":
         return ""
     if field == "status":
-        return str(Rating.Status(value).label)
+        return labels.statuses[Rating.Status(value).value]
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
@@ -43,12 +61,19 @@ def _changed_fields(seen, new):
     return [field for field in VALUE_FIELDS if not same(field, seen[field], new[field])]
 
 
-def _changes(row, labels):
-    """``[column, now, from the file]`` per changed field, in the reader's language, whatever the upload's."""
+def _changes(row, labels, fields=None):
+    """
+    ``[column, now, from the file]`` per changed field (``fields``, or those that differ), in the reader's language,
+    whatever the upload's.
+    """
     seen, new = row["seen"], row["values"]
     return [
-        [labels[field], _shown(field, seen[field] if seen else None), _shown(field, new[field])]
-        for field in _changed_fields(seen, new)
+        [
+            labels.columns[field],
+            _shown(field, seen[field] if seen else None, labels),
+            _shown(field, new[field], labels),
+        ]
+        for field in (fields if fields is not None else _changed_fields(seen, new))
     ]
 
 
@@ -72,10 +97,11 @@ def compare(number, values, current, *, fields, labels):
             value = getattr(current, field) if current is not None else ("" if field != "source_date" else None)
         new[field] = _json(value)
     seen = seen_values(current)
+    changed = _changed_fields(seen, new)
     if current is None:
         action = ADDED
     else:
-        action = CHANGED if _changed_fields(seen, new) else UNCHANGED
+        action = CHANGED if changed else UNCHANGED
     row = {
         "row": number,
         "action": action,
@@ -83,11 +109,11 @@ def compare(number, values, current, *, fields, labels):
         "iso3": state.iso3,
         "measure": measure.pk,
         "code": measure.code,
-        "title": measure.title,
+        "title": labels.title(measure),
     }
     if action != UNCHANGED:
         row.update(seen=seen, values=new)
-        row["changes"] = _changes(row, labels)
+        row["changes"] = _changes(row, labels, changed)
     return row
 
 

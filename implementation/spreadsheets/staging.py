@@ -226,7 +226,9 @@ def stage_assessed(staged, *, progress=None):
     state_ids = {values["state"].pk for _, values in checked}
     ratings = {
         (rating.state_id, rating.measure_id): rating
-        for rating in Rating.objects.filter(kind=Rating.Kind.ASSESSED, state__in=state_ids).current_edition()
+        for rating in Rating.objects.filter(kind=Rating.Kind.ASSESSED, state__in=state_ids)
+        .current_edition()
+        .only("state", "measure", *VALUE_FIELDS)
     }
     rows, labels = [], value_labels()
     for done, (number, values) in enumerate(checked):
