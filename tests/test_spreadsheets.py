@@ -544,7 +544,6 @@ def test_each_row_is_checked_on_its_own_cells(world):
     checked, blank, problems = check_rows(sheet, states=states, measures=measures)
     assert [(problem.row, problem.column, problem.message) for problem in problems] == [
         (2, "Source URL", "Enter a valid URL."),
-        (2, "Source URL", "Enter a valid URL."),
         (4, "Status", "Choose a status: " + ", ".join(STATUS_LABELS) + "."),
     ]
     assert [

@@ -4,7 +4,7 @@ import datetime as dt
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, URLValidator
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -75,7 +75,10 @@ class RowForm(forms.Form):
     justification = forms.CharField(required=False, validators=_validators("justification"))
     source_document = forms.CharField(required=False, validators=_validators("source_document"))
     source_reference = forms.CharField(required=False, validators=_validators("source_reference"))
-    source_url = forms.URLField(required=False, validators=_validators("source_url"))
+    # forms.URLField checks the address itself: the model's URLValidator again would say so twice.
+    source_url = forms.URLField(
+        required=False, validators=[v for v in _validators("source_url") if not isinstance(v, URLValidator)]
+    )
     source_date = SourceDateField(required=False, input_formats=DATE_FORMATS, validators=_validators("source_date"))
 
     def __init__(self, data, *, states, measures, statuses, for_state=None, columns=None):
