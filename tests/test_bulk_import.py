@@ -94,7 +94,7 @@ def test_import_previews_then_sets_assessed_ratings_with_history(client, analyst
     assert "2 added · 1 changed · 1 unchanged (skipped)" in html
     assert "Set 3 assessed ratings in 3 States" in html
     assert "Row 3: KEN SALW-04" in html
-    (changed,) = [row for row in staged.rows if row["action"] == "changed"]
+    (changed,) = [row for row in spreadsheets.preview(staged).changes if row["action"] == "changed"]
     assert changed["changes"] == [
         ["Status", "Partially implemented", "Largely implemented"],
         [

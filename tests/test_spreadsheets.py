@@ -264,7 +264,7 @@ def test_round_trip_previews_then_submits_only_on_confirming(client, focal_jam, 
         "added": 1, "changed": 1, "unchanged": 0, "blank": 0, "states": 1, "file_format": "xlsx",
         "ignored_columns": [], "missing_columns": [],
     }  # fmt: skip
-    changes = {row["code"]: (row["action"], row["changes"]) for row in staged.rows}
+    changes = {row["code"]: (row["action"], row["changes"]) for row in spreadsheets.preview(staged).changes}
     assert changes == {
         "SALW-04": (
             "changed",
@@ -345,7 +345,7 @@ def test_columns_left_out_keep_their_values(client, focal_jam, ratings):
     )
     assert response.status_code == 302
     staged = StagedUpload.objects.get()
-    (changed,) = staged.rows
+    (changed,) = spreadsheets.preview(staged).changes
     assert changed["changes"] == [["Status", "Partially implemented", "Implemented"]]
     assert changed["values"]["explanation"] == "Marking law adopted; import marking not yet enforced."
     assert staged.summary["ignored_columns"] == ["Notes"]

@@ -199,7 +199,7 @@ def test_a_missing_justification_column_keeps_the_justification_for_a_change(sta
             [["JAM", "SALW-04", "Not applicable", "Checked again."]], header=["State", "Code", "Status", "Explanation"]
         )
     )
-    (changed,) = staged.rows
+    (changed,) = spreadsheets.preview(staged).changes
     assert changed["values"]["justification"] == "No arms industry."
     assert changed["changes"] == [
         ["Explanation", "Marking law adopted; import marking not yet enforced.", "Checked again."]

@@ -159,7 +159,7 @@ def test_a_french_workbook_uploads_through_an_english_page(client, focal_jam, ra
     assert response.status_code == 302, [str(problem) for problem in response.context["refused"].problems]
     staged = StagedUpload.objects.get()
     assert staged.summary["missing_columns"] == [] and staged.summary["ignored_columns"] == []
-    changes = {row["code"]: row["changes"] for row in staged.rows}
+    changes = {row["code"]: row["changes"] for row in spreadsheets.preview(staged).changes}
     assert changes == {
         "SALW-04": [["Status", "Partially implemented", "Largely implemented"]],
         "SALW-06": [

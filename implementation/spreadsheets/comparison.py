@@ -61,11 +61,8 @@ def _changed_fields(seen, new):
     return [field for field in VALUE_FIELDS if not same(field, seen[field], new[field])]
 
 
-def _changes(row, labels, fields=None):
-    """
-    ``[column, now, from the file]`` per changed field (``fields``, or those that differ), in the reader's language,
-    whatever the upload's.
-    """
+def _changes(row, labels):
+    """``[column, now, from the file]`` per changed field, in the reader's language, whatever the upload's."""
     seen, new = row["seen"], row["values"]
     return [
         [
@@ -73,7 +70,7 @@ def _changes(row, labels, fields=None):
             _shown(field, seen[field] if seen else None, labels),
             _shown(field, new[field], labels),
         ]
-        for field in (fields if fields is not None else _changed_fields(seen, new))
+        for field in _changed_fields(seen, new)
     ]
 
 
@@ -112,8 +109,8 @@ def compare(number, values, current, *, fields, labels):
         "title": labels.title(measure),
     }
     if action != UNCHANGED:
+        # The changes as a page shows them are worked out from these when it is drawn (``preview``).
         row.update(seen=seen, values=new)
-        row["changes"] = _changes(row, labels, changed)
     return row
 
 
