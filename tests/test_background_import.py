@@ -334,7 +334,8 @@ def test_two_confirmations_at_once_apply_the_import_once(analyst, ratings):
         StagedUpload.objects.select_for_update().get(pk=staged.pk)
         for thread in threads:
             thread.start()
-        waiting, deadline = 0, time.monotonic() + 10
+        # Generous: on a loaded machine the two requests may take long to reach their UPDATE; it ends when they do.
+        waiting, deadline = 0, time.monotonic() + 60
         while waiting < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
             with connection.cursor() as cursor:
@@ -345,7 +346,7 @@ def test_two_confirmations_at_once_apply_the_import_once(analyst, ratings):
                 (waiting,) = cursor.fetchone()
         assert waiting == 2, "both confirmations should be waiting on the upload's row"
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join(timeout=60)
 
     assert sorted(answers.values()) == [
         (302, []),
