@@ -67,7 +67,10 @@ def my_state_upload_preview(request, iso3, pk):
     state = get_visible_state_or_404(request, iso3)
     _require_focal_point(request.user, state)
     staged = (
-        StagedUpload.objects.of(request.user).filter(pk=pk, kind=StagedUpload.Kind.SELF_REPORT, state=state).first()
+        StagedUpload.objects.of(request.user)
+        .filter(pk=pk, kind=StagedUpload.Kind.SELF_REPORT, state=state)
+        .defer("file")
+        .first()
     )
     if staged is None:
         return _gone(request, "my_state_upload", iso3=state.iso3)
@@ -95,7 +98,7 @@ def bulk_import(request):
 @login_required
 def bulk_import_preview(request, pk):
     _require_analyst(request.user)
-    staged = StagedUpload.objects.of(request.user).filter(pk=pk, kind=StagedUpload.Kind.ASSESSED).first()
+    staged = StagedUpload.objects.of(request.user).filter(pk=pk, kind=StagedUpload.Kind.ASSESSED).defer("file").first()
     if staged is None:
         return _gone(request, "bulk_import")
     return _status(request, "implementation/bulk_import_preview.html", staged, {})
@@ -120,7 +123,8 @@ def _upload(request, template, uploads, context, *, receive):
 def _status(request, preview_template, staged, context):
     """
     An upload's page: its preview with the button that confirms it once checked; while a task works on it, how far it
-    got, refreshed every few seconds; the problems that refused it, what failed, or what it applied.
+    got, refreshed every few seconds; the problems that refused it, what failed, or what it applied. ``staged`` comes
+    without its file (up to 5 MB), which the page never shows and would read again at each refresh.
     """
     if request.method == "POST":
         if not tasks.confirm_upload(staged):
