@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from redis.connection import parse_url as parse_redis_url
 
 from config import logs
 
@@ -74,6 +75,33 @@ def env_int(name, default):
         return int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number; got {raw!r}.") from None
+
+
+def env_cache(name):
+    """
+    Read the cache's URL: unset, each process's own memory; ``redis://``, ``rediss://`` (TLS) or
+    ``unix://`` (a socket path), a Redis that every process shares. Any other URL is refused.
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    scheme = raw.partition("://")[0]
+    if scheme not in ("redis", "rediss", "unix"):
+        raise ImproperlyConfigured(
+            f"{name} must be a Redis URL (redis://, rediss:// or unix://), e.g. redis://cache.internal:6379/0, "
+            f"or unset for each process's own memory; got {raw!r}."
+        )
+    try:
+        parse_redis_url(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not a usable Redis URL ({exc}); got {raw!r}.") from exc
+    return {
+        "BACKEND": "config.cache.RedisCache",
+        "LOCATION": raw,
+        # A Redis on the same network answers in a millisecond: one that takes longer is treated as down, and
+        # the request goes on uncached (config/cache.py) rather than waiting for it.
+        "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
+    }
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -164,6 +192,16 @@ WSGI_APPLICATION = "config.wsgi.application"
 # With DATABASE_URL unset, a SQLite file for a first run; PostgreSQL everywhere else.
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The cache: Redis in production, shared by every process (docs/operations.md, "The shared cache"); unset, each
+# process's own memory, so that `make run` needs nothing. The prefix lets one Redis serve several sites.
+CACHES = {
+    "default": {
+        **env_cache("DJANGO_CACHE_URL"),
+        "KEY_PREFIX": os.environ.get("DJANGO_CACHE_KEY_PREFIX", "tracker"),
+    }
+}
+CACHE_IS_SHARED = CACHES["default"]["BACKEND"] != "django.core.cache.backends.locmem.LocMemCache"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
