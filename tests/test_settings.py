@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from config.settings import env_bool, env_cache, env_database, env_int, env_list
+from config.settings import env_bool, env_cache, env_database, env_int, env_list, env_rate
 
 VARIABLES = (
     "DATABASE_URL",
@@ -21,6 +21,7 @@ VARIABLES = (
     "DJANGO_ALLOWED_HOSTS",
     "DJANGO_CONN_MAX_AGE",
     "DJANGO_CACHE_URL",
+    "DJANGO_LOGIN_RATE",
 )
 
 
@@ -162,6 +163,23 @@ def test_the_cache_is_local_memory_under_the_sites_prefix_by_default():
     assert settings.CACHE_IS_SHARED is False
 
 
+@pytest.mark.parametrize("raw", ["20/minute", "1/second", "600/hour", "10000/day"])
+def test_env_rate_reads_requests_per_period(monkeypatch, raw):
+    monkeypatch.setenv("DJANGO_LOGIN_RATE", raw)
+    assert env_rate("DJANGO_LOGIN_RATE", "20/minute") == raw
+
+
+def test_env_rate_unset_gives_the_default():
+    assert env_rate("DJANGO_LOGIN_RATE", "20/minute") == "20/minute"
+
+
+@pytest.mark.parametrize("raw", ["", "20", "0/minute", "20/fortnight", "20 per minute", "-1/minute", "20/5m"])
+def test_env_rate_refuses_anything_else_naming_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("DJANGO_LOGIN_RATE", raw)
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_LOGIN_RATE"):
+        env_rate("DJANGO_LOGIN_RATE", "20/minute")
+
+
 def import_settings(**variables):
     """Import config.settings in a fresh interpreter with only ``variables`` set; returns the finished process."""
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", **variables}
@@ -207,6 +225,8 @@ def test_start_up_allows_production_with_a_secret_key():
         ("DJANGO_ALLOWED_HOSTS", "tracker.example.org,,localhost"),
         ("DJANGO_CONN_MAX_AGE", "forever"),
         ("DJANGO_CACHE_URL", "memcached://cache.internal:11211"),
+        ("DJANGO_LOGIN_RATE", "20 a minute"),
+        ("DJANGO_API_RATE", "lots"),
     ],
 )
 def test_start_up_refuses_a_malformed_variable_naming_it(name, raw):
