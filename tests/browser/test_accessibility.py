@@ -222,9 +222,9 @@ def test_every_page_has_no_serious_accessibility_violation(open_page, language):
     assert not failing, f"{failing} serious or critical violations; all violations found:\n" + "\n".join(problems)
 
 
-# Each heat-map cell: the status letter it shows and the name it is read by.
+# Each heat-map cell: the status letter it shows, the full status it is described by, and its elements.
 HEAT_MAP_CELLS = """() => [...document.querySelectorAll(".heatmap td a")].map(a => ({
-  letter: a.querySelector("svg text")?.textContent.trim(), name: a.querySelector("svg title")?.textContent.trim(),
+  letter: a.textContent.trim(), name: a.title.trim(), elements: a.parentElement.querySelectorAll("*").length + 1,
 }))"""
 # Each chart, and whether a data table with a caption sits beside it (in the nearest ancestor holding
 # one). The total bar is left out: its figures are written out beside it.
@@ -252,8 +252,8 @@ def test_the_heat_map_and_the_map_show_status_without_colour_and_have_tables(ope
     page = open_page(user=analyst)
     page.goto("/regions/caribbean/")
     cells = page.evaluate(HEAT_MAP_CELLS)
-    letters = page.evaluate("[...document.querySelectorAll('.heatmap-key svg text')].map(t => t.textContent)")
-    assert cells and all(cell["name"] for cell in cells), cells
+    letters = page.evaluate("[...document.querySelectorAll('.heatmap-key .hm-swatch')].map(t => t.textContent)")
+    assert cells and all(cell["name"] and cell["elements"] == 2 for cell in cells), cells
     assert {cell["letter"] for cell in cells} <= set(letters), (cells, letters)
     assert "L" in letters and "P" in {cell["letter"] for cell in cells}
     # By domain, by section, the trend, the least implemented, the States and the heat map.
