@@ -227,12 +227,14 @@ HEAT_MAP_CELLS = """() => [...document.querySelectorAll(".heatmap td a")].map(a 
   letter: a.textContent.trim(), name: a.title.trim(), elements: a.parentElement.querySelectorAll("*").length + 1,
 }))"""
 # Each chart, and whether a data table with a caption sits beside it (in the nearest ancestor holding
-# one). The total bar is left out: its figures are written out beside it.
+# one), or a link to the page that holds it (the heat map's). The total bar is left out: its figures
+# are written out beside it.
 CHART_TABLES = """() => [...document.querySelectorAll(
   "main .bar-list:not(.bar-list-total), main svg.trend-chart, main table.heatmap")].map(chart => {
   for (let el = chart.parentElement; el; el = el.parentElement) {
-    const data = [...el.children].find(child => child.matches("details.data-behind"));
-    if (data) return [chart.outerHTML.slice(0, 60), !!data.querySelector("table caption")];
+    const data = [...el.children].find(child => child.matches(".data-behind"));
+    if (data) return [chart.outerHTML.slice(0, 60), data.matches("details") ?
+      !!data.querySelector("table caption") : data.querySelector("a")?.getAttribute("href") ?? false];
   }
   return [chart.outerHTML.slice(0, 60), false];
 })"""
@@ -256,9 +258,12 @@ def test_the_heat_map_and_the_map_show_status_without_colour_and_have_tables(ope
     assert cells and all(cell["name"] and cell["elements"] == 2 for cell in cells), cells
     assert {cell["letter"] for cell in cells} <= set(letters), (cells, letters)
     assert "L" in letters and "P" in {cell["letter"] for cell in cells}
-    # By domain, by section, the trend, the least implemented, the States and the heat map.
+    # By domain, by section, the trend, the least implemented, the States and the heat map, whose table has a page.
     charts = page.evaluate(CHART_TABLES)
     assert len(charts) == 6 and all(has_table for _chart, has_table in charts), charts
+    assert charts[-1][1] == "/regions/caribbean/table/", charts
+    page.goto(charts[-1][1])
+    assert page.locator("table caption").first.inner_text().startswith("Ratings, Caribbean")
 
     page.goto("/")
     marks = page.evaluate(MAP_KEY_MARKS)
