@@ -1,10 +1,11 @@
-"""The dashboards: the access check, one ``build_*`` call, then render or export."""
+"""The dashboards: the access check, then the page or a download, from the cache or one ``build_*`` call."""
 
+import functools
 import re
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import translation
 from django.utils.translation import gettext
@@ -13,10 +14,18 @@ from django.views.decorators.http import require_GET
 
 from states.models import MIN_HIDDEN_STATES_IN_TOTAL, Region
 
-from .. import dashboards, tables
+from .. import caching, dashboards, tables
 from ..access import get_visible_state_or_404, require_role
-from ..exports import export_response
 from ..filters import RatingFilterSet
+
+# "As of" a past day a page reads its ratings and memberships from history; these it reads as they stand now:
+# the heat map links a State's column to its measures once it has a rating, and a profile names its current
+# assessments and lists the open recommendations and needs.
+OVERVIEW = caching.Dashboard("implementation/overview.html", tables.overview_tables)
+REGION = caching.Dashboard("implementation/region.html", tables.region_tables, reads_now=("ratings", "needs"))
+STATE = caching.Dashboard(
+    "implementation/state.html", tables.state_tables, reads_now=("assessments", "recommendations", "needs")
+)
 
 
 @login_required
@@ -24,8 +33,8 @@ def overview(request):
     filters = _filters(request)
     if not filters.is_valid():
         return _bad_filters(request, filters)
-    board = dashboards.build_overview(user=request.user, filters=filters)
-    return _render_or_export(request, "implementation/overview.html", board, filters, tables.overview_tables)
+    build = functools.partial(dashboards.build_overview, user=request.user, filters=filters)
+    return caching.respond(request, OVERVIEW, filters, build)
 
 
 @login_required
@@ -34,8 +43,8 @@ def region_dashboard(request, slug):
     filters = _filters(request)
     if not filters.is_valid():
         return _bad_filters(request, filters)
-    board = dashboards.build_region_board(region=region, user=request.user, filters=filters)
-    return _render_or_export(request, "implementation/region.html", board, filters, tables.region_tables)
+    build = functools.partial(dashboards.build_region_board, region=region, user=request.user, filters=filters)
+    return caching.respond(request, REGION, filters, build)
 
 
 @login_required
@@ -45,8 +54,8 @@ def state_profile(request, iso3):
     state = get_visible_state_or_404(request, iso3)
     if not filters.is_valid():
         return _bad_filters(request, filters)
-    board = dashboards.build_state_profile(state=state, user=request.user, filters=filters)
-    return _render_or_export(request, "implementation/state.html", board, filters, tables.state_tables)
+    build = functools.partial(dashboards.build_state_profile, state=state, user=request.user, filters=filters)
+    return caching.respond(request, STATE, filters, build)
 
 
 def _filters(request):
@@ -56,21 +65,6 @@ def _filters(request):
 
 def _bad_filters(request, filters):
     return render(request, "implementation/bad_filters.html", {"filters": filters}, status=400)
-
-
-def _render_or_export(request, template, board, filters, make_tables):
-    """Render the page, or with ``?export=<table>&format=csv|xlsx`` download one of its tables."""
-    available = make_tables(board)
-    name = request.GET.get("export")
-    if name is None:
-        return render(request, template, {"board": board, "filters": filters, "tables": available})
-    table = available.get(name)
-    if table is None:
-        raise Http404(f"This page has no table called {name!r}.")
-    try:
-        return export_response(table, request.GET.get("format"), table.title, notes=tables.notes(filters, board))
-    except ValueError as error:
-        return HttpResponseBadRequest(str(error))
 
 
 def help_page(request):
