@@ -12,6 +12,7 @@ whatever path made the write; nothing is ever invalidated by hand.
 import dataclasses
 import hashlib
 import json
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -37,6 +38,8 @@ from .models import Assessment, AssistanceNeed, Rating, Recommendation
 # Bumped when an entry's layout changes, so that a new release never reads an old one.
 VERSION = 1
 PARTS = ("title", "head", "content")
+# Django masks the CSRF token differently in every response; the cookie it comes from goes into the ETag instead.
+CSRF_MASK = re.compile(rb'(?<=name="csrfmiddlewaretoken" value=")[^"]+')
 
 # What every dashboard shows whatever day it shows: the catalogue, the States, regions and workshops,
 # the roles, and the user names a timeline gives.
@@ -82,15 +85,22 @@ def respond(request, dashboard, filters, build):
         if isinstance(entry, HttpResponse):
             return entry  # a refusal, never kept
         cache.set(key, entry, settings.DASHBOARD_CACHE_SECONDS)
-    if etag_for(request, entry) in parse_etags(request.headers.get("If-None-Match", "")):
-        return _conditional(request, HttpResponseNotModified(), entry)
     if entry["kind"] == "download":
         response = HttpResponse(entry["body"], content_type=entry["content_type"])
         response["Content-Disposition"] = entry["disposition"]
+        digest = entry["hash"]
     else:
         parts = {name: mark_safe(entry[name]) for name in PARTS}  # noqa: S308 (rendered by the templates)
         response = render(request, "implementation/dashboard.html", {"parts": parts})
-    return _conditional(request, response, entry)
+        # The whole page as this reader sees it: its menu, name and messages change it too, not only the content.
+        digest = hashlib.sha256(CSRF_MASK.sub(b"", response.content)).hexdigest()
+    etag = etag_for(request, digest)
+    if etag in parse_etags(request.headers.get("If-None-Match", "")):
+        response = HttpResponseNotModified()
+    response["ETag"] = etag
+    patch_cache_control(response, private=True, no_cache=True)
+    patch_vary_headers(response, ["Cookie"])
+    return response
 
 
 def make_entry(request, dashboard, filters, board):
@@ -107,10 +117,10 @@ def make_entry(request, dashboard, filters, board):
             )
         except ValueError as error:
             return HttpResponseBadRequest(str(error))
-        body = download.content
         entry = {
             "kind": "download",
-            "body": body,
+            "body": download.content,
+            "hash": hashlib.sha256(download.content).hexdigest(),
             "content_type": download["Content-Type"],
             "disposition": download["Content-Disposition"],
         }
@@ -119,8 +129,6 @@ def make_entry(request, dashboard, filters, board):
         entry = {"kind": "page"}
         for part in PARTS:
             entry[part] = render_to_string(dashboard.template, {**context, "part": part}, request)
-        body = "".join(entry[part] for part in PARTS).encode()
-    entry["hash"] = hashlib.sha256(body).hexdigest()
     # A State's profile flags ratings unconfirmed for a year: the entry ends when the next one turns.
     entry["until"] = getattr(board, "fresh_until", None)
     return entry
@@ -181,18 +189,10 @@ def scope(user):
     return hashlib.sha256(json.dumps(described).encode()).hexdigest()
 
 
-def etag_for(request, entry):
+def etag_for(request, digest):
     """
-    The entry's ETag for this reader: its content, the user and their CSRF cookie (the page carries their
-    name and token) and the language. Data hidden from the reader never changes it, as it never changes the content.
+    The ETag of what this reader is sent (``digest``, its hash), of the user, their CSRF cookie (a new sign-in
+    gives a new one) and the language. Data hidden from the reader never changes it: it never changes what they see.
     """
-    mixed = [entry["hash"], request.user.pk, request.META.get("CSRF_COOKIE", ""), translation.get_language()]
+    mixed = [digest, request.user.pk, request.META.get("CSRF_COOKIE", ""), translation.get_language()]
     return quote_etag(hashlib.sha256(json.dumps(mixed).encode()).hexdigest()[:32])
-
-
-def _conditional(request, response, entry):
-    # Computed after rendering: a first visit's page sets the CSRF cookie the next request will send.
-    response["ETag"] = etag_for(request, entry)
-    patch_cache_control(response, private=True, no_cache=True)
-    patch_vary_headers(response, ["Cookie"])
-    return response
