@@ -20,8 +20,8 @@ ASSESSED, SELF_REPORTED = Rating.Kind.ASSESSED, Rating.Kind.SELF_REPORTED
 # A page served from the cache, for an analyst: 1. the session, 2. the user, 3. their role kinds, 4. the States
 # they may read and 5. the data's fingerprint (the key), 6. the menu's regions, 7. the menu's review count.
 HIT_QUERIES = 7
-# A State's page also looks the State up first (get_visible_state_or_404), and the filter form's section choices are
-# part of the cached content: 8.
+# A State's page also looks the State up first (get_visible_state_or_404): 8. The filter form's section choices
+# are drawn in the cached content: no query.
 STATE_HIT_QUERIES = 8
 
 
