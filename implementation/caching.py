@@ -10,6 +10,7 @@ whatever path made the write; nothing is ever invalidated by hand.
 """
 
 import dataclasses
+import functools
 import hashlib
 import json
 import re
@@ -35,8 +36,11 @@ from . import tables
 from .exports import export_response
 from .models import Assessment, AssistanceNeed, Rating, Recommendation
 
-# Bumped when an entry's layout changes, so that a new release never reads an old one.
-VERSION = 1
+# What a page is drawn from besides the data: a new release keys its pages afresh, though the cache outlives it.
+RELEASE_FOLDERS = [
+    "accounts", "config", "core", "implementation", "locale", "measures", "states", "static", "templates",
+]  # fmt: skip
+RELEASE_FILES = {".py", ".html", ".mo", ".css", ".js", ".svg", ".json"}
 PARTS = ("title", "head", "content")
 # Django masks the CSRF token differently in every response; the cookie it comes from goes into the ETag instead.
 CSRF_MASK = re.compile(rb'(?<=name="csrfmiddlewaretoken" value=")[^"]+')
@@ -146,7 +150,7 @@ def cache_key(request, dashboard, filters):
     else:
         names, on = [*REFERENCE, *RECORDS], today.isoformat()
     parts = [
-        VERSION,
+        release(),
         request.path,
         sorted(request.GET.lists()),
         translation.get_language(),
@@ -155,6 +159,17 @@ def cache_key(request, dashboard, filters):
         [values[name] for name in names],
     ]
     return "dashboard:" + hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+
+
+@functools.cache
+def release():
+    """A hash of the code, templates, translations and static files this process serves, read once."""
+    digest = hashlib.sha256()
+    for folder in RELEASE_FOLDERS:
+        for path in sorted((settings.BASE_DIR / folder).rglob("*")):
+            if path.suffix in RELEASE_FILES and path.is_file():
+                digest.update(str(path.relative_to(settings.BASE_DIR)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def fingerprint():
