@@ -3,15 +3,18 @@ The dashboards' cache (implementation/caching.py): never shared across scopes, n
 kind of write, and revalidated with an ETag that a change hidden from the reader does not move.
 """
 
+import datetime as dt
+
 import factories
 import pytest
 import test_bulk_import as bulk
 import test_spreadsheets as sheets
 from django.urls import reverse
+from django.utils import timezone
 from test_admin import rating_form_data
 
 from implementation import workflow
-from implementation.models import Rating
+from implementation.models import STALE_AFTER, Rating
 from states.models import RegionMembership, Role
 
 Status = Rating.Status
@@ -213,3 +216,16 @@ def test_a_change_hidden_from_the_reader_keeps_their_etag(client, ratings, analy
     factories.saved_rating(kenya, by=analyst, reason="Kenya only")
     assert _revalidated(client, "/", etag) == 304
     assert _etag(client, "/") == etag
+
+
+def test_a_profile_is_built_again_when_a_rating_turns_a_year_unconfirmed(client, world, analyst, monkeypatch):
+    now = timezone.now()
+    factories.rating(
+        state=world["jam"], measure=world["marking"], by=analyst, status=Status.PARTIALLY,
+        at=now - STALE_AFTER + dt.timedelta(minutes=1),
+    )  # fmt: skip
+    client.force_login(analyst)
+    assert "flag-stale" not in client.get("/states/JAM/").content.decode()
+    # Two minutes on, the same day: the kept copy has ended with the rating's year.
+    monkeypatch.setattr(timezone, "now", lambda: now + dt.timedelta(minutes=2))
+    assert "flag-stale" in client.get("/states/JAM/").content.decode()
