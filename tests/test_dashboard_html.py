@@ -196,12 +196,11 @@ def test_world_map_matches_a_template_loop():
 
 HEAT_CELLS = (
     "{% for state, cell in row %}"
-    '<td><a class="hm-{{ cell.assessed|default:"none" }}{% if cell.diverges %} hm-differs{% endif %}" '
-    'href="{% url "state" state.iso3 %}{% if state.rated %}#measure-{{ measure.code }}{% endif %}" '
+    '<td class="hm-{{ cell.assessed|default:"none" }}{% if cell.diverges %} hm-differs{% endif %}" '
     'title="{{ state.name }}, {{ measure.code }}. CTED assessment: '
     "{{ cell.assessed_status.label|default:'none' }}. Self-report: {{ cell.reported_status.label|default:'none' }}"
     '{% if cell.diverges %} (differs){% endif %}.">'
-    "{% if cell.assessed %}{{ cell.assessed_status.abbreviation }}{% else %}–{% endif %}</a></td>"
+    "{% if cell.assessed %}{{ cell.assessed_status.abbreviation }}{% else %}–{% endif %}</td>"
     "{% endfor %}"
 )
 
@@ -211,8 +210,6 @@ def test_heat_cells_match_a_template_loop():
         MemberState(pk=pk, iso3=iso3, name=name)
         for pk, iso3, name in [(1, "JAM", NASTY), (2, "KEN", ARABIC), (3, "TTO", "Trinidad & Tobago"), (4, "BRB", "B")]
     ]
-    for state in states:
-        state.rated = state.pk != 4
     measure = types.SimpleNamespace(pk=7, code="SALW-04&")
     cells = {
         (1, 7): Cell(Status.IMPLEMENTED, Status.PARTIALLY),

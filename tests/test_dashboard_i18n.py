@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
+from pages import heat_map
 
 from implementation.dashboards import html as dashboard_html
 from implementation.dashboards import texts as dashboard_texts
@@ -111,7 +112,7 @@ def html(client, user, path, language):
 
 
 def heat_cell_title(page, iso3, code):
-    return re.search(rf'<td><a class="[^"]*" href="/states/{iso3}/#measure-{code}" title="([^"]*)">', page).group(1)
+    return re.search(r'title="([^"]*)"', heat_map(page)[iso3, code]).group(1)
 
 
 def map_title(page, iso3):

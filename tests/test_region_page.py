@@ -7,6 +7,7 @@ import re
 
 import factories
 import pytest
+from pages import heat_map
 
 from implementation.models import Rating
 from states.models import Workshop
@@ -31,9 +32,18 @@ def export(client, user, slug, table, query=""):
 
 
 def cell(html, iso3, code):
-    """The heat-map cell of ``iso3`` × measure ``code`` (its link), or None when the page has none."""
-    match = re.search(rf'<td>(<a class="[^"]*" href="/states/{iso3}/#measure-{code}" .*?</a>)</td>', html, re.S)
-    return match.group(1) if match else None
+    """The heat-map cell in the column of ``iso3`` and the row of measure ``code``, or None when the page has none."""
+    return heat_map(html).get((iso3, code))
+
+
+def unrated_column(html, iso3, name):
+    """Whether the column of ``iso3`` is one of a State not rated: its header not data-rated, its two cells empty."""
+    return f'<th scope="col"><a href="/states/{iso3}/"' in html and [
+        cell(html, iso3, code) for code in ("SALW-04", "SALW-06")
+    ] == [
+        f'<td class="hm-none" title="{name}, {code}. CTED assessment: none. Self-report: none.">–</td>'
+        for code in ("SALW-04", "SALW-06")
+    ]
 
 
 # Who may open the page
@@ -59,8 +69,8 @@ def test_an_unknown_region_is_not_found(client, analyst):
 def test_analyst_sees_every_states_cells(client, analyst, ratings, world):
     html = page(client, analyst, "caribbean").content.decode()
     assert cell(html, "JAM", "SALW-04") is not None
-    # Not rated at all: empty cells, still links, to the profile as a whole.
-    assert html.count('href="/states/TTO/" title="Trinidad and Tobago, SALW-0') == 2
+    # Not rated at all: empty cells, under a header that is not data-rated, so that they open the profile as a whole.
+    assert unrated_column(html, "TTO", "Trinidad and Tobago")
     assert "Per-State detail is shared only with" not in html
     html = page(client, analyst, "east-africa").content.decode()
     assert cell(html, "KEN", "SALW-04") is not None
@@ -78,9 +88,9 @@ def test_focal_point_sees_only_their_own_states_cells(client, focal_jam, ratings
 
 def test_coordinator_sees_their_region_in_full(client, coordinator, ratings, world):
     html = page(client, coordinator, "caribbean").content.decode()
-    # Trinidad and Tobago has no rating: its two cells link to its profile as a whole.
+    # Trinidad and Tobago has no rating: its two cells open its profile as a whole.
     assert cell(html, "JAM", "SALW-04") is not None
-    assert html.count('href="/states/TTO/" title="Trinidad and Tobago, SALW-0') == 2
+    assert unrated_column(html, "TTO", "Trinidad and Tobago")
     assert {row[1] for row in export(client, coordinator, "caribbean", "heatmap")[1:]} == {"JAM", "TTO"}
 
 
@@ -121,9 +131,12 @@ def test_focal_point_of_another_region_sees_only_aggregates(client, focal_ken, r
 # What the heat map shows
 
 
-def test_each_cell_links_to_a_place_its_states_profile_has(client, analyst, ratings, world):
+def test_each_cell_opens_a_place_its_states_profile_has(client, analyst, ratings, world):
     html = page(client, analyst, "caribbean").content.decode()
-    links = set(re.findall(r'<td><a class="[^"]*" href="(/states/[A-Z]{3}/[^"]*)"', html))
+    # A click on a cell opens its column header's link, at the row's measure when the column is data-rated
+    # (static/js/heatmap.js; tests/browser/test_journeys.py clicks one).
+    rated = set(re.findall(r'<th scope="col" data-rated><a href="/states/([A-Z]{3})/"', html))
+    links = {f"/states/{iso3}/" + (f"#measure-{code}" if iso3 in rated else "") for iso3, code in heat_map(html)}
     # Jamaica is rated: its cells open its profile at each measure. Trinidad and Tobago is not: its
     # profile says so and lists no measure, so its cells open the profile itself.
     assert links == {"/states/JAM/#measure-SALW-04", "/states/JAM/#measure-SALW-06", "/states/TTO/"}
@@ -147,9 +160,12 @@ def test_the_marker_shows_where_the_self_report_differs(client, analyst, ratings
     )  # fmt: skip
     html = page(client, analyst, "caribbean").content.decode()
     differs = cell(html, "JAM", "SALW-06")
-    assert differs.startswith('<a class="hm-largely hm-differs" ')
-    assert "CTED assessment: Largely implemented. Self-report: Partially implemented (differs)." in differs
-    assert differs.endswith('">L</a>')
+    assert differs.startswith('<td class="hm-largely hm-differs" ')
+    assert (
+        'title="Jamaica, SALW-06. CTED assessment: Largely implemented. Self-report: Partially implemented (differs)."'
+        in differs
+    )
+    assert differs.endswith('">L</td>')
     # Both ratings of SALW-04 say "partially": no marker.
     same = cell(html, "JAM", "SALW-04")
     assert "hm-differs" not in same and "Self-report: Partially implemented." in same
@@ -348,7 +364,7 @@ def test_query_count_does_not_grow_with_the_region(
     with django_assert_num_queries(REGION_PAGE_QUERIES):
         large = client.get(f"/regions/caribbean/{query}")
     assert small.status_code == large.status_code == 200
-    assert large.content.decode().count('" href="/states/Q') == 60  # 30 States × 2 measures
+    assert sum(iso3.startswith("Q") for iso3, _ in heat_map(large.content.decode())) == 60  # 30 States × 2 measures
 
 
 def test_query_count_for_a_focal_point_adds_only_their_own_state_for_the_menu(

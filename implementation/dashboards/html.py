@@ -28,8 +28,9 @@ MAP_STATE = '<use class="state" data-iso3="{}" href="{}#{}" fill="{}"/>'
 MAP_MARKER = '<circle class="marker" cx="{}" cy="{}" r="3.5" fill="{}"/>'
 MAP_LINK = '<a href="{}"><title>{}</title>{}</a>'
 MAP_HIDDEN = '<g class="not-shared"><title>{}</title>{}</g>'
-# A heat-map cell is two elements: its colour a class (tracker.css), its status a letter, the rest in the title.
-HEAT_CELL = '<td><a class="{}" href="{}" title="{}">{}</a></td>'
+# A heat-map cell is one element, as a region holds thousands (docs/architecture.md, "Light pages"): its colour a
+# class (tracker.css), its status a letter, the rest in the title. Its column header links to the State's page.
+HEAT_CELL = '<td class="{}" title="{}">{}</td>'
 HEAT_UNRATED = "–"
 SIDE = '<div class="rating-side">\n  <p class="side-kind">{}</p>\n{}</div>\n'
 # Table values written alike whenever they are equal (unlike Decimal("1.0") and Decimal("1.00")).
@@ -167,19 +168,17 @@ def world_map(overview):
 
 
 def heat_columns(states):
-    """What each heat-map column's cells repeat, escaped once: (pk, profile address, rated, name)."""
-    state_url = state_urls()
-    return [(state.pk, escape(state_url(state.iso3)), state.rated, escape(state.name)) for state in states]
+    """What each heat-map column's cells repeat, escaped once: (pk, name)."""
+    return [(state.pk, escape(state.name)) for state in states]
 
 
 def heat_cells(measure, columns, cells, empty):
     code, measure_id, language = escape(measure.code), measure.pk, get_language()
     parts = []
-    for state_id, url, rated, name in columns:
+    for state_id, name in columns:
         cell = cells.get((state_id, measure_id), empty)
         css, title, letter = heat_cell(cell, language)
-        href = f"{url}#measure-{code}" if rated else url
-        parts.append(HEAT_CELL.format(css, href, title % {"state": name, "measure": code}, letter))
+        parts.append(HEAT_CELL.format(css, title % {"state": name, "measure": code}, letter))
     return mark_safe("".join(parts))
 
 

@@ -65,11 +65,15 @@ def test_1_to_3_a_report_is_sent_accepted_and_seen_on_the_region_dashboard(open_
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Caribbean").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Caribbean")
     heat_map = page.locator("section[aria-labelledby='heatmap-heading']")
-    # The heat map's cell for Jamaica on the measure, then the data table's row, on a page of its own.
-    expect(heat_map.locator("a[href='/states/JAM/#measure-SALW-04']")).to_have_attribute(
-        "title", re.compile("CTED assessment: Largely implemented")
-    )
+    # The heat map's cell for Jamaica on the measure, which opens Jamaica's page there; then the data table's row,
+    # on a page of its own.
+    jamaica_marking = heat_map.locator("td[title^='Jamaica, SALW-04.']")
+    expect(jamaica_marking).to_have_attribute("title", re.compile("CTED assessment: Largely implemented"))
     shoot(page, "3-coordinator-region")
+    jamaica_marking.click()
+    expect(page).to_have_url(re.compile(r"/states/JAM/#measure-SALW-04$"))
+    expect(page.locator("#measure-SALW-04")).to_contain_text("Largely implemented")
+    page.go_back()
     heat_map.get_by_role("link", name="Show the data table").click()
     expect(page).to_have_url(re.compile(r"/regions/caribbean/table/$"))
     jamaica_marking = page.locator("tr", has_text="Jamaica").filter(has_text="SALW-04")
@@ -107,6 +111,28 @@ def test_4_the_focal_point_for_jamaica_is_refused_kenyas_pages(open_page, passwo
     # Their own State still opens.
     assert page.goto("/states/JAM/").status == 200
     assert page.get_by_role("heading", level=1).inner_text().startswith("Jamaica")
+
+
+def test_a_click_on_a_heat_map_cell_opens_its_states_page_at_the_measure(open_page, analyst, ratings, world):
+    page = open_page(user=analyst)
+    page.goto("/regions/caribbean/")
+    heat_map = page.locator("table.heatmap")
+    # Jamaica is rated: its page, scrolled to the measure.
+    heat_map.locator("td[title^='Jamaica, SALW-06.']").click()
+    expect(page).to_have_url(re.compile(r"/states/JAM/#measure-SALW-06$"))
+    expect(page.locator("#measure-SALW-06")).to_be_in_viewport()
+    # Trinidad and Tobago is not: its page lists no measure, so the cell opens it at the top.
+    page.go_back()
+    heat_map.locator("td[title^='Trinidad and Tobago, SALW-04.']").click()
+    expect(page).to_have_url(re.compile(r"/states/TTO/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Trinidad and Tobago")
+    # With Ctrl (Cmd on a Mac), in a new tab, the heat map left in place.
+    page.go_back()
+    with page.context.expect_page() as opened:
+        heat_map.locator("td[title^='Jamaica, SALW-04.']").click(modifiers=["ControlOrMeta"])
+    opened.value.wait_for_load_state()
+    assert opened.value.url.endswith("/states/JAM/#measure-SALW-04"), opened.value.url
+    assert page.url.endswith("/regions/caribbean/"), page.url
 
 
 def test_a_focal_point_is_told_why_a_regions_totals_are_withheld(open_page, focal_jam, ratings, world):

@@ -27,8 +27,7 @@ FOCUSED = """() => {
     onScreen: box.width > 0 && box.height > 0 && box.left >= 0 && box.top >= 0
       && box.right <= innerWidth && box.bottom <= innerHeight,
     inMain: !!el.closest("main"),
-    heatMapCell: !!el.closest(".heatmap td"),
-    letter: el.closest(".heatmap td") ? el.textContent.trim() : null,
+    heatMapHeader: !!el.closest(".heatmap thead"),
   };
 }"""
 
@@ -90,7 +89,9 @@ def test_the_first_tab_reaches_a_visible_skip_link_that_moves_to_the_content(ope
     assert focused(page)["name"] == "username"
 
 
-def test_a_coordinator_signs_in_switches_to_french_and_opens_a_heat_map_cell(open_page, passwords, ratings, world):
+def test_a_coordinator_signs_in_switches_to_french_and_opens_a_state_from_the_heat_map(
+    open_page, passwords, ratings, world
+):
     page = open_page()
     sign_in_by_keyboard(page, "cora")
 
@@ -103,13 +104,17 @@ def test_a_coordinator_signs_in_switches_to_french_and_opens_a_heat_map_cell(ope
     assert page.url.endswith("/regions/caribbean/")
     assert page.evaluate("document.documentElement.lang") == "fr"
 
-    # Jamaica's SALW-04, the one rated cell: "P", partially implemented.
-    cell = tab_to(page, lambda element: element["heatMapCell"] and element["letter"] == "P", "a rated heat-map cell")
-    shoot(page, "keyboard-heat-map-cell")
-    assert cell["href"] == "/states/JAM/#measure-SALW-04", cell
+    # The heat map's tab stops are its States' column headers, each a link to the State's page; its cells are none.
+    assert page.evaluate("document.querySelectorAll('.heatmap tbody a, .heatmap tbody [tabindex]').length") == 0
+    header = tab_to(
+        page, lambda element: element["heatMapHeader"] and element["href"] == "/states/JAM/", "Jamaica's column"
+    )
+    shoot(page, "keyboard-heat-map-header")
+    assert header["text"] == "JAM", header
     press_and_wait(page, "Enter")
-    assert page.url.endswith(cell["href"])
-    expect(page.locator(f"#{cell['href'].split('#')[1]}")).to_be_visible()
+    assert page.url.endswith("/states/JAM/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Jamaica")
+    expect(page.locator("#measure-SALW-04")).to_be_attached()
 
 
 def test_a_focal_point_reports_on_a_measure_with_the_keyboard(open_page, passwords, ratings, world):
