@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv run serve test lint check messages bench bench-import bench-hostile load clean
+.PHONY: venv run serve test lint check messages bench bench-browser bench-import bench-hostile load clean
 
 venv: $(VENV)/.installed
 
@@ -71,6 +71,12 @@ bench: export DJANGO_SECRET_KEY := bench-only-key-for-a-throwaway-database-that-
 bench: venv
 	PYTHON=$(PY) scripts/with-postgres sh -c \
 		'$(PY) manage.py migrate --verbosity 0 && $(PY) manage.py bench_dashboards $(BENCH_ARGS)'
+
+# The dashboards in Chromium under Slow 4G (docs/performance.md, "In a browser"): gunicorn on loopback
+# serving the benchmark dataset on a throwaway PostgreSQL cluster. Options: make bench-browser BROWSER_RUNS=5.
+BROWSER_RUNS ?= 3
+bench-browser: venv
+	PYTHON=$(PY) scripts/bench-browser $(BROWSER_RUNS)
 
 # The bulk import benchmark (docs/performance.md, "Bulk import") on a throwaway PostgreSQL cluster:
 # 14,000 rows read, checked, previewed and confirmed. Options: make bench-import BENCH_ARGS="--runs 5".
