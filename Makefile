@@ -92,15 +92,17 @@ bench-hostile: export DJANGO_SECRET_KEY := bench-only-key-for-reading-files-that
 bench-hostile: venv
 	$(PY) manage.py bench_hostile_files $(BENCH_ARGS)
 
-# Load and fault test on loopback (docs/operations.md): gunicorn + a throwaway PostgreSQL,
-# 64 users for 30 s, then the same while PostgreSQL restarts. About two minutes.
+# Load and fault test on loopback (docs/operations.md, docs/performance.md): gunicorn + a throwaway
+# PostgreSQL, 64 users for 30 s on an older commit (LOAD_OLD, checked out into a temporary git worktree)
+# and on this tree, compared; then the same on this tree while PostgreSQL restarts. About four minutes.
+LOAD_OLD ?= b8a03d0
 .venv-load/.installed: scripts/load/requirements.txt
 	python="$$(scripts/find-python)" && "$$python" -m venv .venv-load
 	.venv-load/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/load/requirements.txt
 	touch $@
 
 load: venv .venv-load/.installed
-	PYTHON=$(PY) scripts/load-test
+	PYTHON=$(PY) LOAD_OLD_COMMIT=$(LOAD_OLD) scripts/load-test
 
 clean:
 	rm -rf $(VENV) .venv-load staticfiles .pytest_cache .ruff_cache

@@ -9,11 +9,13 @@ anything else is tested everywhere.
 
 import datetime as dt
 import gc
+import importlib.util
 import io
 import re
 from itertools import groupby
 
 import pytest
+from django.conf import settings
 from django.core.cache import caches
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -412,3 +414,45 @@ def test_freshness_check_reports_a_304_given_for_the_page_from_before_the_change
     assert len(checked) == 2  # the pages show the change...
     assert len(stale) == 2 and all("from before the change got 304" in line for line in stale)  # ...but not to a 304
 
+
+# make load's comparison of two commits
+
+
+def _load_compare():
+    spec = importlib.util.spec_from_file_location("load_compare", settings.BASE_DIR / "scripts/load/compare.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _locust_stats(path, requests, failures, rps, p95):
+    path.write_text(
+        "Type,Name,Request Count,Failure Count,Requests/s,95%\n"
+        f"GET,/,{requests},{failures},{rps},{p95}\n"
+        f",Aggregated,{requests},{failures},{rps},{p95}\n"
+    )
+    return str(path).removesuffix("_stats.csv")
+
+
+def test_load_comparison_needs_four_times_the_throughput_no_error_and_a_quarter_of_the_p95(tmp_path):
+    compare = _load_compare()
+    old = compare.totals(_locust_stats(tmp_path / "old_stats.csv", 650, 0, 21.0, 11000))
+    assert old == {"requests": 650, "failures": 0, "rps": 21.0, "p95": 11000}
+    met = compare.totals(_locust_stats(tmp_path / "met_stats.csv", 2600, 0, 84.0, 2750))
+    assert [row[-1] for row in compare.compare(old, met)] == [True, True, True]  # each exactly at its limit
+    short = {"requests": 2500, "failures": 1, "rps": 83.9, "p95": 2751}
+    assert [row[-1] for row in compare.compare(old, short)] == [False, False, False]
+
+
+def test_load_comparison_exits_with_an_error_when_a_target_is_missed(tmp_path, capsys, monkeypatch):
+    compare = _load_compare()
+    old = _locust_stats(tmp_path / "old_stats.csv", 650, 0, 21.0, 11000)
+    new = _locust_stats(tmp_path / "new_stats.csv", 3000, 2, 100.0, 900)
+    monkeypatch.setattr("sys.argv", ["compare.py", old, new, "--old-name", "b8a03d0", "--new-name", "1234567"])
+    with pytest.raises(SystemExit) as exit:
+        compare.main()
+    assert exit.value.code == 1
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].split() == ["b8a03d0", "1234567", "target", "result"]
+    assert printed[2].split() == ["errors", "0", "2", "new", "=", "0", "MISS"]
+    assert printed[-1].strip() == "Targets met: 2 of 3."
