@@ -25,7 +25,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from devtools import benchmark, dataset
+from devtools import benchmark, browser, dataset
 from devtools import urls as benchmark_urls
 from implementation.dashboards import build_state_profile
 from implementation.filters import RatingFilterSet
@@ -456,3 +456,32 @@ def test_load_comparison_exits_with_an_error_when_a_target_is_missed(tmp_path, c
     assert printed[0].split() == ["b8a03d0", "1234567", "target", "result"]
     assert printed[2].split() == ["errors", "0", "2", "new", "=", "0", "MISS"]
     assert printed[-1].strip() == "Targets met: 2 of 3."
+
+
+# make bench-browser's targets
+
+
+def _visits(load, elements, runs=3):
+    return [
+        browser.Visit(load=load + run, paint=load / 2, elements=elements, transferred=100 * 1024)
+        for run in range(runs)
+    ]
+
+
+def test_browser_targets_are_under_two_seconds_and_under_eight_thousand_elements():
+    assert browser.BrowserResult("/", _visits(1998, 7999), []).passed == {"load": True, "elements": True}
+    # Medians of the runs (1999, 2000, 2001 ms): the load event at 2 s is not under 2 s.
+    assert browser.BrowserResult("/", _visits(1999, 8000), []).passed == {"load": False, "elements": False}
+
+
+def test_browser_report_gives_each_page_its_figures_and_verdicts():
+    results = [
+        browser.BrowserResult("/", _visits(900, 3500), _visits(400, 3500)),
+        browser.BrowserResult("/regions/europe/", _visits(3900, 51_000), _visits(2000, 51_000)),
+    ]
+    lines = browser.format_results(results, load=((1.0, 1.0, 1.0), (2.0, 1.5, 1.0)))
+    assert "1.00/1.00/1.00 at the start, 2.00/1.50/1.00 at the end" in lines[1]
+    rows = {line.split()[0]: line.split() for line in lines if line.startswith("/")}
+    assert rows["/"] == ["/", "3,500", "100", "901", "450", "100", "401", "200", "PASS", "PASS"]
+    assert rows["/regions/europe/"][-2:] == ["MISS", "MISS"]
+    assert lines[-1] == "Targets met: 2 of 4."
