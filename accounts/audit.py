@@ -1,5 +1,5 @@
 """
-The audit trail of access: sign-ins, failed sign-ins, lockouts and refused requests, each
+The audit trail of access: sign-ins, failed sign-ins, lockouts, refused requests and those over a rate, each
 one structured log line on the ``tracker.audit`` logger, with the request id. django-axes
 also keeps every failed attempt in the database (admin: Axes), which is what it locks on.
 """
@@ -44,11 +44,13 @@ def _locked_out(sender, request, username, ip_address, **kwargs):
 
 @receiver(structlog_signals.bind_extra_request_finished_metadata)
 def _refused(sender, request, logger, response, log_kwargs, **kwargs):
-    # Whatever refused it (a view, the admin, the API), a 401 or 403 is an access decision.
-    if response.status_code in (401, 403):
+    # Whatever refused it (a view, the admin, the API), a 401 or 403 is an access decision; so is a 429: a locked
+    # account, an address past the sign-in rate, a token past the API's.
+    event = {401: "permission_denied", 403: "permission_denied", 429: "too_many_requests"}.get(response.status_code)
+    if event is not None:
         user = getattr(request, "user", None)
         log.warning(
-            "permission_denied",
+            event,
             status=response.status_code,
             path=request.path,
             method=request.method,

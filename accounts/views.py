@@ -7,6 +7,7 @@ failures (a wrong code counts like a wrong password) and locks the account.
 import base64
 
 import segno
+from axes.helpers import get_client_ip_address
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -24,6 +25,7 @@ from django.views.i18n import set_language as django_set_language
 from django_otp import devices_for_user, match_token
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_ratelimit.core import get_usage
 
 from states.models import is_analyst
 
@@ -70,8 +72,23 @@ class LoginForm(AuthenticationForm):
             )
 
 
+def client_address(group, request):
+    """The address django-axes records for a sign-in: django-ipware's, the proxy's client behind one."""
+    return get_client_ip_address(request) or ""
+
+
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
+
+    def post(self, request, *args, **kwargs):
+        # Counted before the password is checked, so that a refused attempt reaches neither the
+        # accounts nor axes' count of their failures.
+        usage = get_usage(
+            request, group="login", key=client_address, rate=settings.LOGIN_RATE, method="POST", increment=True
+        )
+        if usage is not None and usage["should_limit"]:
+            return too_many_sign_ins(request, retry_after=max(usage["time_left"], 1))
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
         response = super().form_valid(form)
@@ -83,6 +100,14 @@ class LoginView(auth_views.LoginView):
         if language:
             set_language_cookie(response, language)
         return response
+
+
+def too_many_sign_ins(request, retry_after):
+    """The 429 page for an address past ``LOGIN_RATE``, with ``Retry-After`` in seconds."""
+    context = {"minutes": -(-retry_after // 60)}
+    response = render(request, "registration/too_many_sign_ins.html", context, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 def set_language_cookie(response, language):

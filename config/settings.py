@@ -8,10 +8,12 @@ naming the variable, rather than being silently replaced by a default.
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from redis.connection import parse_url as parse_redis_url
 
 from config import logs
 
@@ -76,6 +78,46 @@ def env_int(name, default):
         raise ImproperlyConfigured(f"{name} must be a whole number; got {raw!r}.") from None
 
 
+def env_cache(name):
+    """
+    Read the cache's URL: unset, each process's own memory; ``redis://``, ``rediss://`` (TLS) or
+    ``unix://`` (a socket path), a Redis that every process shares. Any other URL is refused.
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    scheme = raw.partition("://")[0]
+    if scheme not in ("redis", "rediss", "unix"):
+        raise ImproperlyConfigured(
+            f"{name} must be a Redis URL (redis://, rediss:// or unix://), e.g. redis://cache.internal:6379/0, "
+            f"or unset for each process's own memory; got {raw!r}."
+        )
+    try:
+        parse_redis_url(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not a usable Redis URL ({exc}); got {raw!r}.") from exc
+    return {
+        "BACKEND": "config.cache.RedisCache",
+        "LOCATION": raw,
+        # A Redis on the same network answers in a millisecond: one that takes longer is treated as down, and
+        # the request goes on uncached (config/cache.py) rather than waiting for it.
+        "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
+    }
+
+
+RATE = re.compile(r"[1-9][0-9]*/(second|minute|hour|day)")
+
+
+def env_rate(name, default):
+    """Read a rate such as ``600/minute``: a number of requests per second, minute, hour or day."""
+    raw = os.environ.get(name, default).strip()
+    if not RATE.fullmatch(raw):
+        raise ImproperlyConfigured(
+            f"{name} must be a number of requests per second, minute, hour or day, e.g. 600/minute; got {raw!r}."
+        )
+    return raw
+
+
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 if not SECRET_KEY.strip():
@@ -104,6 +146,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "axes",
+    "django_ratelimit",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_structlog",
@@ -164,6 +207,16 @@ WSGI_APPLICATION = "config.wsgi.application"
 # With DATABASE_URL unset, a SQLite file for a first run; PostgreSQL everywhere else.
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The cache: Redis in production, shared by every process (docs/operations.md, "The shared cache"); unset, each
+# process's own memory, so that `make run` needs nothing. The prefix lets one Redis serve several sites.
+CACHES = {
+    "default": {
+        **env_cache("DJANGO_CACHE_URL"),
+        "KEY_PREFIX": os.environ.get("DJANGO_CACHE_KEY_PREFIX", "tracker"),
+    }
+}
+CACHE_IS_SHARED = CACHES["default"]["BACKEND"] != "django.core.cache.backends.locmem.LocMemCache"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -239,6 +292,18 @@ REST_FRAMEWORK = {
         "implementation.api.renderers.CSVRenderer",
     ],
     "DEFAULT_SCHEMA_CLASS": "implementation.api.schema.ApiSchema",
+    # Requests per token (each account has one) or signed-in user, counted in the cache; past the rate, a 429 with
+    # Retry-After. Every endpoint needs a role, so an anonymous request is refused before it is counted.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_rate("DJANGO_API_RATE", "600/minute"),
+        "anon": env_rate("DJANGO_API_ANONYMOUS_RATE", "60/minute"),
+    },
+    # An anonymous client is its address: the proxy's last X-Forwarded-For entry behind one, as for django-axes.
+    "NUM_PROXIES": 1 if env_bool("DJANGO_BEHIND_PROXY", False) else 0,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -283,8 +348,21 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("DJANGO_LOGIN_LOCKOUT_MINUTES",
 AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
-# Behind a proxy, the client address is the one it forwards (see DJANGO_BEHIND_PROXY).
-AXES_IPWARE_PROXY_COUNT = 1 if env_bool("DJANGO_BEHIND_PROXY", False) else None
+# Behind a proxy (see DJANGO_BEHIND_PROXY), the client address is the last entry of X-Forwarded-For, the one the
+# proxy adds (nginx's $proxy_add_x_forwarded_for); entries before it are the client's own, and may be forged.
+if env_bool("DJANGO_BEHIND_PROXY", False):
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_ORDER = "right-most"
+# Sign-in POSTs per client address (the one axes reads), counted in the cache by django-ratelimit: one address
+# trying one password on many accounts is refused with a 429 before axes would count anything.
+LOGIN_RATE = env_rate("DJANGO_LOGIN_RATE", "20/minute")
+# A cache that cannot be reached leaves the address limit off rather than refusing every sign-in; the accounts'
+# lockout, kept in the database, still holds.
+RATELIMIT_FAIL_OPEN = True
+# django-ratelimit lists the cache backends it knows: Django's own Redis backend counts atomically (INCRBY) but is
+# not on its list (W001). Local memory is refused (E003) because each process counts alone; it is the development
+# default, and `check --deploy` warns about it instead (core.checks).
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + ([] if CACHE_IS_SHARED else ["django_ratelimit.E003"])
 # With this on, analysts and administrators must confirm a TOTP code before anything else.
 REQUIRE_TWO_FACTOR_FOR_ANALYSTS = env_bool("DJANGO_REQUIRE_2FA_FOR_ANALYSTS", False)
 OTP_TOTP_ISSUER = "SCR 2370 tracker"

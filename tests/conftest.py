@@ -7,11 +7,14 @@ Catalogue: one current edition, one section, two measures.
 """
 
 import datetime as dt
+import os
 
 import background
 import factories
 import pytest
+import redis_server
 from django.contrib.auth import get_user_model
+from django.core.cache import caches
 from django.utils import translation
 
 from implementation.models import Rating
@@ -173,6 +176,25 @@ def add_rated_states(world, analyst):
 def run_tasks(db):
     """``run_tasks()``: runs the queued background tasks, as a worker would (see background.py)."""
     return background.run_tasks
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A Redis this run may write to: CI's ``TEST_REDIS_URL``, or one started for the run (tests/redis_server.py)."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    server = redis_server.RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def redis_cache(redis_url, settings):
+    """The default cache, on the run's Redis as the settings would configure it, with keys no other test shares."""
+    settings.CACHES = redis_server.cache_settings(redis_url)
+    return caches["default"]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -29,6 +29,7 @@ PRODUCTION = {
     "DJANGO_DEBUG": "false",
     "DJANGO_SECRET_KEY": "k7Qp2-a-long-random-production-like-key-that-is-only-for-this-test-x9Z",
     "DJANGO_ALLOWED_HOSTS": "tracker.example.org",
+    "DJANGO_CACHE_URL": "redis://cache.internal:6379/0",
 }
 
 
@@ -71,6 +72,14 @@ def test_deploy_check_fails_when_https_is_switched_off():
     assert process.returncode != 0
     assert "security.W004" in process.stderr + process.stdout  # HSTS
     assert "security.W012" in process.stderr + process.stdout  # session cookie not secure
+
+
+def test_deploy_check_warns_when_each_process_has_its_own_cache():
+    # Each worker would count the rate limits alone and build its own copy of each page.
+    process = manage("check", "--deploy", "--fail-level", "WARNING", **{**PRODUCTION, "DJANGO_CACHE_URL": ""})
+    assert process.returncode != 0
+    assert "tracker.W001" in process.stderr + process.stdout
+    assert "DJANGO_CACHE_URL" in process.stderr + process.stdout
 
 
 def test_production_defaults_to_https_and_trusts_no_proxy_header_unless_told():

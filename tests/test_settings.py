@@ -12,9 +12,17 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from config.settings import env_bool, env_database, env_int, env_list
+from config.settings import env_bool, env_cache, env_database, env_int, env_list, env_rate
 
-VARIABLES = ("DATABASE_URL", "DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS", "DJANGO_CONN_MAX_AGE")
+VARIABLES = (
+    "DATABASE_URL",
+    "DJANGO_SECRET_KEY",
+    "DJANGO_DEBUG",
+    "DJANGO_ALLOWED_HOSTS",
+    "DJANGO_CONN_MAX_AGE",
+    "DJANGO_CACHE_URL",
+    "DJANGO_LOGIN_RATE",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -124,6 +132,54 @@ def test_env_database_refuses_a_malformed_connection_age(monkeypatch):
         env_database("DATABASE_URL", "sqlite:///unused")
 
 
+def test_env_cache_unset_gives_each_process_its_own_memory():
+    assert env_cache("DJANGO_CACHE_URL") == {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+
+
+@pytest.mark.parametrize(
+    "raw", ["redis://cache.internal:6379/0", "rediss://:secret@cache.example.org:6380/1", "unix:///run/redis.sock"]
+)
+def test_env_cache_reads_a_redis_url_with_short_timeouts(monkeypatch, raw):
+    monkeypatch.setenv("DJANGO_CACHE_URL", raw)
+    config = env_cache("DJANGO_CACHE_URL")
+    assert (config["BACKEND"], config["LOCATION"]) == ("config.cache.RedisCache", raw)
+    assert config["OPTIONS"]["socket_connect_timeout"] <= 0.5
+    assert config["OPTIONS"]["socket_timeout"] <= 1
+
+
+@pytest.mark.parametrize(
+    "raw", ["memcached://cache.internal:11211", "cache.internal:6379", "redis://cache.internal:port/0"]
+)
+def test_env_cache_refuses_anything_but_a_usable_redis_url_naming_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("DJANGO_CACHE_URL", raw)
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_CACHE_URL"):
+        env_cache("DJANGO_CACHE_URL")
+
+
+def test_the_cache_is_local_memory_under_the_sites_prefix_by_default():
+    # The suite runs without DJANGO_CACHE_URL: the cache tests point at a Redis of their own.
+    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert settings.CACHES["default"]["KEY_PREFIX"] == "tracker"
+    assert settings.CACHE_IS_SHARED is False
+
+
+@pytest.mark.parametrize("raw", ["20/minute", "1/second", "600/hour", "10000/day"])
+def test_env_rate_reads_requests_per_period(monkeypatch, raw):
+    monkeypatch.setenv("DJANGO_LOGIN_RATE", raw)
+    assert env_rate("DJANGO_LOGIN_RATE", "20/minute") == raw
+
+
+def test_env_rate_unset_gives_the_default():
+    assert env_rate("DJANGO_LOGIN_RATE", "20/minute") == "20/minute"
+
+
+@pytest.mark.parametrize("raw", ["", "20", "0/minute", "20/fortnight", "20 per minute", "-1/minute", "20/5m"])
+def test_env_rate_refuses_anything_else_naming_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("DJANGO_LOGIN_RATE", raw)
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_LOGIN_RATE"):
+        env_rate("DJANGO_LOGIN_RATE", "20/minute")
+
+
 def import_settings(**variables):
     """Import config.settings in a fresh interpreter with only ``variables`` set; returns the finished process."""
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", **variables}
@@ -168,6 +224,9 @@ def test_start_up_allows_production_with_a_secret_key():
         ("DATABASE_URL", "mongodb://tracker@db.example.org/tracker"),
         ("DJANGO_ALLOWED_HOSTS", "tracker.example.org,,localhost"),
         ("DJANGO_CONN_MAX_AGE", "forever"),
+        ("DJANGO_CACHE_URL", "memcached://cache.internal:11211"),
+        ("DJANGO_LOGIN_RATE", "20 a minute"),
+        ("DJANGO_API_RATE", "lots"),
     ],
 )
 def test_start_up_refuses_a_malformed_variable_naming_it(name, raw):
