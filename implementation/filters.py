@@ -294,3 +294,47 @@ class SubmissionFilterSet(django_filters.FilterSet):
     class Meta:
         model = Submission
         fields = ["state", "measure", "status", "review"]
+
+
+# The columns of a region's data table (``tables.region_tables``, "heatmap"), by the name ``?sort=`` gives them.
+HEATMAP_COLUMNS = {
+    "state": gettext_lazy("Member State"),
+    # Translators: the column of each State's three-letter ISO code.
+    "iso3": gettext_lazy("ISO3"),
+    "section": gettext_lazy("Section"),
+    "measure": gettext_lazy("Measure"),
+    "title": gettext_lazy("Title"),
+    "assessed": gettext_lazy("CTED assessment"),
+    "reported": gettext_lazy("Self-report"),
+    "differs": gettext_lazy("Self-report differs"),
+}
+DEFAULT_SORT = "state"
+
+
+def heatmap_sorts():
+    """``?sort=`` values of a region's data table: each column up (its name) and down (its name after "-")."""
+    choices = []
+    for name, header in HEATMAP_COLUMNS.items():
+        # Translators: an order of a table's rows, e.g. "Member State, ascending" (A to Z; statuses in the
+        # order the key lists them).
+        choices.append((name, gettext("%(column)s, ascending") % {"column": header}))
+        # Translators: an order of a table's rows, e.g. "Member State, descending" (Z to A).
+        choices.append((f"-{name}", gettext("%(column)s, descending") % {"column": header}))
+    return choices
+
+
+class RegionTableFilterSet(RatingFilterSet):
+    """The region page's filters, and the order of its data table's rows; an unknown order is refused."""
+
+    sort = django_filters.ChoiceFilter(
+        choices=heatmap_sorts,
+        method="keep_order",
+        label=gettext_lazy("Sort by"),
+        empty_label=gettext_lazy("Member State, then measure"),
+    )
+
+    class Meta(RatingFilterSet.Meta):
+        fields = [*RatingFilterSet.Meta.fields, "sort"]
+
+    def keep_order(self, queryset, name, value):
+        return queryset  # the rows are put in order by the table (tables.sort_heatmap_rows), not by the database

@@ -12,6 +12,7 @@ from .dashboards.html import repetitive_table_rows
 from .dashboards.tallies import STATUS_ORDER, Cell
 from .exports import Column
 from .exports import Table as ExportTable
+from .filters import HEATMAP_COLUMNS
 from .models import Rating
 
 # Rows of a State's full timeline fetched at a time while an export is written.
@@ -105,21 +106,7 @@ def region_tables(board):
     shown = board.shown_states
     region = {"region": board.region.name}
     return {
-        "heatmap": ValuesTable(
-            # Translators: the title of a table, e.g. "Ratings, Caribbean".
-            gettext("Ratings, %(region)s") % region,
-            [
-                gettext("Member State"),
-                gettext("ISO3"),
-                gettext("Section"),
-                gettext("Measure"),
-                gettext("Title"),
-                gettext("CTED assessment"),
-                gettext("Self-report"),
-                gettext("Self-report differs"),
-            ],
-            _heatmap_rows(board),
-        ),
+        "heatmap": heatmap_table(board.region, _heatmap_rows(board)),
         "states": Table(
             title=gettext("Member States, %(region)s") % region,
             columns=[
@@ -170,6 +157,52 @@ def region_tables(board):
             rows=board.needs,
         ),
     }
+
+
+def heatmap_table(region, rows):
+    """The table of a region's ratings: ``rows`` under the headers of ``filters.HEATMAP_COLUMNS``."""
+    # Translators: the title of a table, e.g. "Ratings, Caribbean".
+    title = gettext("Ratings, %(region)s") % {"region": region.name}
+    return ValuesTable(title, [str(header) for header in HEATMAP_COLUMNS.values()], rows)
+
+
+def region_table_tables(table):
+    """The region's data table page (``dashboards.region.RegionTable``): its one table, every row, in order."""
+    return {"heatmap": heatmap_table(table.region, sort_heatmap_rows(table, table.sort))}
+
+
+def sort_heatmap_rows(board, sort):
+    """
+    The rows of ``board``'s heat-map table in the order of ``sort`` (a ``filters.heatmap_sorts`` value):
+    States by name, statuses as the key lists them, sections as the catalogue does; ties by State, then
+    measure in catalogue order, as the rows are made.
+    """
+    column = sort.removeprefix("-")
+    rows = list(_heatmap_rows(board))
+    # Stable, also reversed: rows of equal keys keep their order.
+    rows.sort(key=_heatmap_sort_key(board, column), reverse=sort.startswith("-"))
+    return rows
+
+
+def _heatmap_sort_key(board, column):
+    """A function of a row of ``_heatmap_rows`` giving its key in ``column``."""
+    index = list(HEATMAP_COLUMNS).index(column)
+    if column == "state":
+        # By ISO3, which is unique, in the order of the names the database sorted.
+        ranks = {row.state.iso3: rank for rank, row in enumerate(board.shown_states)}
+        index = list(HEATMAP_COLUMNS).index("iso3")
+    elif column == "section":
+        ranks = {}
+        for measure in board.measures:
+            ranks.setdefault(str(measure.section), len(ranks))
+    elif column in ("assessed", "reported"):
+        ranks = {_label(status): rank for rank, status in enumerate(STATUS_ORDER)}
+        ranks[""] = len(STATUS_ORDER)
+    elif column == "title":
+        return lambda values: values[index].casefold()
+    else:
+        return itemgetter(index)
+    return lambda values: ranks[values[index]]
 
 
 def _heatmap_rows(board):

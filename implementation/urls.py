@@ -5,6 +5,7 @@ from .views import dashboards, spreadsheets, workflow
 urlpatterns = [
     path("", dashboards.overview, name="overview"),
     path("regions/<slug:slug>/", dashboards.region_dashboard, name="region"),
+    path("regions/<slug:slug>/table/", dashboards.region_table, name="region_table"),
     path("states/<str:iso3>/", dashboards.state_profile, name="state"),
     path("states/<str:iso3>/snapshots/", workflow.snapshots, name="state_snapshots"),
     path("states/<str:iso3>/snapshots/compare/", workflow.compare_snapshots, name="snapshot_compare"),

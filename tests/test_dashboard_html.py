@@ -196,14 +196,12 @@ def test_world_map_matches_a_template_loop():
 
 HEAT_CELLS = (
     "{% for state, cell in row %}"
-    '<td><a href="{% url "state" state.iso3 %}{% if state.rated %}#measure-{{ measure.code }}{% endif %}">'
-    '<svg role="img"><title>{{ state.name }}, {{ measure.code }}. CTED assessment: '
+    '<td><a class="hm-{{ cell.assessed|default:"none" }}{% if cell.diverges %} hm-differs{% endif %}" '
+    'href="{% url "state" state.iso3 %}{% if state.rated %}#measure-{{ measure.code }}{% endif %}" '
+    'title="{{ state.name }}, {{ measure.code }}. CTED assessment: '
     "{{ cell.assessed_status.label|default:'none' }}. Self-report: {{ cell.reported_status.label|default:'none' }}"
-    "{% if cell.diverges %} (differs){% endif %}.</title>"
-    '{% if cell.assessed %}<rect width="100%" height="100%" fill="{{ cell.assessed_status.colour }}"/>'
-    '<text x="50%" y="50%">{{ cell.assessed_status.abbreviation }}</text>'
-    '{% else %}<rect class="unrated" width="100%" height="100%"/><text x="50%" y="50%">–</text>{% endif %}'
-    '{% if cell.diverges %}<use href="#hm-differs" x="100%"/>{% endif %}</svg></a></td>'
+    '{% if cell.diverges %} (differs){% endif %}.">'
+    "{% if cell.assessed %}{{ cell.assessed_status.abbreviation }}{% else %}–{% endif %}</a></td>"
     "{% endfor %}"
 )
 

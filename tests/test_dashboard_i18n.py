@@ -110,9 +110,7 @@ def html(client, user, path, language):
 
 
 def heat_cell_title(page, iso3, code):
-    return re.search(
-        rf'<td><a href="/states/{iso3}/#measure-{code}"><svg role="img"><title>(.*?)</title>', page
-    ).group(1)
+    return re.search(rf'<td><a class="[^"]*" href="/states/{iso3}/#measure-{code}" title="([^"]*)">', page).group(1)
 
 
 def map_title(page, iso3):

@@ -190,6 +190,18 @@ ROUTES = {
         ("/regions/east-africa/?state=KEN&export=least&format=csv", (LOGIN, 400, 200, 400, 200)),
         ("/regions/caribbean/?state=TTO", (LOGIN, 400, 400, 200, 200)),
     ],
+    "regions/<slug:slug>/table/": [
+        ("/regions/caribbean/table/", (LOGIN, 200, 200, 200, 200)),
+        ("/regions/east-africa/table/?sort=-assessed&page=2", (LOGIN, 200, 200, 200, 200)),
+        ("/regions/nowhere/table/", (LOGIN, 404, 404, 404, 404)),
+        ("/regions/caribbean/table/?sort=nope", (LOGIN, 400, 400, 400, 400)),
+        ("/regions/caribbean/table/?export=heatmap&format=csv", (LOGIN, 200, 200, 200, 200)),
+        ("/regions/caribbean/table/?export=heatmap&format=xlsx&sort=title", (LOGIN, 200, 200, 200, 200)),
+        ("/regions/caribbean/table/?export=states&format=csv", (LOGIN, 404, 404, 404, 404)),
+        ("/regions/caribbean/table/?export=heatmap&format=pdf", (LOGIN, 400, 400, 400, 400)),
+        ("/regions/caribbean/table/?state=TTO", (LOGIN, 400, 400, 200, 200)),
+        ("/regions/east-africa/table/?state=KEN&export=heatmap&format=csv", (LOGIN, 400, 200, 400, 200)),
+    ],
     "states/<str:iso3>/": [
         ("/states/JAM/", (LOGIN, 200, 404, 200, 200)),
         ("/states/jam/", (LOGIN, 200, 404, 200, 200)),

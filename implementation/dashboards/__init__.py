@@ -11,7 +11,7 @@ can be taken apart again.
 
 # The views and the benchmark call the builders through the package.
 from .overview import build_overview
-from .region import build_region_board
+from .region import build_region_board, build_region_table
 from .state import TIMELINE_LENGTH, build_state_profile
 
-__all__ = ["TIMELINE_LENGTH", "build_overview", "build_region_board", "build_state_profile"]
+__all__ = ["TIMELINE_LENGTH", "build_overview", "build_region_board", "build_region_table", "build_state_profile"]

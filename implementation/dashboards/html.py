@@ -28,10 +28,9 @@ MAP_STATE = '<use class="state" data-iso3="{}" href="{}#{}" fill="{}"/>'
 MAP_MARKER = '<circle class="marker" cx="{}" cy="{}" r="3.5" fill="{}"/>'
 MAP_LINK = '<a href="{}"><title>{}</title>{}</a>'
 MAP_HIDDEN = '<g class="not-shared"><title>{}</title>{}</g>'
-HEAT_CELL_END = "</title>{}{}</svg></a></td>"
-HEAT_RATED = '<rect width="100%" height="100%" fill="{}"/><text x="50%" y="50%">{}</text>'
-HEAT_UNRATED = '<rect class="unrated" width="100%" height="100%"/><text x="50%" y="50%">–</text>'
-HEAT_DIFFERS = '<use href="#hm-differs" x="100%"/>'
+# A heat-map cell is two elements: its colour a class (tracker.css), its status a letter, the rest in the title.
+HEAT_CELL = '<td><a class="{}" href="{}" title="{}">{}</a></td>'
+HEAT_UNRATED = "–"
 SIDE = '<div class="rating-side">\n  <p class="side-kind">{}</p>\n{}</div>\n'
 # Table values written alike whenever they are equal (unlike Decimal("1.0") and Decimal("1.00")).
 REUSED = frozenset({str, int})
@@ -178,23 +177,28 @@ def heat_cells(measure, columns, cells, empty):
     parts = []
     for state_id, url, rated, name in columns:
         cell = cells.get((state_id, measure_id), empty)
-        title, end = heat_cell(cell, language)
+        css, title, letter = heat_cell(cell, language)
         href = f"{url}#measure-{code}" if rated else url
-        parts.append(f'<td><a href="{href}"><svg role="img"><title>{title % {"state": name, "measure": code}}{end}')
+        parts.append(HEAT_CELL.format(css, href, title % {"state": name, "measure": code}, letter))
     return mark_safe("".join(parts))
 
 
-# (assessed, reported, language) -> a heat-map cell's title pattern and the rest of the cell.
+# (assessed, reported, language) -> a heat-map cell's classes, title pattern and letter.
 HEAT_CELLS = {}
 
 
 def heat_cell(cell, language):
-    """A cell's title, still to be given the State and measure, and the rest of it: made once per pair."""
+    """A cell's classes, its title still to be given the State and measure, and its letter: made once per pair."""
     key = (cell.assessed, cell.reported, language)
     parts = HEAT_CELLS.get(key)
     if parts is None:
         parts = HEAT_CELLS[key] = heat_cell_parts(cell, language)
     return parts
+
+
+def heat_class(status):
+    """The class that colours a heat-map cell or key swatch of ``status`` (None: no assessment), in tracker.css."""
+    return f"hm-{status.value}" if status else "hm-none"
 
 
 def heat_cell_parts(cell, language):
@@ -218,11 +222,9 @@ def heat_cell_parts(cell, language):
             .replace("%(assessed)s", escape(assessed.label if assessed else none).replace("%", "%%"))
             .replace("%(reported)s", escape(reported.label if reported else none).replace("%", "%%"))
         )
-        end = HEAT_CELL_END.format(
-            HEAT_RATED.format(assessed.colour, escape(assessed.abbreviation)) if assessed else HEAT_UNRATED,
-            HEAT_DIFFERS if cell.diverges else "",
-        )
-    return title, end
+        letter = escape(assessed.abbreviation) if assessed else HEAT_UNRATED
+    css = heat_class(assessed) + (" hm-differs" if cell.diverges else "")
+    return css, title, letter
 
 
 def trend_points(points):

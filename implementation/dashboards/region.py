@@ -11,7 +11,7 @@ from django.utils.translation import gettext
 from measures.models import Measure, Section
 from states.models import MIN_HIDDEN_STATES_IN_TOTAL, MemberState, Region, is_analyst, withholds_total
 
-from ..filters import end_of_day
+from ..filters import DEFAULT_SORT, HEATMAP_COLUMNS, end_of_day
 from ..models import AssistanceNeed, Priority, Rating
 from . import html
 from .charts import TrendChart, TrendPoint, quarterly_trend
@@ -140,10 +140,22 @@ class HeatRow:
         return html.heat_cells(self.measure, self.columns, self.cells, Cell())
 
 
-def build_region_board(*, region, user, filters):
-    """The heat map, progress, trend and open needs of ``region``, filtered by ``filters``."""
-    day = as_of(filters)
-    on = day or timezone.localdate()
+@dataclasses.dataclass
+class HeatMapCells:
+    """What the heat map and its data table read: the region's States, the measures kept and the cells shown."""
+
+    states: list  # MemberState, with ``shown`` and ``rated``
+    shown_ids: set
+    hidden_ids: set
+    scope: set  # the States the State and region filters keep
+    measures: list
+    cells: dict  # (state_id, measure_id) -> Cell of the States shown
+    counts: MeasureCounts
+    per_state: dict  # state_id -> Tally of the States shown
+
+
+def read_heat_map(*, region, user, filters, on):
+    """The cells of ``region`` on the day ``on`` that ``user`` may read through ``filters``, in four queries."""
     # 1. The region's States on the day, flagged when shown, and ``rated`` when their profile lists measures.
     visible = MemberState.objects.visible_to(user).filter(pk=OuterRef("pk"))
     members = MemberState.objects.in_region(region, on)
@@ -174,6 +186,27 @@ def build_region_board(*, region, user, filters):
     for state_id, measure_id, status in reported.values_list("state_id", "measure_id", "status"):
         if state_id in shown_ids:
             cells[state_id, measure_id].reported = status
+    return HeatMapCells(
+        states=states,
+        shown_ids=shown_ids,
+        hidden_ids=hidden_ids,
+        scope=scope,
+        measures=measures,
+        cells=dict(cells),
+        counts=counts,
+        per_state=per_state,
+    )
+
+
+def build_region_board(*, region, user, filters):
+    """The heat map, progress, trend and open needs of ``region``, filtered by ``filters``."""
+    day = as_of(filters)
+    on = day or timezone.localdate()
+    # 1.-4. The States, the measures and the cells (read_heat_map).
+    read = read_heat_map(region=region, user=user, filters=filters, on=on)
+    states, hidden_ids, scope = read.states, read.hidden_ids, read.scope
+    measures, cells, counts, per_state = read.measures, read.cells, read.counts, read.per_state
+    members = MemberState.objects.in_region(region, on)
     divergent = Counter(state_id for (state_id, _), cell in cells.items() if cell.diverges)
 
     counts.settle()
@@ -231,7 +264,7 @@ def build_region_board(*, region, user, filters):
             for s in states
         ],
         sections=group_by_section(measures),
-        cells=dict(cells),
+        cells=cells,
         total=total,
         by_domain=[(domain, counts.total_of(by_domain[domain])) for domain in Measure.Domain if domain in by_domain],
         by_section=[(section, counts.total_of(ids)) for section, ids in by_section.items()],
@@ -255,3 +288,52 @@ def quarter_of(moment):
     """The first day of the quarter of ``moment`` in the site's time zone, as the trend dates its points."""
     day = timezone.localtime(moment).date()
     return day.replace(month=3 * ((day.month - 1) // 3) + 1, day=1)
+
+
+@dataclasses.dataclass
+class RegionTable:
+    """A region's data table on a page of its own: a row per State shown × measure kept, in the order asked."""
+
+    region: Region
+    as_of: dt.date | None
+    shown_states: list[StateRow]
+    measures: list
+    cells: dict  # (state_id, measure_id) -> Cell of the States shown
+    sort: str
+    filtered: bool = False
+    page_size = 100
+
+    @property
+    def columns(self):
+        """Each column's ``SortColumn``: its header, the order its link asks, and its ``aria-sort`` if sorted."""
+        sorted_by, descending = self.sort.removeprefix("-"), self.sort.startswith("-")
+        for name, header in HEATMAP_COLUMNS.items():
+            if name != sorted_by:
+                yield SortColumn(header, name, None)
+            else:
+                yield SortColumn(
+                    header, name if descending else f"-{name}", "descending" if descending else "ascending"
+                )
+
+
+@dataclasses.dataclass(frozen=True)
+class SortColumn:
+    header: str
+    link_sort: str
+    aria_sort: str | None
+
+
+def build_region_table(*, region, user, filters):
+    """The rows of ``region``'s heat map that ``user`` may read through ``filters`` (a ``RegionTableFilterSet``)."""
+    day = as_of(filters)
+    read = read_heat_map(region=region, user=user, filters=filters, on=day or timezone.localdate())
+    cleaned = filters.form.cleaned_data
+    return RegionTable(
+        region=region,
+        as_of=day,
+        shown_states=[StateRow(state=state, shown=True, tally=Tally()) for state in read.states if state.shown],
+        measures=read.measures,
+        cells=read.cells,
+        sort=cleaned.get("sort") or DEFAULT_SORT,
+        filtered=any(value not in (None, "") for name, value in cleaned.items() if name != "sort"),
+    )

@@ -4,6 +4,7 @@ import re
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.utils import translation
@@ -16,7 +17,7 @@ from states.models import MIN_HIDDEN_STATES_IN_TOTAL, Region
 from .. import dashboards, tables
 from ..access import get_visible_state_or_404, require_role
 from ..exports import export_response
-from ..filters import RatingFilterSet
+from ..filters import RatingFilterSet, RegionTableFilterSet
 
 
 @login_required
@@ -36,6 +37,30 @@ def region_dashboard(request, slug):
         return _bad_filters(request, filters)
     board = dashboards.build_region_board(region=region, user=request.user, filters=filters)
     return _render_or_export(request, "implementation/region.html", board, filters, tables.region_tables)
+
+
+@login_required
+def region_table(request, slug):
+    """The region's heat map as a table: a page of its rows in the order asked, or every row downloaded."""
+    region = get_object_or_404(Region, slug=slug)
+    require_role(request.user)
+    filters = RegionTableFilterSet(request.GET, request=request)
+    if not filters.is_valid():
+        return _bad_filters(request, filters)
+    table = dashboards.build_region_table(region=region, user=request.user, filters=filters)
+    if "export" in request.GET:
+        return _render_or_export(request, None, table, filters, tables.region_table_tables)
+    whole = tables.region_table_tables(table)["heatmap"]
+    page = Paginator(whole.rows, table.page_size).get_page(request.GET.get("page"))
+    context = {
+        "board": table,
+        "filters": filters,
+        "table": whole,
+        "page": page,
+        "pages": list(page.paginator.get_elided_page_range(page.number)),
+        "page_rows": tables.heatmap_table(table.region, page.object_list).html_rows(),
+    }
+    return render(request, "implementation/region_table.html", context)
 
 
 @login_required

@@ -222,17 +222,19 @@ def test_every_page_has_no_serious_accessibility_violation(open_page, language):
     assert not failing, f"{failing} serious or critical violations; all violations found:\n" + "\n".join(problems)
 
 
-# Each heat-map cell: the status letter it shows and the name it is read by.
+# Each heat-map cell: the status letter it shows, the full status it is described by, and its elements.
 HEAT_MAP_CELLS = """() => [...document.querySelectorAll(".heatmap td a")].map(a => ({
-  letter: a.querySelector("svg text")?.textContent.trim(), name: a.querySelector("svg title")?.textContent.trim(),
+  letter: a.textContent.trim(), name: a.title.trim(), elements: a.parentElement.querySelectorAll("*").length + 1,
 }))"""
 # Each chart, and whether a data table with a caption sits beside it (in the nearest ancestor holding
-# one). The total bar is left out: its figures are written out beside it.
+# one), or a link to the page that holds it (the heat map's). The total bar is left out: its figures
+# are written out beside it.
 CHART_TABLES = """() => [...document.querySelectorAll(
   "main .bar-list:not(.bar-list-total), main svg.trend-chart, main table.heatmap")].map(chart => {
   for (let el = chart.parentElement; el; el = el.parentElement) {
-    const data = [...el.children].find(child => child.matches("details.data-behind"));
-    if (data) return [chart.outerHTML.slice(0, 60), !!data.querySelector("table caption")];
+    const data = [...el.children].find(child => child.matches(".data-behind"));
+    if (data) return [chart.outerHTML.slice(0, 60), data.matches("details") ?
+      !!data.querySelector("table caption") : data.querySelector("a")?.getAttribute("href") ?? false];
   }
   return [chart.outerHTML.slice(0, 60), false];
 })"""
@@ -252,13 +254,16 @@ def test_the_heat_map_and_the_map_show_status_without_colour_and_have_tables(ope
     page = open_page(user=analyst)
     page.goto("/regions/caribbean/")
     cells = page.evaluate(HEAT_MAP_CELLS)
-    letters = page.evaluate("[...document.querySelectorAll('.heatmap-key svg text')].map(t => t.textContent)")
-    assert cells and all(cell["name"] for cell in cells), cells
+    letters = page.evaluate("[...document.querySelectorAll('.heatmap-key .hm-swatch')].map(t => t.textContent)")
+    assert cells and all(cell["name"] and cell["elements"] == 2 for cell in cells), cells
     assert {cell["letter"] for cell in cells} <= set(letters), (cells, letters)
     assert "L" in letters and "P" in {cell["letter"] for cell in cells}
-    # By domain, by section, the trend, the least implemented, the States and the heat map.
+    # By domain, by section, the trend, the least implemented, the States and the heat map, whose table has a page.
     charts = page.evaluate(CHART_TABLES)
     assert len(charts) == 6 and all(has_table for _chart, has_table in charts), charts
+    assert charts[-1][1] == "/regions/caribbean/table/", charts
+    page.goto(charts[-1][1])
+    assert page.locator("table caption").first.inner_text().startswith("Ratings, Caribbean")
 
     page.goto("/")
     marks = page.evaluate(MAP_KEY_MARKS)

@@ -28,7 +28,7 @@ FOCUSED = """() => {
       && box.right <= innerWidth && box.bottom <= innerHeight,
     inMain: !!el.closest("main"),
     heatMapCell: !!el.closest(".heatmap td"),
-    letter: el.querySelector("svg text")?.textContent ?? null,
+    letter: el.closest(".heatmap td") ? el.textContent.trim() : null,
   };
 }"""
 
