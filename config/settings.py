@@ -261,6 +261,10 @@ STORAGES = {
 # server may queue it and any worker, `manage.py db_worker`, runs it (docs/operations.md).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
+# How long the cache keeps a dashboard's entry (implementation/caching.py). An entry is never stale, since its key
+# changes with every write; the timeout only frees the room of pages nobody asks for again. Default: a day.
+DASHBOARD_CACHE_SECONDS = env_int("DJANGO_DASHBOARD_CACHE_SECONDS", 86_400)
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"

@@ -178,7 +178,7 @@ def _ensure_accounts(reference, password, *, reset):
         wanted = {"is_staff": True, "is_active": True}
         if username == "admin":
             wanted["is_superuser"] = True
-        changed = created or reset or any(getattr(user, name) != value for name, value in wanted.items())
+        changed = created or any(getattr(user, name) != value for name, value in wanted.items())
         for name, value in wanted.items():
             setattr(user, name, value)
         if created or reset:
@@ -187,6 +187,9 @@ def _ensure_accounts(reference, password, *, reset):
             user.password = hashed
         if changed:
             user.save()
+        elif reset:
+            # The password alone, which the accounts' history leaves out: a new password adds no history row.
+            user.save(update_fields=["password"])
         if username in roles:
             _ensure_role(user, roles[username])
         users[username] = user

@@ -6,6 +6,7 @@ what people read and what they download are the same rows.
 
 from operator import itemgetter
 
+from django.core.paginator import Paginator
 from django.utils.translation import gettext, pgettext
 
 from .dashboards.html import repetitive_table_rows
@@ -169,6 +170,18 @@ def heatmap_table(region, rows):
 def region_table_tables(table):
     """The region's data table page (``dashboards.region.RegionTable``): its one table, every row, in order."""
     return {"heatmap": heatmap_table(table.region, sort_heatmap_rows(table, table.sort))}
+
+
+def region_table_page(table, request):
+    """The page of ``table``'s rows that ``request`` asks for (``?page=``), with its links, for its template."""
+    whole = region_table_tables(table)["heatmap"]
+    page = Paginator(whole.rows, table.page_size).get_page(request.GET.get("page"))
+    return {
+        "table": whole,
+        "page": page,
+        "pages": list(page.paginator.get_elided_page_range(page.number)),
+        "page_rows": heatmap_table(table.region, page.object_list).html_rows(),
+    }
 
 
 def sort_heatmap_rows(board, sort):

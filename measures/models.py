@@ -39,6 +39,8 @@ class Edition(models.Model):
     )
 
     objects = EditionQuerySet.as_manager()
+    # The dashboards' cache keys on each table's latest history row (implementation/caching.py).
+    history = HistoricalRecords(excluded_fields=other_language_columns("title", "provenance"))
 
     class Meta:
         ordering = ["-published_on", "code"]
@@ -64,6 +66,9 @@ class Section(models.Model):
     code = models.CharField(_("code"), max_length=10, help_text=_("A letter or short code, e.g. B."))
     title = models.CharField(_("title"), max_length=200)
     position = models.PositiveSmallIntegerField(_("position"), default=0, help_text=_("Order within the edition."))
+
+    # The dashboards' cache keys on each table's latest history row (implementation/caching.py).
+    history = HistoricalRecords(excluded_fields=other_language_columns("title"))
 
     class Meta:
         ordering = ["edition", "position", "code"]

@@ -52,6 +52,8 @@ class MemberState(models.Model):
     m49_subregion = models.CharField(_("M49 sub-region"), max_length=50)
 
     objects = MemberStateQuerySet.as_manager()
+    # The dashboards' cache keys on each table's latest history row (implementation/caching.py).
+    history = HistoricalRecords(excluded_fields=other_language_columns("name"))
 
     class Meta:
         ordering = ["name"]
@@ -193,6 +195,9 @@ class Workshop(models.Model):
     source = models.CharField(
         _("source"), max_length=300, blank=True, help_text=_("Where the date comes from, e.g. a CTED page.")
     )
+
+    # The dashboards' cache keys on each table's latest history row (implementation/caching.py).
+    history = HistoricalRecords(excluded_fields=other_language_columns("title"))
 
     class Meta:
         ordering = ["starts_on"]

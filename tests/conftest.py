@@ -14,7 +14,7 @@ import factories
 import pytest
 import redis_server
 from django.contrib.auth import get_user_model
-from django.core.cache import caches
+from django.core.cache import cache, caches
 from django.utils import translation
 
 from implementation.models import Rating
@@ -28,6 +28,12 @@ User = get_user_model()
 def fast_password_hashing(settings):
     # The cast is created with passwords, and Django's default hasher is slow on purpose.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    # Each test's database starts again from the same ids, so a dashboard's key could repeat another test's.
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ import itertools
 
 import factories
 import pytest
+from django.core.cache import cache
 from django.db import transaction
 from pages import comparable
 
@@ -89,11 +90,15 @@ class Rollback(Exception):
 def answers_in_variant(world, analyst, swapped, client, urls):
     """The answers to ``urls`` in a database where Kenya and Uganda have their own ratings, or each other's."""
     kenya, uganda = (UGANDA, KENYA) if swapped else (KENYA, UGANDA)
+    # Each variant builds its pages: the rolled-back one's history ids may come again (SQLite reuses them), and
+    # with them its keys, so that its cached pages would answer for this one.
+    cache.clear()
     try:
         with transaction.atomic():
             rate(world, analyst, world["ken"], kenya)
             rate(world, analyst, world["uga"], uganda)
-            result = {url: comparable(client.get(url)) for url in urls}
+            # The ETag too: a browser's copy must stay valid, or its 304 would tell that something hidden changed.
+            result = {url: (*comparable(response := client.get(url)), response.get("ETag")) for url in urls}
             raise Rollback
     except Rollback:
         return result
@@ -140,6 +145,7 @@ def test_a_reader_gets_the_same_answers_whichever_hidden_state_has_which_ratings
     assert b"Withheld" in first["/regions/east-africa/?measure=SALW-09"][2]
     assert b"Withheld" not in first["/regions/east-africa/?measure=SALW-04"][2]
     assert first["/api/v1/ratings/?state=KEN"][0] == 400
+    assert first["/regions/east-africa/?"][3] is not None
 
 
 def test_an_analyst_does_see_which_state_has_which_ratings(client, east_africa, analyst):

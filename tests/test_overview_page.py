@@ -332,16 +332,18 @@ def more_states(world, analyst, ratings):
 # The page's queries, whatever the number of States, ratings and workshops:
 #  1. the session, 2. the user,
 #  3. the reader's role kinds (can_read_aggregates, cached on the user for what follows),
-#  4. every State, flagged with whether the reader may see its detail,
-#  5. the assessed ratings of the current edition, through the filters, counted by State,
-#  6. the workshop regions, 7. their workshops (prefetched),
-#  8. the region memberships in force,
-#  9. the workshop regions' ratings by measure, for the cards (dashboards.tallies.MeasureCounts),
-# 10. the workshop regions again, for the site menu.
-# A focal point's menu also names their own State: 11; an analyst's counts the submissions
-# waiting for review: 11.
-ANALYST_QUERIES = 11
-FOCAL_POINT_QUERIES = 11
+#  4. the States the reader may read, for the cache's key (implementation/caching.py, scope),
+#  5. the data's fingerprint, the latest history row of every table a dashboard reads,
+#  6. every State, flagged with whether the reader may see its detail,
+#  7. the assessed ratings of the current edition, through the filters, counted by State,
+#  8. the workshop regions, 9. their workshops (prefetched),
+# 10. the region memberships in force,
+# 11. the workshop regions' ratings by measure, for the cards (dashboards.tallies.MeasureCounts),
+# 12. the workshop regions again, for the site menu.
+# A focal point's menu also names their own State: 13; an analyst's counts the submissions
+# waiting for review: 13.
+ANALYST_QUERIES = 13
+FOCAL_POINT_QUERIES = 13
 
 
 def test_query_count_is_fixed_for_an_analyst(client, analyst, ratings, django_assert_num_queries):

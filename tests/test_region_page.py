@@ -326,12 +326,14 @@ def _needs(world):
 
 # The region page as an analyst reads it:
 #  1. the session, 2. the user, 3. the region, 4. the user's roles (can_read_aggregates; cached
-#  for is_analyst), 5. the region's States flagged visible or not, 6. the measures with their
-#  sections, 7. assessed ratings, 8. self-reported ratings, 9. the history summed by quarter,
-# 10. workshops, 11. open needs of the States shown (with their State), 12. those needs' measures,
-# 13. all the region's open needs counted, 14. the menu's regions, 15. the section filter's choices,
-# 16. the menu's count of submissions waiting for review (analysts only).
-REGION_PAGE_QUERIES = 16
+#  for is_analyst), 5. the States the reader may read, for the cache's key (implementation/caching.py,
+#  scope), 6. the data's fingerprint, the latest history row of every table a dashboard reads,
+#  7. the region's States flagged visible or not, 8. the measures with their
+#  sections, 9. assessed ratings, 10. self-reported ratings, 11. the history summed by quarter,
+# 12. workshops, 13. open needs of the States shown (with their State), 14. those needs' measures,
+# 15. all the region's open needs counted, 16. the menu's regions, 17. the section filter's choices,
+# 18. the menu's count of submissions waiting for review (analysts only).
+REGION_PAGE_QUERIES = 18
 
 
 @pytest.mark.parametrize("query", ["", "?as_of=2025-12-31", "?status=largely&section=B"])
@@ -354,7 +356,7 @@ def test_query_count_for_a_focal_point_adds_only_their_own_state_for_the_menu(
 ):
     _needs(world)
     client.force_login(focal_jam)
-    # As for an analyst, less the review count, plus 16. the focal point's own State for the menu, and
-    # 17. when each State hidden from them first counts in the trend (dashboards.build_region_board, 5a).
+    # As for an analyst, less the review count, plus 18. the focal point's own State for the menu, and
+    # 19. when each State hidden from them first counts in the trend (dashboards.build_region_board, 5a).
     with django_assert_num_queries(REGION_PAGE_QUERIES + 1):
         client.get("/regions/caribbean/?as_of=2025-12-31")

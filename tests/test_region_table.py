@@ -204,8 +204,11 @@ def test_the_table_is_paged_the_links_keep_the_filters_and_the_downloads_give_ev
 #  1. the session, 2. the user, 3. the region, 4. the user's roles, 5. the region's States flagged
 #  visible or not, 6. the measures with their sections, 7. assessed ratings, 8. self-reported ratings,
 #  9. the menu's regions, 10. the section filter's choices, 11. the menu's count of submissions
-#  waiting for review (analysts only).
-REGION_TABLE_QUERIES = 11
+#  waiting for review (analysts only), 12. the reader's scope and 13. the data's fingerprint (the cache's key).
+REGION_TABLE_QUERIES = 13
+# Served from the cache: the session, the user, the region, the roles, the scope, the fingerprint, then the
+# menu's regions and review count around the kept content (the filters' form is in it, choices and all).
+REGION_TABLE_HIT_QUERIES = 8
 
 
 @pytest.mark.parametrize("query", ["", "?page=3&sort=-reported", "?status=largely&section=B&sort=title"])
@@ -218,6 +221,23 @@ def test_query_count_does_not_grow_with_rows_or_pages(
     with django_assert_num_queries(REGION_TABLE_QUERIES):
         large = client.get(f"/regions/caribbean/table/{query}")
     assert small.status_code == large.status_code == 200
+    with django_assert_num_queries(REGION_TABLE_HIT_QUERIES):
+        again = client.get(f"/regions/caribbean/table/{query}")
+    # The same page: the header around it carries a token masked afresh in each response.
+    assert again.content.split(b"<main")[1] == large.content.split(b"<main")[1]
+
+
+def test_the_table_page_is_kept_per_page_and_revalidates_to_304(client, analyst, focal_jam, ratings, wide_caribbean):
+    client.force_login(analyst)
+    first = client.get("/regions/caribbean/table/?page=1")
+    second = client.get("/regions/caribbean/table/?page=2")
+    assert first["ETag"] != second["ETag"] and first.content != second.content
+    assert first["Cache-Control"] == "private, no-cache"
+    assert client.get("/regions/caribbean/table/?page=1", headers={"if-none-match": first["ETag"]}).status_code == 304
+    # Another reader's scope never gets the analyst's copy.
+    client.force_login(focal_jam)
+    mine = client.get("/regions/caribbean/table/?page=1", headers={"if-none-match": first["ETag"]})
+    assert mine.status_code == 200 and mine.content != first.content
 
 
 # The region page stays light

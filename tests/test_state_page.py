@@ -536,24 +536,26 @@ def busy(world, ratings, follow_up, analyst):
 # The profile, for an analyst or a coordinator:
 #  1. the session, 2. the user, 3. the State, through visible_to (the view),
 #  4. the reader's roles (can_read_aggregates),
-#  5. the measures the filters keep, with their sections,
-#  6. the State's ratings of both kinds (or, as of a date, their history rows then),
-#  7. the State's assessments shared with it,
-#  8. the latest changes of the timeline, with their measure and user,
-#  9. open recommendations, 10. their measures (prefetched),
-# 11. the regions the State belongs to on the day,
-# 12. open needs, 13. their measures (prefetched),
-# 14. the workshop regions for the site menu,
-# 15. the sections offered by the section filter,
-# 16. an analyst's menu counts the submissions waiting for review.
-# A focal point's menu names their own State instead: 16.
+#  5. the States the reader may read, for the cache's key (implementation/caching.py, scope),
+#  6. the data's fingerprint, the latest history row of every table a dashboard reads,
+#  7. the measures the filters keep, with their sections,
+#  8. the State's ratings of both kinds (or, as of a date, their history rows then),
+#  9. the State's assessments shared with it,
+# 10. the latest changes of the timeline, with their measure and user,
+# 11. open recommendations, 12. their measures (prefetched),
+# 13. the regions the State belongs to on the day,
+# 14. open needs, 15. their measures (prefetched),
+# 16. the workshop regions for the site menu,
+# 17. the sections offered by the section filter,
+# 18. an analyst's menu counts the submissions waiting for review.
+# A focal point's menu names their own State instead: 18.
 # Recommendations and needs are present in both sets of data: with none, Django skips
 # the prefetch of their measures.
-PAGE_QUERIES = 16
-FOCAL_POINT_PAGE_QUERIES = 16
-# A download: 1.-13. as above (no menu, no form), then 14. the table's own rows when they
+PAGE_QUERIES = 18
+FOCAL_POINT_PAGE_QUERIES = 18
+# A download: 1.-15. as above (no menu, no form), then 16. the table's own rows when they
 # are not the page's: the State's full timeline, read in one query.
-TIMELINE_EXPORT_QUERIES = 14
+TIMELINE_EXPORT_QUERIES = 16
 
 
 @pytest.mark.parametrize("params", [{}, {"as_of": "2025-01-01"}, {"domain": Measure.Domain.SALW}])

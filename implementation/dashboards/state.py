@@ -125,6 +125,23 @@ class StateProfile:
         return sum(1 for row in self.rows if row.stale)
 
     @property
+    def fresh_until(self):
+        """
+        The moment a rating shown today first passes ``STALE_AFTER`` unconfirmed, and so gains its flag: a copy
+        of the page holds until then. ``None`` "as of" a past day, or with no rating yet to turn.
+        """
+        if self.as_of is not None:
+            return None
+        now = timezone.now()
+        turning = [
+            side.rating.last_confirmed_at + STALE_AFTER
+            for row in self.rows
+            for side in row.sides
+            if side.rating is not None and side.rating.last_confirmed_at + STALE_AFTER > now
+        ]
+        return min(turning, default=None)
+
+    @property
     def timeline_html(self):
         return html.timeline_rows(self.timeline)
 

@@ -1,11 +1,11 @@
-"""The dashboards: the access check, one ``build_*`` call, then render or export."""
+"""The dashboards: the access check, then the page or a download, from the cache or one ``build_*`` call."""
 
+import functools
 import re
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import translation
 from django.utils.translation import gettext
@@ -14,10 +14,25 @@ from django.views.decorators.http import require_GET
 
 from states.models import MIN_HIDDEN_STATES_IN_TOTAL, Region
 
-from .. import dashboards, tables
+from .. import caching, dashboards, tables
 from ..access import get_visible_state_or_404, require_role
-from ..exports import export_response
 from ..filters import RatingFilterSet, RegionTableFilterSet
+
+# "As of" a past day a page reads its ratings and memberships from history; these it reads as they stand now:
+# the heat map links a State's column to its measures once it has a rating, and a profile names its current
+# assessments and lists the open recommendations and needs.
+OVERVIEW = caching.Dashboard("implementation/overview.html", tables.overview_tables)
+REGION = caching.Dashboard("implementation/region.html", tables.region_tables, reads_now=("ratings", "needs"))
+# The region's data table reads as the heat map does; the page of rows asked is part of the address, so of the key.
+REGION_TABLE = caching.Dashboard(
+    "implementation/region_table.html",
+    tables.region_table_tables,
+    reads_now=("ratings", "needs"),
+    context=tables.region_table_page,
+)
+STATE = caching.Dashboard(
+    "implementation/state.html", tables.state_tables, reads_now=("assessments", "recommendations", "needs")
+)
 
 
 @login_required
@@ -25,8 +40,8 @@ def overview(request):
     filters = _filters(request)
     if not filters.is_valid():
         return _bad_filters(request, filters)
-    board = dashboards.build_overview(user=request.user, filters=filters)
-    return _render_or_export(request, "implementation/overview.html", board, filters, tables.overview_tables)
+    build = functools.partial(dashboards.build_overview, user=request.user, filters=filters)
+    return caching.respond(request, OVERVIEW, filters, build)
 
 
 @login_required
@@ -35,8 +50,8 @@ def region_dashboard(request, slug):
     filters = _filters(request)
     if not filters.is_valid():
         return _bad_filters(request, filters)
-    board = dashboards.build_region_board(region=region, user=request.user, filters=filters)
-    return _render_or_export(request, "implementation/region.html", board, filters, tables.region_tables)
+    build = functools.partial(dashboards.build_region_board, region=region, user=request.user, filters=filters)
+    return caching.respond(request, REGION, filters, build)
 
 
 @login_required
@@ -47,20 +62,8 @@ def region_table(request, slug):
     filters = RegionTableFilterSet(request.GET, request=request)
     if not filters.is_valid():
         return _bad_filters(request, filters)
-    table = dashboards.build_region_table(region=region, user=request.user, filters=filters)
-    if "export" in request.GET:
-        return _render_or_export(request, None, table, filters, tables.region_table_tables)
-    whole = tables.region_table_tables(table)["heatmap"]
-    page = Paginator(whole.rows, table.page_size).get_page(request.GET.get("page"))
-    context = {
-        "board": table,
-        "filters": filters,
-        "table": whole,
-        "page": page,
-        "pages": list(page.paginator.get_elided_page_range(page.number)),
-        "page_rows": tables.heatmap_table(table.region, page.object_list).html_rows(),
-    }
-    return render(request, "implementation/region_table.html", context)
+    build = functools.partial(dashboards.build_region_table, region=region, user=request.user, filters=filters)
+    return caching.respond(request, REGION_TABLE, filters, build)
 
 
 @login_required
@@ -70,8 +73,8 @@ def state_profile(request, iso3):
     state = get_visible_state_or_404(request, iso3)
     if not filters.is_valid():
         return _bad_filters(request, filters)
-    board = dashboards.build_state_profile(state=state, user=request.user, filters=filters)
-    return _render_or_export(request, "implementation/state.html", board, filters, tables.state_tables)
+    build = functools.partial(dashboards.build_state_profile, state=state, user=request.user, filters=filters)
+    return caching.respond(request, STATE, filters, build)
 
 
 def _filters(request):
@@ -81,21 +84,6 @@ def _filters(request):
 
 def _bad_filters(request, filters):
     return render(request, "implementation/bad_filters.html", {"filters": filters}, status=400)
-
-
-def _render_or_export(request, template, board, filters, make_tables):
-    """Render the page, or with ``?export=<table>&format=csv|xlsx`` download one of its tables."""
-    available = make_tables(board)
-    name = request.GET.get("export")
-    if name is None:
-        return render(request, template, {"board": board, "filters": filters, "tables": available})
-    table = available.get(name)
-    if table is None:
-        raise Http404(f"This page has no table called {name!r}.")
-    try:
-        return export_response(table, request.GET.get("format"), table.title, notes=tables.notes(filters, board))
-    except ValueError as error:
-        return HttpResponseBadRequest(str(error))
 
 
 def help_page(request):
