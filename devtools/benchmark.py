@@ -29,7 +29,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import connection, transaction
 from django.test import Client
-from django.test.utils import CaptureQueriesContext, override_settings
+from django.test.utils import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -121,8 +121,8 @@ class PageResult:
     Times in milliseconds, one per run: ``first`` views missed the cache, ``repeat`` views did not,
     ``revalidations`` answered 304 (empty if the page sent no ``ETag``, or if ``revalidation_status``,
     the status ``If-None-Match`` got, was not 304). ``sql`` is the time in the database of each first
-    view; ``queries`` the queries of a first and of a repeat view; ``size`` the page's HTML in bytes,
-    ``sent`` as compressed; ``floors`` the raw SQL's times, if asked for.
+    view; ``queries`` the queries of a first view, a repeat view and a 304 (None without one); ``size``
+    the page's HTML in bytes, ``sent`` as compressed; ``floors`` the raw SQL's times, if asked for.
     """
 
     page: Page
@@ -338,42 +338,41 @@ def _measure_reference(url, reader, client, runs, warmups, budget):
 
 def _measure(page, client, misses, runs, warmups, budget, floors):
     url, reader = page.url, page.reader
+    meter = _SqlMeter()
+
+    def request(status=200, **headers):
+        meter.reset()
+        return _expect(_get(client, url, **headers), status, url, reader)
 
     def first_view():
         misses()
-        sql_timer.total = 0.0
-        elapsed = _timed(lambda: _expect(_get(client, url), 200, url, reader))
-        return elapsed, sql_timer.total * 1000
+        elapsed = _timed(request)
+        return elapsed, meter.total * 1000
 
-    sql_timer = _SqlTimer()
-    with connection.execute_wrapper(sql_timer):
+    with connection.execute_wrapper(meter):
         for _ in range(warmups):
             first_view()
         pairs = _series(first_view, runs, budget)
-    misses()
-    with CaptureQueriesContext(connection) as first_queries:
-        response = _expect(_get(client, url), 200, url, reader)
-    sent, html = response.content, _html(response)
-    misses.restore()
+        misses()
+        response = request()
+        first_queries = meter.count
+        misses.restore()
 
-    # Repeat views: the first request fills the cache, the next ones read it.
-    response = _expect(_get(client, url), 200, url, reader)
-    etag = response.get("ETag")
-    for _ in range(warmups):
-        _expect(_get(client, url), 200, url, reader)
-    repeat = _series(lambda: _timed(lambda: _expect(_get(client, url), 200, url, reader)), runs, budget)
-    with CaptureQueriesContext(connection) as repeat_queries:
-        _expect(_get(client, url), 200, url, reader)
+        # Repeat views: the first request fills the cache, the next ones read it.
+        etag = request().get("ETag")
+        for _ in range(warmups):
+            request()
+        repeat = _series(lambda: _timed(request), runs, budget)
+        repeat_queries = meter.count
 
-    revalidations, status = [], None
-    if etag:
-        status = _get(client, url, if_none_match=etag).status_code
-        if status == 304:
-            for _ in range(warmups):
-                _expect(_get(client, url, if_none_match=etag), 304, url, reader)
-            revalidations = _series(
-                lambda: _timed(lambda: _expect(_get(client, url, if_none_match=etag), 304, url, reader)), runs, budget
-            )
+        revalidations, status, revalidation_queries = [], None, None
+        if etag:
+            status = _get(client, url, if_none_match=etag).status_code
+            if status == 304:
+                for _ in range(warmups):
+                    request(304, if_none_match=etag)
+                revalidations = _series(lambda: _timed(lambda: request(304, if_none_match=etag)), runs, budget)
+                revalidation_queries = meter.count
     return PageResult(
         page=page,
         first=[elapsed for elapsed, _ in pairs],
@@ -381,9 +380,9 @@ def _measure(page, client, misses, runs, warmups, budget, floors):
         revalidations=revalidations,
         revalidation_status=status,
         sql=[sql for _, sql in pairs],
-        queries=(len(first_queries), len(repeat_queries)),
-        size=len(html),
-        sent=len(sent),
+        queries=(first_queries, repeat_queries, revalidation_queries),
+        size=len(_html(response)),
+        sent=len(response.content),
         floors=_measure_floor(page, runs, warmups, budget) if floors else [],
     )
 
@@ -487,11 +486,14 @@ def _timed(function):
     return (time.perf_counter() - started) * 1000
 
 
-class _SqlTimer:
-    """Adds up the time spent in the database (psycopg2 fetches the rows within ``execute``)."""
+class _SqlMeter:
+    """Counts the queries of a request and adds up their time in the database (psycopg2 fetches within ``execute``)."""
 
     def __init__(self):
-        self.total = 0.0
+        self.reset()
+
+    def reset(self):
+        self.total, self.count = 0.0, 0
 
     def __call__(self, execute, sql, params, many, context):
         started = time.perf_counter()
@@ -499,6 +501,7 @@ class _SqlTimer:
             return execute(sql, params, many, context)
         finally:
             self.total += time.perf_counter() - started
+            self.count += 1
 
 
 def _raw_connection():
@@ -678,7 +681,7 @@ def format_report(report):
     lines += [
         "",
         "Details (medians, ms): SQL = time in the database during a first view; queries of a first view / a "
-        "repeat view; HTML KB as rendered, sent KB as compressed"
+        "repeat view / a 304; HTML KB as rendered, sent KB as compressed"
         + ("; floor = the raw SQL of the page's cells + json.dumps, for information." if _has_floors(report) else "."),
     ]
     header = ("page", "reader", "first p90", "repeat p90", "SQL", "queries", "HTML KB", "sent KB")
@@ -692,7 +695,7 @@ def format_report(report):
             f"{_percentile(result.first, 90):.1f}",
             f"{_percentile(result.repeat, 90):.1f}",
             f"{statistics.median(result.sql):.1f}",
-            f"{result.queries[0]} / {result.queries[1]}",
+            " / ".join("-" if count is None else str(count) for count in result.queries),
             f"{result.size / 1024:.0f}",
             f"{result.sent / 1024:.0f}",
         )

@@ -266,7 +266,7 @@ def _result(path="/", query="", reader=dataset.ANALYST, first=(50,), repeat=(20,
         revalidations=list(revalidations),
         revalidation_status=status,
         sql=[1.0],
-        queries=(12, 5),
+        queries=(12, 5, 3),
         size=100_000,
         sent=20_000,
     )
