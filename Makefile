@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv run serve test lint check messages bench bench-import bench-hostile load clean
+.PHONY: venv run serve test lint check messages bench bench-browser bench-import bench-hostile load clean
 
 venv: $(VENV)/.installed
 
@@ -72,6 +72,12 @@ bench: venv
 	PYTHON=$(PY) scripts/with-postgres sh -c \
 		'$(PY) manage.py migrate --verbosity 0 && $(PY) manage.py bench_dashboards $(BENCH_ARGS)'
 
+# The dashboards in Chromium under Slow 4G (docs/performance.md, "In a browser"): gunicorn on loopback
+# serving the benchmark dataset on a throwaway PostgreSQL cluster. Options: make bench-browser BROWSER_RUNS=5.
+BROWSER_RUNS ?= 3
+bench-browser: venv
+	PYTHON=$(PY) scripts/bench-browser $(BROWSER_RUNS)
+
 # The bulk import benchmark (docs/performance.md, "Bulk import") on a throwaway PostgreSQL cluster:
 # 14,000 rows read, checked, previewed and confirmed. Options: make bench-import BENCH_ARGS="--runs 5".
 bench-import: export DJANGO_DEBUG := false
@@ -86,15 +92,17 @@ bench-hostile: export DJANGO_SECRET_KEY := bench-only-key-for-reading-files-that
 bench-hostile: venv
 	$(PY) manage.py bench_hostile_files $(BENCH_ARGS)
 
-# Load and fault test on loopback (docs/operations.md): gunicorn + a throwaway PostgreSQL,
-# 64 users for 30 s, then the same while PostgreSQL restarts. About two minutes.
+# Load and fault test on loopback (docs/operations.md, docs/performance.md): gunicorn + a throwaway
+# PostgreSQL, 64 users for 30 s on an older commit (LOAD_OLD, checked out into a temporary git worktree)
+# and on this tree, compared; then the same on this tree while PostgreSQL restarts. About four minutes.
+LOAD_OLD ?= b8a03d0
 .venv-load/.installed: scripts/load/requirements.txt
 	python="$$(scripts/find-python)" && "$$python" -m venv .venv-load
 	.venv-load/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/load/requirements.txt
 	touch $@
 
 load: venv .venv-load/.installed
-	PYTHON=$(PY) scripts/load-test
+	PYTHON=$(PY) LOAD_OLD_COMMIT=$(LOAD_OLD) scripts/load-test
 
 clean:
 	rm -rf $(VENV) .venv-load staticfiles .pytest_cache .ruff_cache

@@ -100,7 +100,8 @@ def respond(request, dashboard, filters, build):
         # The whole page as this reader sees it: its menu, name and messages change it too, not only the content.
         digest = hashlib.sha256(CSRF_MASK.sub(b"", response.content)).hexdigest()
     etag = etag_for(request, digest)
-    if etag in parse_etags(request.headers.get("If-None-Match", "")):
+    # GZipMiddleware marks the ETag of a compressed page weak (W/"…"), and that is what a browser sends back.
+    if etag in {tag.removeprefix("W/") for tag in parse_etags(request.headers.get("If-None-Match", ""))}:
         response = HttpResponseNotModified()
     response["ETag"] = etag
     patch_cache_control(response, private=True, no_cache=True)

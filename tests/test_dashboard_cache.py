@@ -169,6 +169,14 @@ def test_an_unchanged_page_is_not_sent_again(client, ratings, analyst, django_as
     assert again["ETag"] == response["ETag"]
 
 
+def test_an_unchanged_compressed_page_is_not_sent_again(client, ratings, analyst):
+    # As a browser asks: compressed, so GZipMiddleware marks the ETag weak, and the browser sends that back.
+    client.force_login(analyst)
+    response = client.get("/", HTTP_ACCEPT_ENCODING="gzip")
+    assert response["Content-Encoding"] == "gzip" and response["ETag"].startswith('W/"')
+    assert client.get("/", HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
+
+
 def test_an_unchanged_download_is_not_sent_again(client, ratings, analyst):
     client.force_login(analyst)
     url = "/states/JAM/?export=ratings&format=xlsx"
