@@ -26,6 +26,7 @@ from implementation.models import (
     Recommendation,
 )
 from measures.models import Measure, Section
+from states.models import Role
 
 Status = Rating.Status
 ASSESSED = Rating.Kind.ASSESSED
@@ -191,6 +192,8 @@ def test_text_typed_into_a_rating_is_escaped_and_dates_are_in_the_sites_time_zon
     client, world, analyst, focal_jam, settings
 ):
     settings.TIME_ZONE = "America/Jamaica"  # UTC-5: 1 May 2024 at 02:00 UTC is still 30 April there
+    # The role began on the day it was made in UTC, which before 05:00 UTC is tomorrow in Jamaica.
+    Role.objects.filter(user=focal_jam).update(starts_on=dt.date(2024, 1, 1))
     factories.rating(
         state=world["jam"], measure=world["marking"], status=Status.PARTIALLY, by=analyst,
         at=dt.datetime(2024, 5, 1, 2, tzinfo=dt.UTC), explanation="<script>alert(1)</script> & more",
