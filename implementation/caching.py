@@ -13,15 +13,16 @@ import dataclasses
 import functools
 import hashlib
 import json
-import re
 from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseNotModified
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -32,7 +33,7 @@ from django.utils.safestring import mark_safe
 from measures.models import Edition, Measure, Section
 from states.models import MemberState, Region, RegionMembership, Role, Workshop, is_analyst, role_kinds
 
-from . import tables
+from . import context_processors, tables
 from .exports import export_response
 from .models import Assessment, AssistanceNeed, Rating, Recommendation
 
@@ -42,8 +43,6 @@ RELEASE_FOLDERS = [
 ]  # fmt: skip
 RELEASE_FILES = {".py", ".html", ".mo", ".css", ".js", ".svg", ".json"}
 PARTS = ("title", "head", "content")
-# Django masks the CSRF token differently in every response; the cookie it comes from goes into the ETag instead.
-CSRF_MASK = re.compile(rb'(?<=name="csrfmiddlewaretoken" value=")[^"]+')
 
 # What every dashboard shows whatever day it shows: the catalogue, the States, regions and workshops,
 # the roles, and the user names a timeline gives.
@@ -91,19 +90,33 @@ def respond(request, dashboard, filters, build):
             return entry  # a refusal, never kept
         cache.set(key, entry, settings.DASHBOARD_CACHE_SECONDS)
     if entry["kind"] == "download":
+        etag = etag_for(request, entry["hash"])
+        if is_revalidated(request, etag):
+            return private(HttpResponseNotModified(), etag)
         response = HttpResponse(entry["body"], content_type=entry["content_type"])
         response["Content-Disposition"] = entry["disposition"]
-        digest = entry["hash"]
     else:
+        # The header around the content, read once: it goes into the ETag, so that a 304 draws nothing.
+        header = context_processors.menu(request)
+        # Messages are shown once: a copy that holds them is sent without an ETag, never to be revalidated.
+        etag = None if len(get_messages(request)) else etag_for(request, entry["hash"], header)
+        if etag is not None and is_revalidated(request, etag):
+            return private(HttpResponseNotModified(), etag)
         parts = {name: mark_safe(entry[name]) for name in PARTS}  # noqa: S308 (rendered by the templates)
-        response = render(request, "implementation/dashboard.html", {"parts": parts})
-        # The whole page as this reader sees it: its menu, name and messages change it too, not only the content.
-        digest = hashlib.sha256(CSRF_MASK.sub(b"", response.content)).hexdigest()
-    etag = etag_for(request, digest)
-    # GZipMiddleware marks the ETag of a compressed page weak (W/"…"), and that is what a browser sends back.
-    if etag in {tag.removeprefix("W/") for tag in parse_etags(request.headers.get("If-None-Match", ""))}:
-        response = HttpResponseNotModified()
-    response["ETag"] = etag
+        response = render(request, "implementation/dashboard.html", {"parts": parts, **header})
+    return private(response, etag)
+
+
+def is_revalidated(request, etag):
+    """Whether the browser's copy is ``etag``: GZipMiddleware marks a compressed page's ETag weak (W/"…"), and
+    that is what a browser sends back."""
+    return etag in {tag.removeprefix("W/") for tag in parse_etags(request.headers.get("If-None-Match", ""))}
+
+
+def private(response, etag):
+    """``response`` for this reader only, to be revalidated before each use."""
+    if etag is not None:
+        response["ETag"] = etag
     patch_cache_control(response, private=True, no_cache=True)
     patch_vary_headers(response, ["Cookie"])
     return response
@@ -137,6 +150,7 @@ def make_entry(request, dashboard, filters, board):
         entry = {"kind": "page"}
         for part in PARTS:
             entry[part] = render_to_string(dashboard.template, {**context, "part": part}, request)
+        entry["hash"] = hashlib.sha256("\0".join(entry[part] for part in PARTS).encode()).hexdigest()
     # A State's profile flags ratings unconfirmed for a year: the entry ends when the next one turns.
     entry["until"] = getattr(board, "fresh_until", None)
     return entry
@@ -208,10 +222,24 @@ def scope(user):
     return hashlib.sha256(json.dumps(described).encode()).hexdigest()
 
 
-def etag_for(request, digest):
+def etag_for(request, digest, header=None):
     """
-    The ETag of what this reader is sent (``digest``, its hash), of the user, their CSRF cookie (a new sign-in
-    gives a new one) and the language. Data hidden from the reader never changes it: it never changes what they see.
+    The ETag of what this reader is sent: ``digest`` (the hash of the content or download), what the site header
+    shows them (``header``: the menu of ``context_processors.menu``, with their name and staff link), their CSRF
+    cookie (the header's forms carry a token from it; a new sign-in gives a new one) and the language. Data hidden
+    from the reader never changes it: it never changes what they see.
     """
-    mixed = [digest, request.user.pk, request.META.get("CSRF_COOKIE", ""), translation.get_language()]
+    user = request.user
+    shown = None
+    if header is not None:
+        own, review = header["nav_own_state"], header["nav_review"]
+        shown = [
+            [(region.slug, region.name) for region in header["nav_regions"]],
+            own and (own.iso3, own.name),
+            review and review["pending"],
+            user.get_username(),
+            user.is_staff,
+        ]
+    get_token(request)  # the CSRF cookie's secret, made now on a first visit as the page's forms would make it
+    mixed = [digest, user.pk, shown, request.META.get("CSRF_COOKIE", ""), translation.get_language()]
     return quote_etag(hashlib.sha256(json.dumps(mixed).encode()).hexdigest()[:32])

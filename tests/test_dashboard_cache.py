@@ -9,6 +9,10 @@ import factories
 import pytest
 import test_bulk_import as bulk
 import test_spreadsheets as sheets
+from django.contrib.messages import constants
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.http import HttpResponse
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 from test_admin import rating_form_data
@@ -162,7 +166,7 @@ def test_an_unchanged_page_is_not_sent_again(client, ratings, analyst, django_as
     response = client.get("/")
     assert response["Cache-Control"] == "private, no-cache"
     assert "Cookie" in response["Vary"]
-    # As a hit: the page is drawn around the cached content, to compare the whole of it.
+    # As a hit: the content and the header compared by their hashes, nothing drawn.
     with django_assert_num_queries(HIT_QUERIES):
         again = client.get("/", HTTP_IF_NONE_MATCH=response["ETag"])
     assert again.status_code == 304
@@ -237,3 +241,30 @@ def test_a_profile_is_built_again_when_a_rating_turns_a_year_unconfirmed(client,
     # Two minutes on, the same day: the kept copy has ended with the rating's year.
     monkeypatch.setattr(timezone, "now", lambda: now + dt.timedelta(minutes=2))
     assert "flag-stale" in client.get("/states/JAM/").content.decode()
+
+
+def test_a_page_that_shows_a_message_is_sent_whole_and_without_an_etag(client, ratings, analyst):
+    # A message is shown once: a browser copy holding it must not come back through a 304.
+    client.force_login(analyst)
+    etag = _etag(client, "/")
+    storage = CookieStorage(RequestFactory().get("/"))
+    storage.add(constants.SUCCESS, "Your changes were saved.")
+    carrier = HttpResponse()
+    storage.update(carrier)
+    client.cookies[storage.cookie_name] = carrier.cookies[storage.cookie_name].value
+    shown = client.get("/", HTTP_IF_NONE_MATCH=etag)
+    assert shown.status_code == 200 and "Your changes were saved." in shown.content.decode()
+    assert "ETag" not in shown and shown["Cache-Control"] == "private, no-cache"
+    # Once shown, the page is the one the browser already holds.
+    assert _revalidated(client, "/", etag) == 304
+
+
+def test_the_etag_follows_what_the_header_shows(client, world, ratings, analyst, focal_jam):
+    client.force_login(analyst)
+    etag = _etag(client, "/")
+    # A submission waiting for review changes only the analyst's menu ("Review (1)"), not the overview.
+    workflow.submit(
+        state=world["jam"], measure=world["marking"], by=focal_jam, status=Status.LARGELY, explanation="Drafted."
+    )
+    assert _revalidated(client, "/", etag) == 200
+    assert "Review (1)" in client.get("/").content.decode()
