@@ -56,6 +56,19 @@ def test_confirming_keeps_the_status_date_and_records_the_check(ratings, analyst
     assert rating.history.count() == 2
 
 
+def test_each_states_first_date_is_its_earliest_row_whatever_came_after(ratings, world, analyst):
+    # The regions' trend counts a hidden State from its first row; first_dates reads only status changes.
+    first = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    confirm_rating(ratings["jam", "assessed"], by=analyst, at=LATER)
+    set_rating(
+        state=world["jam"], measure=world["marking"], kind="assessed", by=analyst, at=LATER + dt.timedelta(days=1),
+        reason="Changed", status="largely",
+    )  # fmt: skip
+    rows = Rating.history.filter(state=world["jam"])
+    assert list(rows.first_dates()) == [min(row.history_date for row in rows)] == [first]
+    assert list(rows.filter(history_date__lte=LATER).first_dates()) == [first]
+
+
 def test_setting_the_same_values_again_adds_no_history(ratings, world, analyst):
     set_rating(
         state=world["jam"], measure=world["marking"], kind="assessed", by=analyst, reason="Re-import", at=LATER,

@@ -4,7 +4,7 @@ import dataclasses
 import datetime as dt
 from collections import Counter, defaultdict
 
-from django.db.models import Count, Exists, Min, OuterRef
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -232,13 +232,7 @@ def build_region_board(*, region, user, filters):
     trend_from, trend_withheld = None, bool(counts.hidden_in_scope and not counts.shown_measures)
     if counts.hidden_in_scope and not trend_withheld:
         # (5a.) When each hidden State first counts: points before the third would show one or two of them.
-        firsts = sorted(
-            history.filter(state__in=scope & hidden_ids)
-            .order_by()
-            .values("state_id")
-            .annotate(first=Min("history_date"))
-            .values_list("first", flat=True)
-        )
+        firsts = sorted(history.filter(state__in=scope & hidden_ids).first_dates())
         trend_withheld = withholds_total(hidden_in_scope=counts.hidden_in_scope, hidden_counted=len(firsts))
         if not trend_withheld and len(firsts) >= MIN_HIDDEN_STATES_IN_TOTAL:
             trend_from = quarter_of(firsts[MIN_HIDDEN_STATES_IN_TOTAL - 1])

@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Case, F, Min, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import TruncQuarter
 from django.dispatch import receiver
 from django.utils import timezone
@@ -70,6 +70,20 @@ class RatingHistoryQuerySet(RatingRows, HistoricalQuerySet):
                 default=F("history_change_reason"),
                 output_field=models.CharField(),
             )
+        )
+
+    def first_dates(self):
+        """
+        The date of each State's first row, one per State. Read from the rows that changed a status, which hold
+        every rating's first row (from no status) and so each State's earliest, through the trend's index. Bound
+        the dates from above only: a lower bound could cut a rating's first row off and keep a later change.
+        """
+        return (
+            self.exclude(status=F("previous_status"))
+            .order_by()
+            .values("state_id")
+            .annotate(first=Min("history_date"))
+            .values_list("first", flat=True)
         )
 
     def score_changes_by_quarter(self):
