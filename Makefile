@@ -70,7 +70,8 @@ bench: export DJANGO_DEBUG := false
 bench: export DJANGO_SECRET_KEY := bench-only-key-for-a-throwaway-database-that-serves-nobody
 bench: venv
 	PYTHON=$(PY) scripts/with-postgres sh -c \
-		'$(PY) manage.py migrate --verbosity 0 && $(PY) manage.py bench_dashboards $(BENCH_ARGS)'
+		'$(PY) manage.py migrate --verbosity 0 && $(PY) manage.py collectstatic --no-input --verbosity 0 && \
+		$(PY) manage.py bench_dashboards $(BENCH_ARGS)'
 
 # The dashboards in Chromium under Slow 4G (docs/performance.md, "In a browser"): gunicorn on loopback
 # serving the benchmark dataset on a throwaway PostgreSQL cluster. Options: make bench-browser BROWSER_RUNS=5.
