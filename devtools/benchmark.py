@@ -34,8 +34,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.startup import freeze_startup_heap
+from devtools import floors
 from devtools.dataset import ANALYST, BENCH_MARK, FOCAL_POINT, BenchmarkError, ensure_readers
-from implementation import dashboards, workflow
+from implementation import workflow
 from implementation.filters import end_of_day
 from implementation.models import Rating, Submission
 from measures.models import Measure
@@ -248,7 +249,8 @@ def _measure_all(as_of, runs, warmups, budget, floors):
         misses = CacheMisses()
         try:
             results = [
-                _measure(page, clients[page.reader], misses, runs, warmups, budget, floors) for page in pages(as_of)
+                measure_page(page, clients[page.reader], misses, runs, warmups, budget, floors)
+                for page in pages(as_of)
             ]
         finally:
             misses.restore()
@@ -282,9 +284,14 @@ def pages(as_of):
     made = []
     for query, when in (("", {"on": today, "moment": None}), (f"as_of={as_of.isoformat()}", _then(as_of))):
         dated = when["moment"] is not None
-        places = [("/", [_sql(_OVERVIEW, dated, when)])]
-        places += [(f"/regions/{slug}/", [_sql(_REGION, dated, when, slug)]) for slug in REGIONS]
-        places.append((f"/states/{STATE}/", [_sql(_STATE, dated, when), _sql(_TIMELINE, dated, when)]))
+        places = [("/", [floors.statement(floors.OVERVIEW, dated, when)])]
+        places += [(f"/regions/{slug}/", [floors.statement(floors.REGION, dated, when, slug)]) for slug in REGIONS]
+        places.append(
+            (
+                f"/states/{STATE}/",
+                [floors.statement(floors.STATE, dated, when), floors.statement(floors.TIMELINE, dated, when)],
+            )
+        )
         made += [Page(path, query, reader, floor) for path, floor in places for reader in READERS]
     return made
 
@@ -315,7 +322,7 @@ class CacheMisses:
             caches[alias].key_prefix = prefix
 
 
-def _get(client, url, **headers):
+def get_page(client, url, **headers):
     # As a browser asks: over HTTPS, which production serves (without DEBUG, plain HTTP is
     # only redirected), and compressed (GZipMiddleware), so compressing is timed too.
     return client.get(url, secure=True, headers={"accept-encoding": "gzip, deflate", **headers})
@@ -329,20 +336,20 @@ def _expect(response, status, url, reader):
 
 def _measure_reference(url, reader, client, runs, warmups, budget):
     def request():
-        _expect(_get(client, url), 200, url, reader)
+        _expect(get_page(client, url), 200, url, reader)
 
     for _ in range(warmups):
         request()
     return _series(lambda: _timed(request), runs, budget)
 
 
-def _measure(page, client, misses, runs, warmups, budget, floors):
+def measure_page(page, client, misses, runs, warmups, budget, floors):
     url, reader = page.url, page.reader
     meter = _SqlMeter()
 
     def request(status=200, **headers):
         meter.reset()
-        return _expect(_get(client, url, **headers), status, url, reader)
+        return _expect(get_page(client, url, **headers), status, url, reader)
 
     def first_view():
         misses()
@@ -367,7 +374,7 @@ def _measure(page, client, misses, runs, warmups, budget, floors):
 
         revalidations, status, revalidation_queries = [], None, None
         if etag:
-            status = _get(client, url, if_none_match=etag).status_code
+            status = get_page(client, url, if_none_match=etag).status_code
             if status == 304:
                 for _ in range(warmups):
                     request(304, if_none_match=etag)
@@ -438,7 +445,7 @@ def check_freshness(clients, readers):
     etags = {}
     for reader, client in clients.items():
         for _ in range(2):
-            response = _expect(_get(client, url), 200, url, reader)
+            response = _expect(get_page(client, url), 200, url, reader)
         etags[reader] = response.get("ETag")
 
     # The page escapes what it shows: look for a token that escaping leaves as it is.
@@ -453,13 +460,13 @@ def check_freshness(clients, readers):
     checked, stale = [], []
     change = f"{STATE}'s self-report on {rating.measure.code}, {rating.status} -> {status}"
     for reader, client in clients.items():
-        response = _expect(_get(client, url), 200, url, reader)
+        response = _expect(get_page(client, url), 200, url, reader)
         if token not in _html(response).decode():
             stale.append(f"{url} as {READERS[reader]} does not show {change}, accepted just before.")
         else:
             checked.append(f"{url} as {READERS[reader]} shows {change}, accepted just before.")
         if etags[reader]:
-            answer = _get(client, url, if_none_match=etags[reader]).status_code
+            answer = get_page(client, url, if_none_match=etags[reader]).status_code
             line = f"{url} as {READERS[reader]}: If-None-Match with the ETag from before the change got {answer}."
             (stale if answer == 304 else checked).append(line)
     return checked, stale
@@ -509,66 +516,10 @@ def _raw_connection():
     return connection.connection  # the psycopg2 connection itself, no ORM and no Django cursor wrapper
 
 
-def _percentile(values, percent):
+def percentile(values, percent):
     """Nearest-rank percentile."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
-
-
-# The floors: the cells each page shows, fetched in one raw query each. "As of" rebuilds
-# them from the history: the latest row of each rating at or before the moment.
-
-_CURRENT_MEASURES = (
-    "SELECT m.id FROM measures_measure m JOIN measures_edition e ON e.id = m.edition_id WHERE e.is_current"
-)
-_MEMBERS = """
-    SELECT ms.state_id FROM states_regionmembership ms JOIN states_region g ON g.id = ms.region_id
-    WHERE g.slug = %(slug)s AND (ms.joined_on IS NULL OR ms.joined_on <= %(on)s)
-      AND (ms.left_on IS NULL OR ms.left_on > %(on)s)
-"""
-_LATEST = "DISTINCT ON (h.id)"
-_LATEST_ORDER = "ORDER BY h.id, h.history_date DESC, h.history_id DESC"
-_OVERVIEW = {
-    False: f"""SELECT r.state_id, r.status FROM implementation_rating r
-        WHERE r.kind = 'assessed' AND r.measure_id IN ({_CURRENT_MEASURES})""",
-    True: f"""SELECT {_LATEST} h.state_id, h.status FROM implementation_historicalrating h
-        WHERE h.kind = 'assessed' AND h.measure_id IN ({_CURRENT_MEASURES}) AND h.history_date <= %(moment)s
-        {_LATEST_ORDER}""",
-}
-_REGION = {
-    False: f"""SELECT r.state_id, r.measure_id, r.kind, r.status FROM implementation_rating r
-        WHERE r.state_id IN ({_MEMBERS}) AND r.measure_id IN ({_CURRENT_MEASURES})""",
-    True: f"""SELECT {_LATEST} h.state_id, h.measure_id, h.kind, h.status FROM implementation_historicalrating h
-        WHERE h.state_id IN ({_MEMBERS}) AND h.measure_id IN ({_CURRENT_MEASURES}) AND h.history_date <= %(moment)s
-        {_LATEST_ORDER}""",
-}
-_JAMAICA = "(SELECT id FROM states_memberstate WHERE iso3 = 'JAM')"
-_STATE = {
-    False: f"""SELECT r.measure_id, r.kind, r.status, r.explanation, r.justification, r.source_document,
-            r.source_reference, r.set_at, r.last_confirmed_at
-        FROM implementation_rating r
-        WHERE r.state_id = {_JAMAICA} AND r.measure_id IN ({_CURRENT_MEASURES})""",
-    True: f"""SELECT {_LATEST} h.measure_id, h.kind, h.status, h.explanation, h.justification, h.source_document,
-            h.source_reference, h.set_at, h.last_confirmed_at
-        FROM implementation_historicalrating h
-        WHERE h.state_id = {_JAMAICA} AND h.measure_id IN ({_CURRENT_MEASURES}) AND h.history_date <= %(moment)s
-        {_LATEST_ORDER}""",
-}
-_TIMELINE_COLUMNS = (
-    "h.history_date, h.measure_id, h.kind, h.previous_status, h.status, h.history_change_reason, h.history_user_id"
-)
-_TIMELINE = {
-    False: f"""SELECT {_TIMELINE_COLUMNS} FROM implementation_historicalrating h
-        WHERE h.state_id = {_JAMAICA}
-        ORDER BY h.history_date DESC, h.history_id DESC LIMIT {dashboards.TIMELINE_LENGTH}""",
-    True: f"""SELECT {_TIMELINE_COLUMNS} FROM implementation_historicalrating h
-        WHERE h.state_id = {_JAMAICA} AND h.history_date <= %(moment)s
-        ORDER BY h.history_date DESC, h.history_id DESC LIMIT {dashboards.TIMELINE_LENGTH}""",
-}
-
-
-def _sql(statements, dated, when, slug=None):
-    return statements[dated], {"on": when["on"], "moment": when["moment"], "slug": slug}
 
 
 # What the figures were taken on
@@ -613,123 +564,3 @@ def machine():
         "django": django.get_version(),
         "cache": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1],
     }
-
-
-def format_load(averages):
-    return "/".join(f"{value:.2f}" for value in averages)
-
-
-def format_report(report):
-    """The report as lines of text: what was measured on, one table of the targets, one of details, the check."""
-    data, box = report.dataset, report.machine
-    (load_before, load_after), cores = report.load, box["cores"]
-    lines = [
-        f"Dashboard benchmark, {report.taken_at:%Y-%m-%d %H:%M} UTC",
-        f"Dataset: {data['ratings']:,} ratings and {data['history_rows']:,} history rows "
-        f"({data['states']} States x {data['measures']} measures x 2 kinds); as of = {report.as_of.isoformat()}",
-        f"Machine: {box['cpu']}, {cores} cores; PostgreSQL {box['postgresql']} (shared_buffers "
-        f"{box['shared_buffers']}, work_mem {box['work_mem']}); Python {box['python']}; Django {box['django']}; "
-        f"cache {box['cache']}",
-        f"Load average (1/5/15 min): {format_load(load_before)} at the start, {format_load(load_after)} at the end"
-        + (
-            " - a loaded machine: compare ratios, not times." if max(load_before[0], load_after[0]) > cores / 2 else ""
-        ),
-        f"Server time (ms) of {report.runs} requests per series (fewer past the time budget: see runs) after "
-        f"{report.warmups} warm-ups, in-process, DEBUG off, gzip accepted.",
-    ]
-    for reader, name in READERS.items():
-        before, after = report.reference[reader]
-        lines.append(
-            f"Reference page (signed in, empty body), {name}: median {report.reference_median(reader):.1f} ms "
-            f"({statistics.median(before):.1f} before the pages, {statistics.median(after):.1f} after)"
-        )
-    lines += [
-        "first = a cache miss, as after a change; repeat = from the cache; 304 = If-None-Match with the page's "
-        f"ETag. Targets: first <= the median of 27 Nov 13:17; repeat <= {REPEAT_TARGET:g}x reference; "
-        f"304 <= {REVALIDATION_TARGET:g}x reference; x ref = median / the reader's reference median.",
-        "",
-    ]
-    header = (
-        "page", "reader", "runs", "first", "x ref", "27 Nov", "first ok",
-        "repeat", "x ref", f"<={REPEAT_TARGET:g}x", "304", "x ref", f"<={REVALIDATION_TARGET:g}x",
-    )  # fmt: skip
-    rows = []
-    for result, verdicts in zip(report.results, report.verdicts(), strict=True):
-        reference = report.reference_median(result.page.reader)
-        baseline = result.page.baseline
-        revalidated = result.revalidation_median
-        rows.append(
-            (
-                result.page.url,
-                READERS[result.page.reader],
-                str(len(result.first)),
-                f"{result.first_median:.1f}",
-                _times(ratio(result.first_median, reference)),
-                f"{baseline}" if baseline else "-",
-                verdicts["first"],
-                f"{result.repeat_median:.1f}",
-                _times(ratio(result.repeat_median, reference)),
-                verdicts["repeat"],
-                f"{revalidated:.1f}" if revalidated is not None else _no_revalidation(result),
-                _times(ratio(revalidated, reference)),
-                verdicts["revalidation"],
-            )
-        )
-    lines += _table(header, rows)
-    missed, targets = report.missed
-    lines += ["", f"Targets met: {targets - missed} of {targets}."]
-    lines += [
-        "",
-        "Details (medians, ms): SQL = time in the database during a first view; queries of a first view / a "
-        "repeat view / a 304; HTML KB as rendered, sent KB as compressed"
-        + ("; floor = the raw SQL of the page's cells + json.dumps, for information." if _has_floors(report) else "."),
-    ]
-    header = ("page", "reader", "first p90", "repeat p90", "SQL", "queries", "HTML KB", "sent KB")
-    if _has_floors(report):
-        header += ("floor",)
-    rows = []
-    for result in report.results:
-        row = (
-            result.page.url,
-            READERS[result.page.reader],
-            f"{_percentile(result.first, 90):.1f}",
-            f"{_percentile(result.repeat, 90):.1f}",
-            f"{statistics.median(result.sql):.1f}",
-            " / ".join("-" if count is None else str(count) for count in result.queries),
-            f"{result.size / 1024:.0f}",
-            f"{result.sent / 1024:.0f}",
-        )
-        if _has_floors(report):
-            row += (f"{result.floor:.1f}",)
-        rows.append(row)
-    lines += _table(header, rows)
-    lines += [
-        "",
-        "Freshness: a self-report changed through the workflow (submitted, then accepted) between two views:",
-    ]
-    lines += [f"  ok: {line}" for line in report.freshness]
-    lines += [f"  STALE: {line}" for line in report.stale]
-    return lines
-
-
-def _times(value):
-    return f"{value:.2f}" if value is not None else "-"
-
-
-def _no_revalidation(result):
-    return "no ETag" if result.revalidation_status is None else f"got {result.revalidation_status}"
-
-
-def _has_floors(report):
-    return any(result.floors for result in report.results)
-
-
-def _table(header, rows):
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-
-    def line(cells):
-        return "  ".join(
-            c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
-
-    return [line(header), line(["-" * w for w in widths]), *[line(row) for row in rows]]

@@ -17,8 +17,9 @@ import statistics
 from django.conf import settings
 from django.test import Client
 
-from devtools.benchmark import REGIONS, STATE, format_load
+from devtools.benchmark import REGIONS, STATE
 from devtools.dataset import ANALYST, BenchmarkError, ensure_readers
+from devtools.report import format_load
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Lighthouse's "Slow 4G" (its mobile throttling): bytes per second for CDP.

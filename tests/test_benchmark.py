@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from devtools import benchmark, browser, dataset
+from devtools import report as report_text
 from devtools import urls as benchmark_urls
 from implementation.dashboards import build_state_profile
 from implementation.filters import RatingFilterSet
@@ -186,7 +187,7 @@ def test_state_timeline_reads_its_rows_in_order_from_the_state_timeline_index(ra
 @pytest.mark.postgres
 def test_pages_are_timed_with_the_start_up_heap_frozen_as_in_production(tiny, monkeypatch):
     events = []
-    freeze, measure = benchmark.freeze_startup_heap, benchmark._measure
+    freeze, measure = benchmark.freeze_startup_heap, benchmark.measure_page
 
     def frozen():
         events.append(("freeze", freeze()))
@@ -196,7 +197,7 @@ def test_pages_are_timed_with_the_start_up_heap_frozen_as_in_production(tiny, mo
         return measure(*args, **kwargs)
 
     monkeypatch.setattr(benchmark, "freeze_startup_heap", frozen)
-    monkeypatch.setattr(benchmark, "_measure", measured)
+    monkeypatch.setattr(benchmark, "measure_page", measured)
     report = benchmark.measure_pages(runs=1, warmups=0)
 
     assert len(report.results) == len(events) - 1 == 24
@@ -333,7 +334,7 @@ def test_report_compares_each_page_with_its_readers_reference_page_before_and_af
     assert report.reference_median(dataset.ANALYST) == 10
     assert [verdicts["repeat"] for verdicts in report.verdicts()] == ["MISS", "PASS"]
     assert report.missed == (1, 5)  # Jamaica's page has no 27 November median as a focal point
-    lines = benchmark.format_report(report)
+    lines = report_text.format_report(report)
     text = "\n".join(lines)
     assert "median 10.0 ms (10.0 before the pages, 10.5 after)" in text
     assert "0.50/0.40/0.30 at the start, 3.50/1.00/0.50 at the end - a loaded machine" in text
@@ -346,7 +347,7 @@ def test_report_compares_each_page_with_its_readers_reference_page_before_and_af
 
 
 def test_report_says_which_pages_sent_no_etag_or_no_304():
-    lines = benchmark.format_report(
+    lines = report_text.format_report(
         _report([_result(revalidations=[], status=None), _result(revalidations=[], status=200)])
     )
     rows = [line for line in lines if line.startswith("/  ")][:2]
@@ -409,7 +410,7 @@ def test_freshness_check_reports_a_page_that_does_not_show_the_change(readers, m
 
 def test_freshness_check_reports_a_304_given_for_the_page_from_before_the_change(readers, monkeypatch):
     # A page that always answers 304 to its own ETag, whatever changed.
-    real_get = benchmark._get
+    real_get = benchmark.get_page
 
     def stale_get(client, url, **headers):
         response = real_get(client, url, **headers)
@@ -418,7 +419,7 @@ def test_freshness_check_reports_a_304_given_for_the_page_from_before_the_change
             response.status_code = 304
         return response
 
-    monkeypatch.setattr(benchmark, "_get", stale_get)
+    monkeypatch.setattr(benchmark, "get_page", stale_get)
     checked, stale = benchmark.check_freshness(*readers)
     assert len(checked) == 2  # the pages show the change...
     assert len(stale) == 2 and all("from before the change got 304" in line for line in stale)  # ...but not to a 304

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from devtools import benchmark, dataset
+from devtools import report as report_text
 
 
 class Command(BaseCommand):
@@ -92,7 +93,7 @@ class Command(BaseCommand):
             )
         except benchmark.BenchmarkError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write("\n".join(benchmark.format_report(report)))
+        self.stdout.write("\n".join(report_text.format_report(report)))
         if report.stale:
             raise CommandError(
                 "A page did not show a change made through the workflow just before: " + " ".join(report.stale)
