@@ -192,12 +192,20 @@ def release():
 
 def fingerprint():
     """The latest history id of each table of ``REFERENCE`` and ``RECORDS``, by name, in one query."""
+    sql, sizes = fingerprint_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        row = iter(cursor.fetchone())
+    return {name: [next(row) for _ in range(size)] for name, size in sizes}
+
+
+@functools.cache
+def fingerprint_query():
+    """The fingerprint's SQL and how many of its values each name has: written once, as the tables never change."""
     groups = {**REFERENCE, **RECORDS}
     terms = {name: [term for source in sources for term in _terms(source)] for name, sources in groups.items()}
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(term for group in terms.values() for term in group))
-        row = iter(cursor.fetchone())
-    return {name: [next(row) for _ in group] for name, group in terms.items()}
+    sql = "SELECT " + ", ".join(term for group in terms.values() for term in group)
+    return sql, [(name, len(group)) for name, group in terms.items()]
 
 
 def _terms(source):
