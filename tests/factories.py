@@ -5,6 +5,8 @@ keyword-only and writes the way the app does: ratings through the ratings servic
 """
 
 from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from implementation import ratings, spreadsheets, workflow
 from implementation.models import Assessment, AssistanceNeed, ConfidentialNote, Rating, Recommendation, StagedUpload
@@ -93,3 +95,10 @@ def confirmed(staged):
     """``staged`` confirmed, to be applied by ``spreadsheets.apply_*``."""
     assert staged.confirm()
     return staged
+
+
+def token_client(user):
+    """An API client that sends a new token of ``user``."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client

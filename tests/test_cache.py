@@ -8,13 +8,12 @@ import socket
 import threading
 import time
 
+import factories
 import pytest
 import redis
 import redis_server
 from django.core.cache import cache
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from config import cache as shared_cache
 
@@ -58,12 +57,6 @@ def stoppable_redis(tmp_path, settings):
     server.stop()
 
 
-def token_client(user):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
 def test_with_redis_stopped_sign_in_the_dashboards_and_the_api_still_answer_and_the_log_says_so(
     stoppable_redis, client, analyst, ratings, caplog
 ):
@@ -79,7 +72,7 @@ def test_with_redis_stopped_sign_in_the_dashboards_and_the_api_still_answer_and_
         assert response.status_code == 302
         for url in DASHBOARDS:
             assert client.get(url).status_code == 200, url
-        assert token_client(analyst).get("/api/v1/states/").status_code == 200
+        assert factories.token_client(analyst).get("/api/v1/states/").status_code == 200
         assert cache.get("before") is None
 
     # Said once, not once per cache call.

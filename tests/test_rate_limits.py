@@ -9,12 +9,11 @@ import os
 import subprocess
 import sys
 
+import factories
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
 PASSWORD = "the right password 2370"
@@ -43,16 +42,10 @@ def api_rate(monkeypatch):
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"user": "3/minute", "anon": "2/minute"})
 
 
-def token_client(user):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
 def test_a_token_past_the_rate_is_answered_429_with_retry_after_while_another_is_still_served(
     api_rate, world, analyst, focal_jam, caplog
 ):
-    ana = token_client(analyst)
+    ana = factories.token_client(analyst)
     for _ in range(3):
         assert ana.get("/api/v1/states/").status_code == 200
     with caplog.at_level(logging.WARNING, logger="tracker.audit"):
@@ -64,7 +57,7 @@ def test_a_token_past_the_rate_is_answered_429_with_retry_after_while_another_is
     assert 1 <= int(refused["Retry-After"]) <= 60
     assert audit(caplog, "too_many_requests")[0]["user_id"] == analyst.pk
     # Per token: Jamaica's focal point has made no request yet.
-    assert token_client(focal_jam).get("/api/v1/states/").status_code == 200
+    assert factories.token_client(focal_jam).get("/api/v1/states/").status_code == 200
     assert ana.get("/api/v1/regions/").status_code == 429
 
 
@@ -168,7 +161,7 @@ def test_both_rates_count_in_redis_when_it_is_the_cache(redis_cache, api_rate, l
     for _ in range(3):
         login_from(client, MINISTRY_PROXY, "ana", "wrong")
     assert login_from(client, MINISTRY_PROXY, "ana", PASSWORD).status_code == 429
-    ana = token_client(analyst)
+    ana = factories.token_client(analyst)
     for _ in range(3):
         assert ana.get("/api/v1/states/").status_code == 200
     assert ana.get("/api/v1/states/").status_code == 429

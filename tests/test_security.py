@@ -10,6 +10,7 @@ import subprocess
 import sys
 from io import StringIO
 
+import factories
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
@@ -20,8 +21,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from states.models import Role
 
@@ -194,17 +193,11 @@ def test_a_locked_account_is_locked_from_every_address(client, analyst, caplog):
     assert "_auth_user_id" not in client.session
 
 
-def token_client(user):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
 LOCKED_TOKEN = "This account is locked after too many failed sign-ins, and so is its token."
 
 
 def test_a_locked_accounts_token_is_refused_until_an_administrator_unlocks_it(client, analyst):
-    api = token_client(analyst)
+    api = factories.token_client(analyst)
     assert api.get("/api/v1/states/").status_code == 200
     fail_until_locked(client, "ana", MINISTRY_PROXY)
     refused = api.get("/api/v1/states/")
@@ -216,7 +209,7 @@ def test_a_locked_accounts_token_is_refused_until_an_administrator_unlocks_it(cl
 
 
 def test_a_locked_accounts_token_works_again_once_the_cool_off_ends(client, analyst, focal_jam):
-    api, other = token_client(analyst), token_client(focal_jam)
+    api, other = factories.token_client(analyst), factories.token_client(focal_jam)
     fail_until_locked(client, "ana", MINISTRY_PROXY)
     assert api.get("/api/v1/states/").status_code == 401
     # Another account's token is not touched.
@@ -226,7 +219,7 @@ def test_a_locked_accounts_token_works_again_once_the_cool_off_ends(client, anal
 
 
 def test_a_few_failures_short_of_the_limit_leave_the_token_working_at_no_extra_query(client, analyst):
-    api = token_client(analyst)
+    api = factories.token_client(analyst)
     with CaptureQueriesContext(connection) as before:
         assert api.get("/api/v1/states/").status_code == 200
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
@@ -238,7 +231,7 @@ def test_a_few_failures_short_of_the_limit_leave_the_token_working_at_no_extra_q
 
 
 def test_an_inactive_accounts_token_is_refused_with_a_message(analyst):
-    api = token_client(analyst)
+    api = factories.token_client(analyst)
     analyst.is_active = False
     analyst.save()
     response = api.get("/api/v1/states/")
