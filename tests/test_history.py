@@ -6,7 +6,7 @@ import io
 import factories
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -235,3 +235,11 @@ def test_the_withheld_reason_is_in_the_readers_language(client, focal_jam, visit
     client.force_login(focal_jam)
     rows = client.get("/api/v1/rating-history/", {"state": "JAM"}, HTTP_ACCEPT_LANGUAGE="fr").json()["results"]
     assert rows[1]["reason"] == "Défini dans un document réservé à la DECT"
+
+
+@pytest.mark.django_db
+def test_the_history_keeps_the_indexes_its_migrations_make_in_sql():
+    # SQLite copies a table to alter a column and leaves behind what the models do not declare (migration 0013).
+    with connection.cursor() as cursor:
+        names = set(connection.introspection.get_constraints(cursor, "implementation_historicalrating"))
+    assert {"historicalrating_status_changes", "historicalrating_state_timeline"} <= names
