@@ -74,7 +74,7 @@ class Dashboard:
     template: str
     tables: Callable  # board -> {name: Table}
     reads_now: tuple = ()  # names of RECORDS
-    context: Callable | None = None  # (board, request) -> more of the template's context, e.g. a page of rows
+    context: Callable | None = None  # (board, its tables, request) -> more of the template's context: a page of rows
 
 
 def respond(request, dashboard, filters, build):
@@ -146,7 +146,7 @@ def make_entry(request, dashboard, filters, board):
     else:
         context = {"board": board, "filters": filters, "tables": available}
         if dashboard.context is not None:
-            context |= dashboard.context(board, request)
+            context |= dashboard.context(board, available, request)
         entry = {"kind": "page"}
         for part in PARTS:
             entry[part] = render_to_string(dashboard.template, {**context, "part": part}, request)

@@ -172,9 +172,12 @@ def region_table_tables(table):
     return {"heatmap": heatmap_table(table.region, sort_heatmap_rows(table, table.sort))}
 
 
-def region_table_page(table, request):
-    """The page of ``table``'s rows that ``request`` asks for (``?page=``), with its links, for its template."""
-    whole = region_table_tables(table)["heatmap"]
+def region_table_page(table, available, request):
+    """
+    The page of ``table``'s rows that ``request`` asks for (``?page=``), with its links, for its template;
+    ``available`` holds the whole table, sorted once (``region_table_tables``).
+    """
+    whole = available["heatmap"]
     page = Paginator(whole.rows, table.page_size).get_page(request.GET.get("page"))
     return {
         "table": whole,
