@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from test_admin import rating_form_data
 
-from implementation import workflow
+from implementation import caching, workflow
 from implementation.models import STALE_AFTER, Rating
 from states.models import RegionMembership, Role
 
@@ -268,3 +268,18 @@ def test_the_etag_follows_what_the_header_shows(client, world, ratings, analyst,
     )
     assert _revalidated(client, "/", etag) == 200
     assert "Review (1)" in client.get("/").content.decode()
+
+
+def test_signing_in_leaves_the_fingerprint_but_renaming_someone_moves_it(client, ratings, analyst):
+    # Each sign-in stamps last_login: were that history, every sign-in would empty the cache.
+    analyst.set_password("a-long-enough-password")
+    analyst.save()
+    before = caching.fingerprint()
+    signed_in = client.post(reverse("login"), {"username": analyst.username, "password": "a-long-enough-password"})
+    assert signed_in.status_code == 302
+    analyst.refresh_from_db()
+    assert analyst.last_login is not None
+    assert caching.fingerprint() == before
+    analyst.first_name = "Ana"
+    analyst.save()
+    assert caching.fingerprint()["users"] != before["users"]
